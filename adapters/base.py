@@ -1,0 +1,19 @@
+"""What every chat adapter provides to the runtime: perform one action on its platform."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from bot.actions import Action
+
+
+class Performer(Protocol):
+    """``perform`` returns the platform's id for a message it posted (Send/Upload), else ``None``.
+
+    ``target`` is the platform id of the message an ``Edit`` replaces, resolved by the runtime
+    from the action's key. Platform errors are raised as exceptions, never returned as values.
+    """
+
+    platform: str
+
+    async def perform(self, action: Action, target: str | None) -> str | None: ...

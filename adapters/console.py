@@ -1,0 +1,131 @@
+"""The console adapter: a terminal chat with the bot, the embedded default.
+
+Each input line is a message from the current speaker in one channel. ``/as NAME`` switches the
+speaker (identity ``console:NAME``); ``/react EMOJI [MESSAGE_ID]`` reacts to a bot message (default:
+the last one). ``--json`` prints one JSON object per action so scripts can drive it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import re
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import TextIO
+
+from bot.actions import Action, Edit, React, Send, Upload
+from bot.events import Message, Place, Reaction, Sender
+from dihya.runtime import Runtime
+
+PLATFORM = "console"
+_NAME = re.compile(r"[A-Za-z0-9._-]{1,64}")
+
+
+class ConsoleChat:
+    """Turns lines into events and actions into printed lines (the console's ``Performer``)."""
+
+    platform = PLATFORM
+
+    def __init__(self, runtime: Runtime, out: TextIO, *, json_mode: bool, user: str, channel: str,
+                 upload_dir: Path) -> None:
+        self._runtime = runtime
+        runtime.attach(self)
+        self._out = out
+        self._json = json_mode
+        self._user = user
+        self._place = Place(PLATFORM, channel)
+        self._uploads = upload_dir
+        self._ids = itertools.count(1)
+        self.last_bot_message: str | None = None
+
+    @property
+    def user(self) -> str:
+        return self._user
+
+    async def line(self, text: str) -> None:
+        text = text.rstrip("\r\n")
+        if text.startswith("/as"):
+            self._switch(text[3:].strip())
+        elif text.startswith("/react"):
+            await self._react(text[6:].split())
+        elif text.strip():
+            await self._say(text)
+
+    async def _say(self, text: str) -> None:
+        message_id = f"u{next(self._ids)}"
+        sender = Sender(PLATFORM, self._user, self._user)
+        await self._runtime.dispatch(Message(f"console-{message_id}", sender, self._place, message_id, text))
+
+    def _switch(self, name: str) -> None:
+        if _NAME.fullmatch(name) is None:
+            self._notice("usage: /as NAME (letters, digits, . _ -)")
+            return
+        self._user = name
+        self._notice(f"now speaking as console:{name}")
+
+    async def _react(self, parts: list[str]) -> None:
+        target = parts[1] if len(parts) > 1 else self.last_bot_message
+        if not parts or target is None:
+            self._notice("usage: /react EMOJI [MESSAGE_ID]")
+            return
+        delivery = f"console-r{next(self._ids)}"
+        await self._runtime.dispatch(Reaction(delivery, Sender(PLATFORM, self._user, self._user), self._place,
+                                              target, parts[0]))
+
+    async def perform(self, action: Action, target: str | None) -> str | None:
+        if isinstance(action, Send):
+            message_id = f"m{next(self._ids)}"
+            self.last_bot_message = message_id
+            self._print({"op": "send", "id": message_id, "thread": action.thread, "text": action.text})
+            return message_id
+        if isinstance(action, Edit):
+            self._print({"op": "edit", "id": target, "text": action.text})
+        elif isinstance(action, React):
+            self._print({"op": "react", "id": action.message_id, "emoji": action.emoji})
+        else:
+            return self._upload(action)
+        return None
+
+    def _upload(self, action: Upload) -> str:
+        self._uploads.mkdir(parents=True, exist_ok=True)
+        path = self._uploads / Path(action.filename).name
+        path.write_bytes(action.content)
+        message_id = f"m{next(self._ids)}"
+        self._print({"op": "upload", "id": message_id, "thread": action.thread, "text": action.title,
+                     "path": str(path)})
+        return message_id
+
+    def _print(self, record: dict[str, object]) -> None:
+        if self._json:
+            self._out.write(json.dumps(record, ensure_ascii=False) + "\n")
+        else:
+            edited = " (edited)" if record["op"] == "edit" else ""
+            self._out.write(f"dihya [{record['id']}]{edited}: {record.get('text', record.get('emoji', ''))}\n")
+        self._out.flush()
+
+    def _notice(self, text: str) -> None:
+        if self._json:
+            self._out.write(json.dumps({"op": "notice", "text": text}) + "\n")
+        else:
+            self._out.write(f"-- {text}\n")
+        self._out.flush()
+
+
+async def stdin_lines(prompt: ConsoleChat | None = None) -> AsyncIterator[str]:
+    """Lines from standard input without blocking the event loop."""
+    while True:
+        if prompt is not None and sys.stdin.isatty():
+            sys.stdout.write(f"{prompt.user}> ")
+            sys.stdout.flush()
+        line = await asyncio.to_thread(sys.stdin.readline)
+        if not line:
+            return
+        yield line
+
+
+async def run_console(chat: ConsoleChat, lines: AsyncIterator[str]) -> None:
+    async for line in lines:
+        await chat.line(line)

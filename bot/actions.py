@@ -1,0 +1,47 @@
+"""Platform-neutral outbound actions. The core returns these; adapters perform them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Send:
+    """Post ``text`` in a channel (in ``thread`` when set).
+
+    ``key`` names the message inside the core (``"approval:12"``) so later edits
+    and reactions can address it whatever id the platform gives it.
+    """
+
+    channel: str
+    text: str
+    thread: str | None = None
+    key: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Edit:
+    """Replace the text of a message the bot sent earlier under ``key``."""
+
+    channel: str
+    key: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class React:
+    channel: str
+    message_id: str
+    emoji: str
+
+
+@dataclass(frozen=True, slots=True)
+class Upload:
+    channel: str
+    filename: str
+    content: bytes
+    title: str
+    thread: str | None = None
+
+
+Action = Send | Edit | React | Upload

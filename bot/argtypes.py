@@ -1,0 +1,130 @@
+"""Typed command arguments. Each type turns one raw token (or the rest of the line) into a value,
+or raises a ``UserError`` that names the argument and says what was expected."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from bot.errors import UserError
+from bot.i18n import N_, Msg
+from bot.text import fold
+
+_BAD_VALUE = N_("“{value}” is not a valid {arg}: expected {expected}.")
+
+
+def _reject(raw: str, label: str, expected: str) -> UserError:
+    return UserError(_BAD_VALUE, value=raw, arg=Msg(label), expected=Msg(expected))
+
+
+@dataclass(frozen=True, slots=True)
+class Name:
+    """An identifier: letters, digits, dot, dash, underscore; never starts with a dash."""
+
+    expected: str = N_("a name of letters, digits, “.”, “-” or “_” (at most 63)")
+    greedy: bool = False
+    _pattern: re.Pattern[str] = field(default=re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,62}"))
+
+    def convert(self, raw: str, label: str) -> object:
+        if self._pattern.fullmatch(raw) is None:
+            raise _reject(raw, label, self.expected)
+        return raw
+
+
+@dataclass(frozen=True, slots=True)
+class Address:
+    """An IP address or a DNS host name."""
+
+    expected: str = N_("an IP address or a host name")
+    greedy: bool = False
+    _host: re.Pattern[str] = field(
+        default=re.compile(r"(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*")
+    )
+
+    def convert(self, raw: str, label: str) -> object:
+        try:
+            return str(ipaddress.ip_address(raw))
+        except ValueError:
+            pass
+        if self._host.fullmatch(raw) is None:
+            raise _reject(raw, label, self.expected)
+        return raw.lower()
+
+
+@dataclass(frozen=True, slots=True)
+class Choice:
+    """One of a fixed set, each with synonyms in any language ("prod", "إنتاج" → "production")."""
+
+    values: Mapping[str, tuple[str, ...]]
+    expected: str
+    greedy: bool = False
+    _index: Mapping[str, str] = field(init=False)
+
+    def __post_init__(self) -> None:
+        index = {fold(word): canonical for canonical, words in self.values.items() for word in (canonical, *words)}
+        object.__setattr__(self, "_index", index)
+
+    def convert(self, raw: str, label: str) -> object:
+        found = self._index.get(fold(raw))
+        if found is None:
+            raise UserError(
+                N_("“{value}” is not a valid {arg}: expected one of {choices}."),
+                value=raw,
+                arg=Msg(label),
+                choices=", ".join(self.values),
+            )
+        return found
+
+
+@dataclass(frozen=True, slots=True)
+class Integer:
+    low: int
+    high: int
+    expected: str = N_("a whole number")
+    greedy: bool = False
+
+    def convert(self, raw: str, label: str) -> object:
+        if not raw.isascii() or not raw.isdigit() or not self.low <= int(raw) <= self.high:
+            raise UserError(
+                N_("“{value}” is not a valid {arg}: expected a whole number from {low} to {high}."),
+                value=raw,
+                arg=Msg(label),
+                low=self.low,
+                high=self.high,
+            )
+        return int(raw)
+
+
+@dataclass(frozen=True, slots=True)
+class Person:
+    """Someone to act on: ``platform:id`` (``slack:U123``, ``@bob:example.org``) or a bare name on the
+    sender's own platform. Resolved against the sender's platform by the handler."""
+
+    expected: str = N_("a user, as NAME or PLATFORM:ID")
+    greedy: bool = False
+    _pattern: re.Pattern[str] = field(default=re.compile(r"@?[A-Za-z0-9][A-Za-z0-9._=/+:-]{0,254}"))
+
+    def convert(self, raw: str, label: str) -> object:
+        if self._pattern.fullmatch(raw) is None:
+            raise _reject(raw, label, self.expected)
+        return raw
+
+
+@dataclass(frozen=True, slots=True)
+class Text:
+    """Free text: the rest of the line."""
+
+    max_length: int = 500
+    expected: str = N_("some text")
+    greedy: bool = True
+
+    def convert(self, raw: str, label: str) -> object:
+        if len(raw) > self.max_length:
+            raise UserError(N_("The {arg} is too long (at most {limit} characters)."),
+                            arg=Msg(label), limit=self.max_length)
+        return raw
+
+
+ArgType = Name | Address | Choice | Integer | Person | Text

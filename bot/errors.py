@@ -1,0 +1,13 @@
+"""The two kinds of error: a ``UserError`` becomes a translated reply; anything else is a fault."""
+
+from __future__ import annotations
+
+from bot.i18n import Msg
+
+
+class UserError(Exception):
+    """Something the person can fix; rendered in their language, never with a traceback."""
+
+    def __init__(self, msgid: str, **params: object) -> None:
+        super().__init__(msgid)
+        self.message = Msg(msgid, params)

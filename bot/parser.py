@@ -1,0 +1,94 @@
+"""Text → (command, locale, typed arguments), or a translated reason why not."""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+
+from bot.errors import UserError
+from bot.grammar import match
+from bot.i18n import LOCALES, N_, Msg
+from bot.registry import Command, Pattern, Registry
+from bot.text import fold
+
+MAX_TOKENS = 64
+
+
+@dataclass(frozen=True, slots=True)
+class Parsed:
+    command: Command
+    locale: str
+    args: dict[str, object]
+
+
+@dataclass(frozen=True, slots=True)
+class Rejected:
+    """The text is not a valid command; ``locale`` is our best guess of the language typed."""
+
+    reason: Msg
+    locale: str | None
+    command: Command | None = None
+
+
+def parse(registry: Registry, text: str, preferred: str | None = None) -> Parsed | Rejected:
+    raw = text.split()
+    if not raw:
+        return Rejected(Msg(N_("Unknown command. Type “help” to see what you can do.")), preferred)
+    if len(raw) > MAX_TOKENS:
+        return Rejected(Msg(N_("That message is too long to be a command.")), None)
+    folded = [fold(t) for t in raw]
+    candidates = _ordered(registry.candidates(folded[0]), preferred)
+    shaped: list[tuple[Pattern, dict[str, str]]] = []
+    for pattern in candidates:
+        bound = match(pattern.elements, raw, folded)
+        if bound is not None:
+            shaped.append((pattern, bound))
+    first_error: Rejected | None = None
+    for pattern, bound in shaped:
+        try:
+            return Parsed(pattern.command, pattern.locale, _convert(pattern.command, bound))
+        except UserError as err:
+            first_error = first_error or Rejected(err.message, pattern.locale, pattern.command)
+    if first_error is not None:
+        return first_error
+    return _not_understood(registry, candidates, folded, preferred)
+
+
+def _ordered(patterns: list[Pattern], preferred: str | None) -> list[Pattern]:
+    """Prefer the person's language when the same words exist in several ("ping")."""
+    if preferred is None:
+        return patterns
+    return sorted(patterns, key=lambda p: p.locale != preferred)
+
+
+def _convert(command: Command, bound: dict[str, str]) -> dict[str, object]:
+    return {name: command.arg(name).kind.convert(value, command.arg(name).label) for name, value in bound.items()}
+
+
+def _not_understood(
+    registry: Registry, candidates: list[Pattern], folded: list[str], preferred: str | None
+) -> Rejected:
+    usable = [p for p in candidates if tuple(folded[: len(p.prefix)]) == p.prefix]
+    if usable:
+        best = max(usable, key=lambda p: len(p.prefix))
+        phrases = " | ".join(best.command.phrases[best.locale])
+        return Rejected(Msg(N_("Wrong arguments. Usage: {usage}"), {"usage": phrases}), best.locale, best.command)
+    return _unknown(registry, folded, preferred)
+
+
+def _unknown(registry: Registry, folded: list[str], preferred: str | None) -> Rejected:
+    prefixes = registry.prefixes()
+    typed = [" ".join(folded[:n]) for n in (1, 2, 3) if n <= len(folded)]
+    best: tuple[float, Pattern] | None = None
+    for candidate in typed:
+        for close in difflib.get_close_matches(candidate, prefixes, n=1, cutoff=0.6):
+            score = difflib.SequenceMatcher(None, candidate, close).ratio()
+            if best is None or score > best[0]:
+                best = (score, prefixes[close])
+    if best is None:
+        return Rejected(Msg(N_("Unknown command. Type “help” to see what you can do.")), preferred)
+    pattern = best[1]
+    return Rejected(
+        Msg(N_("Unknown command. Did you mean “{suggestion}”?"), {"suggestion": pattern.phrase}),
+        pattern.locale if pattern.locale in LOCALES else preferred,
+    )

@@ -1,0 +1,169 @@
+"""Command declarations: each command is declared once, beside its handler, in ``commands/``.
+
+A declaration holds the phrases per locale, the typed arguments, the permission it needs (the
+approval policy follows from the permission, see ``bot.rbac``), the help message and the handler.
+The registry compiles every phrase once and indexes it by its first word.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from bot.argtypes import ArgType
+from bot.grammar import Element, Group, Literal, PatternError, Slot, compile_phrase, literal_prefix
+from bot.i18n import LOCALES, Msg
+
+if TYPE_CHECKING:
+    from bot.context import Context
+
+
+@dataclass(frozen=True, slots=True)
+class Arg:
+    name: str
+    kind: ArgType
+    label: str  # gettext message id naming the argument in errors and help
+    optional: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """What a handler answers: translated lines, and what the audit row should say."""
+
+    lines: tuple[Msg, ...]
+    target: str = ""
+    outcome: str = "ok"
+    details: Mapping[str, object] = field(default_factory=dict)
+
+
+Handler = Callable[["Context", Mapping[str, object]], Reply]
+
+
+@dataclass(frozen=True, slots=True)
+class ByArgument:
+    """A permission that depends on one argument, e.g. deploying to production vs elsewhere."""
+
+    arg: str
+    cases: Mapping[str, str]
+    default: str
+
+    def __call__(self, args: Mapping[str, object]) -> str:
+        return self.cases.get(str(args.get(self.arg)), self.default)
+
+    @property
+    def possible(self) -> frozenset[str]:
+        return frozenset({self.default, *self.cases.values()})
+
+
+PermissionRule = str | ByArgument
+
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    name: str
+    phrases: Mapping[str, tuple[str, ...]]
+    permission: PermissionRule
+    help: str
+    handler: Handler
+    args: tuple[Arg, ...] = ()
+    mutating: bool = False
+    examples: tuple[str, ...] = ()
+
+    def permission_for(self, args: Mapping[str, object]) -> str:
+        return self.permission if isinstance(self.permission, str) else self.permission(args)
+
+    @property
+    def possible_permissions(self) -> frozenset[str]:
+        return frozenset({self.permission}) if isinstance(self.permission, str) else self.permission.possible
+
+    def arg(self, name: str) -> Arg:
+        for a in self.args:
+            if a.name == name:
+                return a
+        raise KeyError(name)
+
+
+@dataclass(frozen=True, slots=True)
+class Pattern:
+    command: Command
+    locale: str
+    elements: tuple[Element, ...]
+    prefix: tuple[str, ...]
+    phrase: str
+
+
+class Registry:
+    """All declared commands, with their compiled phrase patterns indexed by first word."""
+
+    __slots__ = ("_by_first", "commands", "patterns")
+
+    def __init__(self, commands: Iterable[Command]) -> None:
+        self.commands: dict[str, Command] = {}
+        self.patterns: list[Pattern] = []
+        self._by_first: dict[str, list[Pattern]] = {}
+        for command in commands:
+            self._add(command)
+
+    def _add(self, command: Command) -> None:
+        if command.name in self.commands:
+            raise PatternError(f"command {command.name!r} declared twice")
+        missing = set(LOCALES) - set(command.phrases)
+        if missing:
+            raise PatternError(f"command {command.name!r} has no phrase in {sorted(missing)}")
+        self.commands[command.name] = command
+        for locale in LOCALES:
+            for phrase in command.phrases[locale]:
+                self._compile(command, locale, phrase)
+
+    def _compile(self, command: Command, locale: str, phrase: str) -> None:
+        def greedy(name: str) -> bool:
+            return command.arg(name).kind.greedy
+
+        elements = compile_phrase(phrase, greedy)
+        _check_slots(command, elements)
+        self._index(Pattern(command, locale, elements, literal_prefix(elements), phrase))
+        positional = _positional(command, elements)
+        if positional != elements:
+            self._index(Pattern(command, locale, positional, literal_prefix(positional), phrase))
+
+    def _index(self, pattern: Pattern) -> None:
+        self.patterns.append(pattern)
+        self._by_first.setdefault(pattern.prefix[0], []).append(pattern)
+
+    def candidates(self, first_word: str) -> list[Pattern]:
+        return self._by_first.get(first_word, [])
+
+    def prefixes(self) -> dict[str, Pattern]:
+        """Every distinct command prefix ("servers add") → one pattern, for suggestions."""
+        return {" ".join(p.prefix): p for p in self.patterns}
+
+
+def _positional(command: Command, elements: tuple[Element, ...]) -> tuple[Element, ...]:
+    """The platform-neutral positional form: the leading words, then every argument in order."""
+    prefix = tuple(Literal(w) for w in literal_prefix(elements))
+    slots: list[Element] = []
+    for a in command.args:
+        slot = Slot(a.name, a.kind.greedy)
+        slots.append(Group((slot,)) if a.optional else slot)
+    return prefix + tuple(slots)
+
+
+def _check_slots(command: Command, elements: tuple[Element, ...]) -> None:
+    names = _slot_names(elements)
+    declared = {a.name for a in command.args}
+    if names - declared:
+        raise PatternError(f"{command.name}: phrase uses undeclared {sorted(names - declared)}")
+    required = {a.name for a in command.args if not a.optional}
+    if required - names:
+        raise PatternError(f"{command.name}: phrase lacks {sorted(required - names)}")
+
+
+def _slot_names(elements: tuple[Element, ...]) -> set[str]:
+    names: set[str] = set()
+    for e in elements:
+        if isinstance(e, Slot):
+            names.add(e.name)
+        elif isinstance(e, Group):
+            names |= _slot_names(e.elements)
+    return names

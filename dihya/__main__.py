@@ -1,0 +1,5 @@
+import sys
+
+from dihya.cli import main
+
+sys.exit(main())

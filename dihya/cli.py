@@ -1,0 +1,91 @@
+"""``dihya`` command line. Only this module exits the process."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Sequence
+
+from bot.audit import verify
+from dihya.app import App, build_app
+from dihya.logs import configure
+from dihya.redaction import Redactor
+from dihya.settings import Settings, SettingsError, load_settings
+from dihya.store.engine import make_engine, upgrade
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="dihya", description="Dihya ChatOps bot")
+    sub = parser.add_subparsers(dest="command", required=True)
+    console = sub.add_parser("console", help="chat with the bot in this terminal (embedded default)")
+    console.add_argument("--json", action="store_true", help="print one JSON object per bot action")
+    db = sub.add_parser("db", help="database maintenance")
+    db.add_argument("action", choices=["upgrade"])
+    audit = sub.add_parser("audit", help="audit log tools")
+    audit.add_argument("action", choices=["verify"])
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        settings = load_settings()
+    except SettingsError as err:
+        print(f"dihya: {err}", file=sys.stderr)
+        return 2
+    configure(settings.log_level, Redactor(settings.secret_values()), settings.log_file or _default_log(settings))
+    try:
+        return _dispatch(args, settings)
+    except SettingsError as err:
+        print(f"dihya: {err}", file=sys.stderr)
+        return 2
+
+
+def _default_log(settings: Settings):  # type: ignore[no-untyped-def]
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    return settings.data_dir / "dihya.log"
+
+
+def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
+    if args.command == "console":
+        return _console(settings, json_mode=args.json)
+    if args.command == "db":
+        upgrade(make_engine(settings.sqlalchemy_url))
+        print("database is at the latest schema")
+        return 0
+    return _audit_verify(settings)
+
+
+def _console(settings: Settings, json_mode: bool) -> int:
+    from adapters.console import ConsoleChat, run_console, stdin_lines
+
+    app = build_app(settings)
+
+    async def session(app: App) -> None:
+        chat = ConsoleChat(app.runtime, sys.stdout, json_mode=json_mode, user=settings.console_user,
+                           channel=settings.console_channel, upload_dir=settings.data_dir / "uploads")
+        try:
+            await run_console(chat, stdin_lines(chat))
+        finally:
+            app.close()
+
+    asyncio.run(session(app))
+    return 0
+
+
+def _audit_verify(settings: Settings) -> int:
+    engine = make_engine(settings.sqlalchemy_url)
+    from dihya.store.sql import SqlStore
+
+    store = SqlStore(engine)
+    verdict = verify(store.audit_records(), store.audit_head())
+    if verdict.ok:
+        print(f"audit log intact: {verdict.checked} rows verified")
+        return 0
+    print(f"audit log TAMPERED: first bad row is seq {verdict.bad_seq}: {verdict.reason}", file=sys.stderr)
+    return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

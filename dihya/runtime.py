@@ -1,0 +1,106 @@
+"""The asynchronous shell around the sans-I/O core.
+
+Adapters turn platform payloads into events and call ``dispatch``; the runtime runs the event
+through ``Bot``, group-commits the audit buffer (a mutating command's reply waits for its row to
+be durable), redacts every outbound text, and has the platform's adapter perform the actions,
+remembering which platform message carries which core key (for later edits and reactions).
+Work that produces actions later (job progress) calls ``publish``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+import uuid
+from collections.abc import Iterable
+
+from adapters.base import Performer
+from bot.actions import Action, Edit, Send, Upload
+from bot.core import Bot
+from bot.events import Event, Message
+from bot.i18n import DEFAULT_LOCALE, N_, Msg
+from dihya.redaction import Redactor
+
+log = logging.getLogger("dihya.runtime")
+MAX_BACKLOG = 512
+
+
+class Runtime:
+    __slots__ = ("bot", "_redact", "_interval", "_timer", "_adapters")
+
+    def __init__(self, bot: Bot, redactor: Redactor, flush_ms: int = 20) -> None:
+        self.bot = bot
+        self._redact = redactor
+        self._interval = flush_ms / 1000
+        self._timer: asyncio.TimerHandle | None = None
+        self._adapters: dict[str, Performer] = {}
+
+    def attach(self, adapter: Performer) -> None:
+        self._adapters[adapter.platform] = adapter
+
+    async def dispatch(self, event: Event) -> None:
+        """Handle one inbound event and perform its actions on the platform it came from."""
+        await self.publish(event.place.platform, await self.handle(event))
+
+    async def handle(self, event: Event) -> tuple[Action, ...]:
+        outcome = self.bot.handle(event)
+        if outcome.durable or self.bot.audit_backlog >= MAX_BACKLOG:
+            if not self._flush_now() and outcome.durable:
+                return self._fault(event)
+        elif self.bot.audit_backlog and self._timer is None:
+            self._timer = asyncio.get_running_loop().call_later(self._interval, self._on_timer)
+        return tuple(self._redacted(a) for a in outcome.actions)
+
+    async def publish(self, platform: str, actions: Iterable[Action]) -> None:
+        adapter = self._adapters.get(platform)
+        if adapter is None:
+            log.error("no adapter for platform", extra={"platform": platform})
+            return
+        for action in actions:
+            await self._perform(adapter, action)
+
+    async def _perform(self, adapter: Performer, action: Action) -> None:
+        store = self.bot.services.store
+        target = None
+        if isinstance(action, Edit):
+            found = store.message_id(action.key)
+            if found is None:
+                log.warning("edit of an unknown message key", extra={"key": action.key})
+                return
+            target = found[1]
+        message_id = await adapter.perform(action, target)
+        if isinstance(action, Send) and action.key and message_id:
+            store.remember_message(action.key, action.channel, message_id)
+
+    def close(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        self._flush_now()
+
+    def _on_timer(self) -> None:
+        self._timer = None
+        if not self._flush_now() and self.bot.audit_backlog:
+            self._timer = asyncio.get_running_loop().call_later(self._interval * 10, self._on_timer)
+
+    def _flush_now(self) -> bool:
+        try:
+            self.bot.flush_audit()
+            return True
+        except Exception:
+            log.exception("audit flush failed; rows kept for retry", extra={"backlog": self.bot.audit_backlog})
+            return False
+
+    def _fault(self, event: Event) -> tuple[Action, ...]:
+        ref = uuid.uuid4().hex[:8]
+        text = self.bot.services.catalogs.render(Msg(N_("Something failed (ref {ref})."), {"ref": ref}), DEFAULT_LOCALE)
+        thread = event.message_id if isinstance(event, Message) else event.target_message_id
+        return (Send(event.place.channel, text, thread=event.place.thread or thread),)
+
+    def _redacted(self, action: Action) -> Action:
+        if isinstance(action, Send | Edit):
+            return dataclasses.replace(action, text=self._redact(action.text))
+        if isinstance(action, Upload):
+            return dataclasses.replace(action, title=self._redact(action.title))
+        return action

@@ -1,0 +1,90 @@
+"""Settings: ``DIHYA_*`` environment variables, read once at start into one frozen object.
+
+Secrets are ``SecretStr`` so they never show in a repr or a log line. The optional TOML file
+(``DIHYA_CONFIG_FILE``) holds structured configuration: the RBAC matrix and approval policies.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+__all__ = ["Settings", "SettingsError", "load_settings"]
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="DIHYA_", frozen=True, extra="ignore")
+
+    data_dir: Path = Path("var")
+    database_url: str = ""
+    jobs: Literal["local", "celery"] = "local"
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    secret_key: SecretStr | None = None
+    admins: Annotated[tuple[str, ...], NoDecode] = ("console:admin1",)
+    config_file: Path | None = None
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_file: Path | None = None
+    rate_limit_per_minute: int = Field(default=60, ge=0)
+    rate_limit_burst: int = Field(default=20, ge=1)
+    identity_cache_seconds: float = Field(default=2.0, ge=0)
+    audit_flush_ms: int = Field(default=20, ge=1, le=5000)
+    console_user: str = Field(default="admin1", pattern=r"^[A-Za-z0-9._-]{1,64}$")
+    console_channel: str = "main"
+    http_port: int = Field(default=8080, ge=1, le=65535)
+
+    matrix_homeserver: str | None = None
+    matrix_user_id: str | None = None
+    matrix_password: SecretStr | None = None
+    matrix_rooms: Annotated[tuple[str, ...], NoDecode] = ()
+    slack_bot_token: SecretStr | None = None
+    slack_signing_secret: SecretStr | None = None
+    slack_app_token: SecretStr | None = None
+    slack_api_url: str = "https://slack.com/api/"
+    telegram_token: SecretStr | None = None
+    telegram_api_url: str = "https://api.telegram.org"
+    telegram_mode: Literal["polling", "webhook"] = "polling"
+    telegram_webhook_secret: SecretStr | None = None
+    prometheus_url: str | None = None
+    alertmanager_url: str | None = None
+    alert_webhook_token: SecretStr | None = None
+    alerts_channel: str | None = None
+
+    @field_validator("admins", "matrix_rooms", mode="before")
+    @classmethod
+    def _comma_list(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(item.strip() for item in value.split(",") if item.strip())
+        return value
+
+    @field_validator("admins")
+    @classmethod
+    def _qualified(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for item in value:
+            platform, sep, user = item.partition(":")
+            if not sep or not platform or not user:
+                raise ValueError(f"{item!r} must be PLATFORM:USER_ID, e.g. console:admin1")
+        return value
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir / 'dihya.sqlite3'}"
+
+    def secret_values(self) -> tuple[str, ...]:
+        """Every configured secret, for the redaction filter."""
+        values = (getattr(self, name) for name in type(self).model_fields)
+        return tuple(v.get_secret_value() for v in values if isinstance(v, SecretStr) and v.get_secret_value())
+
+
+class SettingsError(Exception):
+    """A setting is invalid; the message names it by its environment variable."""
+
+
+def load_settings(**overrides: object) -> Settings:
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as err:
+        problems = [f"DIHYA_{'_'.join(str(p) for p in e['loc']).upper()}: {e['msg']}" for e in err.errors()]
+        raise SettingsError("invalid settings: " + "; ".join(problems)) from None

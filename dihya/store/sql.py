@@ -1,0 +1,187 @@
+"""``SqlStore``: the core's ``Store`` port over SQLAlchemy 2 (SQLite by default, PostgreSQL in production)."""
+
+from __future__ import annotations
+
+import json
+import secrets
+import time
+from collections.abc import Iterator, Sequence
+
+from sqlalchemy import Connection, Engine, Row, delete, insert, select, update
+
+from bot.audit import GENESIS, AuditDraft, AuditRecord, ChainHead, chain_hash
+from bot.ports import IdentityRecord, Server
+from dihya.store.models import AuditEvent, AuditHead, Identity, MessageRef, Person, Pseudonym, RoleAssignment, ServerRow
+
+_HEAD_ID = 1
+_HEAD = select(AuditHead.count.label("n"), AuditHead.last_seq, AuditHead.hash).where(AuditHead.id == _HEAD_ID)
+
+
+def split_key(key: str) -> tuple[str, str]:
+    platform, _, user_id = key.partition(":")
+    return platform, user_id
+
+
+class SqlStore:
+    __slots__ = ("engine",)
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    # -- identities and roles -------------------------------------------------------------
+    def identity(self, key: str) -> IdentityRecord | None:
+        with self.engine.begin() as conn:
+            person = _person_of(conn, key)
+            if person is None:
+                return None
+            roles = conn.scalars(select(RoleAssignment.role).where(RoleAssignment.person_id == person.id))
+            return IdentityRecord(key, person.id, _pseudonym(conn, key), frozenset(roles), person.locale)
+
+    def pseudonym(self, key: str) -> str:
+        with self.engine.begin() as conn:
+            return _pseudonym(conn, key)
+
+    def set_locale(self, key: str, locale: str | None) -> None:
+        with self.engine.begin() as conn:
+            person_id = _ensure_person(conn, key)
+            conn.execute(update(Person).where(Person.id == person_id).values(locale=locale))
+
+    def grant_role(self, key: str, role: str) -> bool:
+        with self.engine.begin() as conn:
+            person_id = _ensure_person(conn, key)
+            held = conn.scalar(select(RoleAssignment.role).where(
+                RoleAssignment.person_id == person_id, RoleAssignment.role == role))
+            if held is not None:
+                return False
+            conn.execute(insert(RoleAssignment).values(person_id=person_id, role=role))
+            return True
+
+    def revoke_role(self, key: str, role: str) -> bool:
+        with self.engine.begin() as conn:
+            person = _person_of(conn, key)
+            if person is None:
+                return False
+            result = conn.execute(delete(RoleAssignment).where(
+                RoleAssignment.person_id == person.id, RoleAssignment.role == role))
+            return bool(result.rowcount)
+
+    def role_holders(self) -> list[IdentityRecord]:
+        query = (select(Identity.platform, Identity.platform_user_id, Person.id, Person.locale, RoleAssignment.role)
+                 .join(Person, Person.id == Identity.person_id)
+                 .join(RoleAssignment, RoleAssignment.person_id == Person.id)
+                 .order_by(Identity.platform, Identity.platform_user_id))
+        holders: dict[str, tuple[int, str | None, set[str]]] = {}
+        with self.engine.connect() as conn:
+            for platform, user_id, person_id, locale, role in conn.execute(query):
+                holders.setdefault(f"{platform}:{user_id}", (person_id, locale, set()))[2].add(role)
+        return [IdentityRecord(k, pid, "", frozenset(r), loc) for k, (pid, loc, r) in holders.items()]
+
+    # -- inventory ------------------------------------------------------------------------
+    def add_server(self, server: Server) -> bool:
+        with self.engine.begin() as conn:
+            if conn.scalar(select(ServerRow.name).where(ServerRow.name == server.name)) is not None:
+                return False
+            conn.execute(insert(ServerRow).values(name=server.name, address=server.address,
+                                                  environment=server.environment))
+            return True
+
+    def server(self, name: str) -> Server | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(ServerRow).where(ServerRow.name == name)).first()
+        return Server(row.name, row.address, row.environment) if row else None
+
+    def servers(self) -> list[Server]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(ServerRow).order_by(ServerRow.name)).all()
+        return [Server(r.name, r.address, r.environment) for r in rows]
+
+    def remove_server(self, name: str) -> bool:
+        with self.engine.begin() as conn:
+            return bool(conn.execute(delete(ServerRow).where(ServerRow.name == name)).rowcount)
+
+    # -- message keys -----------------------------------------------------------------------
+    def remember_message(self, key: str, channel: str, message_id: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(delete(MessageRef).where(MessageRef.key == key))
+            conn.execute(insert(MessageRef).values(key=key, channel=channel, message_id=message_id))
+
+    def message_key(self, channel: str, message_id: str) -> str | None:
+        with self.engine.connect() as conn:
+            return conn.scalar(select(MessageRef.key).where(MessageRef.channel == channel,
+                                                           MessageRef.message_id == message_id))
+
+    def message_id(self, key: str) -> tuple[str, str] | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(MessageRef.channel, MessageRef.message_id).where(MessageRef.key == key)).first()
+        return (row.channel, row.message_id) if row else None
+
+    # -- audit ----------------------------------------------------------------------------
+    def append_audit(self, drafts: Sequence[AuditDraft]) -> None:
+        """Chain and insert ``drafts`` in one transaction; the head row is locked while we do."""
+        if not drafts:
+            return
+        with self.engine.begin() as conn:
+            head = conn.execute(_HEAD.with_for_update()).first()
+            count, seq, prev = (head.n, head.last_seq, head.hash) if head else (0, 0, GENESIS)
+            rows = []
+            for draft in drafts:
+                seq += 1
+                digest = chain_hash(prev, seq, draft)
+                rows.append(_audit_row(seq, draft, prev, digest))
+                prev = digest
+            conn.execute(insert(AuditEvent), rows)
+            _save_head(conn, head is not None, count + len(rows), seq, prev)
+
+    def audit_records(self) -> Iterator[AuditRecord]:
+        with self.engine.connect() as conn:
+            result = conn.execution_options(yield_per=1000).execute(select(AuditEvent).order_by(AuditEvent.seq))
+            for row in result:
+                draft = AuditDraft(row.ts_us, row.actor, row.action, row.target, row.outcome, row.ref,
+                                   json.loads(row.details))
+                yield AuditRecord(row.seq, draft, row.prev_hash, row.hash)
+
+    def audit_head(self) -> ChainHead | None:
+        with self.engine.connect() as conn:
+            head = conn.execute(_HEAD).first()
+        return ChainHead(head.n, head.last_seq, head.hash) if head else None
+
+
+def _audit_row(seq: int, d: AuditDraft, prev: str, digest: str) -> dict[str, object]:
+    details = json.dumps(d.details, sort_keys=True, ensure_ascii=False, default=str)
+    return {"seq": seq, "ts_us": d.ts_us, "actor": d.actor, "action": d.action, "target": d.target,
+            "outcome": d.outcome, "ref": d.ref, "details": details, "prev_hash": prev, "hash": digest}
+
+
+def _save_head(conn: Connection, exists: bool, count: int, last_seq: int, digest: str) -> None:
+    values = {"count": count, "last_seq": last_seq, "hash": digest}
+    if exists:
+        conn.execute(update(AuditHead).where(AuditHead.id == _HEAD_ID).values(**values))
+    else:
+        conn.execute(insert(AuditHead).values(id=_HEAD_ID, **values))
+
+
+def _person_of(conn: Connection, key: str) -> Row[tuple[int, str | None]] | None:
+    platform, user_id = split_key(key)
+    query = (select(Person.id, Person.locale).join(Identity, Identity.person_id == Person.id)
+             .where(Identity.platform == platform, Identity.platform_user_id == user_id))
+    return conn.execute(query).first()
+
+
+def _ensure_person(conn: Connection, key: str) -> int:
+    person = _person_of(conn, key)
+    if person is not None:
+        return int(person.id)
+    person_id: int = conn.execute(insert(Person).values(display_name="", created_us=int(time.time() * 1e6))
+                                  .returning(Person.id)).scalar_one()
+    platform, user_id = split_key(key)
+    conn.execute(insert(Identity).values(platform=platform, platform_user_id=user_id, person_id=person_id))
+    return person_id
+
+
+def _pseudonym(conn: Connection, key: str) -> str:
+    found = conn.scalar(select(Pseudonym.pseudonym).where(Pseudonym.subject == key))
+    if found is not None:
+        return found
+    made = "p-" + secrets.token_hex(8)
+    conn.execute(insert(Pseudonym).values(pseudonym=made, subject=key))
+    return made
