@@ -6,6 +6,15 @@ from dataclasses import dataclass
 
 
 @dataclass(frozen=True, slots=True)
+class Button:
+    """A one-click answer offered under a message. Pressing it means the same as reacting with
+    ``emoji`` (adapters turn the press into a ``Reaction`` event); ``label`` is already translated."""
+
+    emoji: str
+    label: str
+
+
+@dataclass(frozen=True, slots=True)
 class Send:
     """Post ``text`` in a channel (in ``thread`` when set).
 
@@ -17,15 +26,17 @@ class Send:
     text: str
     thread: str | None = None
     key: str | None = None
+    buttons: tuple[Button, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
 class Edit:
-    """Replace the text of a message the bot sent earlier under ``key``."""
+    """Replace the text (and buttons: none removes them) of a message the bot sent under ``key``."""
 
     channel: str
     key: str
     text: str
+    buttons: tuple[Button, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

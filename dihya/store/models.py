@@ -91,3 +91,11 @@ class MessageRef(Base):
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     channel: Mapped[str] = mapped_column(String(300))
     message_id: Mapped[str] = mapped_column(String(255))
+
+
+class KeyValue(Base):
+    """Small named values adapters keep across restarts (Matrix sync token, device id)."""
+
+    __tablename__ = "key_values"
+    name: Mapped[str] = mapped_column(String(200), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)

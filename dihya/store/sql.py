@@ -11,7 +11,17 @@ from sqlalchemy import Connection, Engine, Row, delete, insert, select, update
 
 from bot.audit import GENESIS, AuditDraft, AuditRecord, ChainHead, chain_hash
 from bot.ports import IdentityRecord, Server
-from dihya.store.models import AuditEvent, AuditHead, Identity, MessageRef, Person, Pseudonym, RoleAssignment, ServerRow
+from dihya.store.models import (
+    AuditEvent,
+    AuditHead,
+    Identity,
+    KeyValue,
+    MessageRef,
+    Person,
+    Pseudonym,
+    RoleAssignment,
+    ServerRow,
+)
 
 _HEAD_ID = 1
 _HEAD = select(AuditHead.count.label("n"), AuditHead.last_seq, AuditHead.hash).where(AuditHead.id == _HEAD_ID)
@@ -114,6 +124,17 @@ class SqlStore:
         with self.engine.connect() as conn:
             row = conn.execute(select(MessageRef.channel, MessageRef.message_id).where(MessageRef.key == key)).first()
         return (row.channel, row.message_id) if row else None
+
+    # -- small named values (adapter sync tokens, device ids) ----------------------------------
+    def kv_get(self, name: str) -> str | None:
+        with self.engine.connect() as conn:
+            return conn.scalar(select(KeyValue.value).where(KeyValue.name == name))
+
+    def kv_set(self, name: str, value: str) -> None:
+        with self.engine.begin() as conn:
+            updated = conn.execute(update(KeyValue).where(KeyValue.name == name).values(value=value)).rowcount
+            if not updated:
+                conn.execute(insert(KeyValue).values(name=name, value=value))
 
     # -- audit ----------------------------------------------------------------------------
     def append_audit(self, drafts: Sequence[AuditDraft]) -> None:
