@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from starlette.routing import BaseRoute
+
 from bot.actions import Action
 
 
@@ -17,3 +19,16 @@ class Performer(Protocol):
     platform: str
 
     async def perform(self, action: Action, target: str | None) -> str | None: ...
+
+
+class ChatAdapter(Performer, Protocol):
+    """A platform connection run by ``dihya serve``.
+
+    ``routes`` are the HTTP endpoints it needs on the shared app (webhooks), ``start`` begins
+    receiving (socket, long polling, sync loop) and returns once running; ``stop`` ends it.
+    Inbound payloads become core events passed to ``Runtime.dispatch``.
+    """
+
+    def routes(self) -> list[BaseRoute]: ...
+    async def start(self) -> None: ...
+    async def stop(self) -> None: ...
