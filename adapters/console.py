@@ -2,7 +2,7 @@
 
 Each input line is a message from the current speaker in one channel. ``/as NAME`` switches the
 speaker (identity ``console:NAME``); ``/react EMOJI [MESSAGE_ID]`` reacts to a bot message (default:
-the last one). ``--json`` prints one JSON object per action so scripts can drive it.
+the latest approval request, else the last message). ``--json`` prints one JSON object per action so scripts can drive it.
 """
 
 from __future__ import annotations
@@ -39,7 +39,10 @@ class ConsoleChat:
         self._place = Place(PLATFORM, channel)
         self._uploads = upload_dir
         self._ids = itertools.count(1)
+        # /react without an id targets the latest message that asks for a reaction (an approval
+        # request), so refusals posted in between do not steal the default.
         self.last_bot_message: str | None = None
+        self._last_with_buttons: str | None = None
 
     @property
     def user(self) -> str:
@@ -78,7 +81,10 @@ class ConsoleChat:
     async def perform(self, action: Action, target: str | None) -> str | None:
         if isinstance(action, Send):
             message_id = f"m{next(self._ids)}"
-            self.last_bot_message = message_id
+            if action.buttons or self._last_with_buttons is None:
+                self.last_bot_message = message_id
+            if action.buttons:
+                self._last_with_buttons = message_id
             self._print({"op": "send", "id": message_id, "thread": action.thread, "text": action.text})
             return message_id
         if isinstance(action, Edit):

@@ -1,30 +1,31 @@
 """The dispatcher: (event) → actions, through a pipeline of small steps.
 
-dedupe → identify → parse → authorise → rate-limit → run → audit. Each step either lets the
-event go on or stops it with a translated reply. Audit rows are buffered and written in groups
+dedupe → identify → parse → authorise → rate-limit → approve → run → audit. Each step either lets
+the event go on or stops it with a translated reply. Audit rows are buffered and written in groups
 by ``flush_audit``; an ``Outcome`` marked ``durable`` must not be delivered before that flush.
 """
 
 from __future__ import annotations
 
 import logging
-import time
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from bot.actions import Action, Send
+from bot import approvals
+from bot.actions import Action, Edit, Send
 from bot.audit import AuditDraft
 from bot.context import Context, Services
 from bot.dedupe import DeliveryLog
 from bot.errors import UserError
-from bot.events import Event, Message, Reaction
+from bot.events import Event, Message, Place, Reaction
 from bot.i18n import DEFAULT_LOCALE, N_, Msg
 from bot.identity import Actor
 from bot.parser import Parsed, Rejected, parse
+from bot.ports import ApprovalDraft, ApprovalRecord, Vote
 from bot.ratelimit import RateLimit
 from bot.rbac import Decision
-from bot.registry import Reply
+from bot.registry import Command, Reply
 from bot.text import clip, neutralise
 
 log = logging.getLogger("dihya.core")
@@ -41,7 +42,7 @@ IGNORED = Outcome()
 
 
 class Bot:
-    __slots__ = ("_deliveries", "_limit", "_pending", "services")
+    __slots__ = ("services", "_deliveries", "_limit", "_pending")
 
     def __init__(self, services: Services, deliveries: DeliveryLog, limit: RateLimit) -> None:
         self.services = services
@@ -73,8 +74,16 @@ class Bot:
     def audit_backlog(self) -> int:
         return len(self._pending)
 
-    def audit(self, actor: Actor, action: str, **fields: object) -> None:
-        self._pending.append(AuditDraft(int(self.services.clock() * 1_000_000), actor.pseudonym, action, **fields))  # type: ignore[arg-type]
+    def audit(self, actor: Actor | str, action: str, target: str = "", outcome: str = "ok", ref: str = "",
+              details: Mapping[str, object] | None = None) -> None:
+        pseudonym = actor if isinstance(actor, str) else actor.pseudonym
+        self._pending.append(AuditDraft(self.now_us(), pseudonym, action, target, outcome, ref, details or {}))
+
+    def now_us(self) -> int:
+        return int(self.services.clock() * 1_000_000)
+
+    def render(self, lines: tuple[Msg, ...], locale: str) -> str:
+        return self.services.catalogs.render_all(lines, locale)
 
     # -- messages -----------------------------------------------------------------------------
     def _message(self, event: Message) -> Outcome:
@@ -84,60 +93,166 @@ class Bot:
         parsed = parse(self.services.registry, event.text, actor.locale)
         if isinstance(parsed, Rejected):
             return self._rejected(event, actor, parsed)
-        locale = actor.locale or parsed.locale
-        ctx = Context(actor, event.place, locale, self.services)
+        ctx = Context(actor, _reply_place(event), actor.locale or parsed.locale, self.services)
         return self._authorised(event, ctx, parsed)
 
     def _rejected(self, event: Message, actor: Actor, rejected: Rejected) -> Outcome:
         locale = actor.locale or rejected.locale or DEFAULT_LOCALE
         name = rejected.command.name if rejected.command else "?"
         self.audit(actor, f"command:{name}", outcome="invalid", details=_attempt(event))
-        return self._say(event, locale, (rejected.reason,))
+        return self._say(_reply_place(event), locale, (rejected.reason,))
 
     def _authorised(self, event: Message, ctx: Context, parsed: Parsed) -> Outcome:
         permission = parsed.command.permission_for(parsed.args)
         decision = self.services.policy.decide(ctx.actor.roles, permission)
+        action = f"command:{parsed.command.name}"
         if decision is Decision.DENY:
             refusal = Msg(N_("You are not allowed to do that (needs “{permission}”; your roles: {roles})."),
                           {"permission": permission, "roles": ", ".join(ctx.actor.role_names)})
-            self.audit(ctx.actor, f"command:{parsed.command.name}", outcome="denied", details=_attempt(event))
-            return self._say(event, ctx.locale, (refusal,))
+            self.audit(ctx.actor, action, outcome="denied", details=_attempt(event))
+            return self._say(ctx.place, ctx.locale, (refusal,))
         if not self._limit.allow(ctx.actor.key):
-            self.audit(ctx.actor, f"command:{parsed.command.name}", outcome="rate_limited")
-            return self._say(event, ctx.locale, (Msg(N_("Too many commands; please wait a moment.")),))
+            self.audit(ctx.actor, action, outcome="rate_limited")
+            return self._say(ctx.place, ctx.locale, (Msg(N_("Too many commands; please wait a moment.")),))
         if decision is Decision.NEEDS_APPROVAL:
-            return self._needs_approval(event, ctx, parsed, permission)
-        return self._run(event, ctx, parsed)
+            return self._ask_approval(event, ctx, parsed, permission)
+        reply = self._execute(ctx, parsed.command, parsed.args)
+        outcome = self._say(ctx.place, ctx.locale, reply.lines)
+        return Outcome(outcome.actions, durable=parsed.command.mutating)
 
-    def _needs_approval(self, event: Message, ctx: Context, parsed: Parsed, permission: str) -> Outcome:
-        self.audit(ctx.actor, f"command:{parsed.command.name}", outcome="needs_approval", details=_attempt(event))
-        reason = Msg(N_("“{permission}” needs approval, and this bot has no approval workflow yet."),
-                     {"permission": permission})
-        return self._say(event, ctx.locale, (reason,))
-
-    def _run(self, event: Message, ctx: Context, parsed: Parsed) -> Outcome:
-        command = parsed.command
+    def _execute(self, ctx: Context, command: Command, args: Mapping[str, object], ref: str = "") -> Reply:
         try:
-            reply = command.handler(ctx, parsed.args)
+            reply = command.handler(ctx, args)
         except UserError as err:
             reply = Reply((err.message,), outcome="invalid")
         except Exception:
-            ref = uuid.uuid4().hex[:8]
-            log.exception("command failed", extra={"ref": ref, "command": command.name})
-            reply = Reply((Msg(N_("Something failed (ref {ref})."), {"ref": ref}),), outcome="fault")
-        self.audit(ctx.actor, f"command:{command.name}", target=reply.target, outcome=reply.outcome,
-                   details={**_args(parsed.args), **reply.details})
-        outcome = self._say(event, ctx.locale, reply.lines)
-        return Outcome(outcome.actions, durable=command.mutating)
+            fault = uuid.uuid4().hex[:8]
+            log.exception("command failed", extra={"ref": fault, "command": command.name})
+            reply = Reply((Msg(N_("Something failed (ref {ref})."), {"ref": fault}),), outcome="fault")
+        self.audit(ctx.actor, f"command:{command.name}", target=reply.target, outcome=reply.outcome, ref=ref,
+                   details={**_args(args), **reply.details})
+        return reply
 
-    def _say(self, event: Message, locale: str, lines: tuple[Msg, ...]) -> Outcome:
-        text = self.services.catalogs.render_all(lines, locale)
-        thread = event.place.thread or event.message_id
-        return Outcome((Send(event.place.channel, text, thread=thread),))
+    def _say(self, place: Place, locale: str, lines: tuple[Msg, ...]) -> Outcome:
+        return Outcome((Send(place.channel, self.render(lines, locale), thread=place.thread),))
 
-    # -- reactions ----------------------------------------------------------------------------
-    def _reaction(self, event: Reaction) -> Outcome:  # noqa: ARG002 - approvals by reaction come next
-        return IGNORED
+    # -- approvals ----------------------------------------------------------------------------
+    def _ask_approval(self, event: Message, ctx: Context, parsed: Parsed, permission: str) -> Outcome:
+        policy = self.services.policy.approvals[permission]
+        now = self.now_us()
+        draft = ApprovalDraft(
+            command=parsed.command.name, text=clip(neutralise(event.text), MAX_AUDITED_TEXT), args=parsed.args,
+            digest=approvals.digest(parsed.command.name, parsed.args, ctx.place), permission=permission,
+            quorum=policy.quorum, approver_roles=policy.approver_roles, requester=ctx.actor.key,
+            requester_person=ctx.actor.person_id, place=ctx.place, locale=ctx.locale,
+            created_us=now, expires_us=now + policy.expiry_seconds * 1_000_000,
+        )
+        request = ApprovalRecord(self.services.store.create_approval(draft), draft, "pending")
+        ref = f"{approvals.KEY_PREFIX}{request.id}"
+        self.audit(ctx.actor, f"command:{parsed.command.name}", outcome="approval_requested", ref=ref,
+                   details=_args(parsed.args))
+        text = self.render((approvals.request_text(request, draft.text, ()),), ctx.locale)
+        buttons = approvals.buttons(self.services.catalogs, ctx.locale)
+        send = Send(ctx.place.channel, text, thread=ctx.place.thread, key=ref, buttons=buttons)
+        return Outcome((send,), durable=True)
+
+    def _reaction(self, event: Reaction) -> Outcome:
+        value = approvals.vote_of(event.emoji)
+        key = self.services.store.message_key(event.place.channel, event.target_message_id) if value is not None \
+            else None
+        if key is None or not key.startswith(approvals.KEY_PREFIX):
+            return IGNORED
+        request = self.services.store.approval(int(key.removeprefix(approvals.KEY_PREFIX)))
+        if request is None:
+            return IGNORED
+        voter = self.services.identities.fresh(event.sender.key, event.sender.display_name)
+        if not event.added:
+            return self._withdraw(request, voter, key)
+        return self._vote(request, voter, bool(value), key)
+
+    def _withdraw(self, request: ApprovalRecord, voter: Actor, key: str) -> Outcome:
+        if request.state != "pending" or not self.services.store.withdraw_vote(request.id, voter.key):
+            return IGNORED
+        self.audit(voter, "approval:withdraw", target=request.draft.command, ref=key)
+        return Outcome((self._request_edit(request, key),), durable=True)
+
+    def _vote(self, request: ApprovalRecord, voter: Actor, approve: bool, key: str) -> Outcome:
+        store, draft = self.services.store, request.draft
+        reason = approvals.refusal(request, voter, self.services.policy, self.now_us())
+        if reason is not None:
+            return self._refuse_vote(request, voter, reason, key)
+        store.cast_vote(request.id, Vote(voter.key, voter.person_id, approve), self.now_us())
+        self.audit(voter, "approval:vote", target=draft.command, outcome="approve" if approve else "deny", ref=key)
+        yes, no = approvals.tally(store.votes(request.id))
+        if no and store.transition_approval(request.id, "pending", "denied"):
+            return self._close(request, key, "denied", no)
+        if len(yes) >= draft.quorum and store.transition_approval(request.id, "pending", "approved"):
+            return self._dispatch(request, key, yes)
+        return Outcome((self._request_edit(request, key),), durable=True)
+
+    def _refuse_vote(self, request: ApprovalRecord, voter: Actor, reason: str, key: str) -> Outcome:
+        draft = request.draft
+        self.audit(voter, "approval:vote", target=draft.command, outcome="refused", ref=key, details={"reason": reason})
+        params = {"state": request.state, "roles": ", ".join(voter.role_names),
+                  "approvers": ", ".join(sorted(draft.approver_roles))}
+        line = Msg(N_("{who}: {reason}"), {"who": voter.key, "reason": Msg(reason, params)})
+        outcome = self._say(draft.place, voter.locale or draft.locale, (line,))
+        expired = request.state == "pending" and self.now_us() >= draft.expires_us
+        if expired and self.services.store.transition_approval(request.id, "pending", "expired"):
+            return Outcome(self._close(request, key, "expired", ()).actions + outcome.actions, durable=True)
+        return Outcome(outcome.actions, durable=True)
+
+    def _dispatch(self, request: ApprovalRecord, key: str, approvers: list[str]) -> Outcome:
+        """Run an approved request once, after re-checking both parties' rights and the arguments."""
+        draft, store = request.draft, self.services.store
+        requester = self.services.identities.fresh(draft.requester)
+        problem, args = self._recheck(request, requester, approvers)
+        ctx = Context(requester, draft.place, draft.locale, self.services)
+        if problem is not None:
+            store.transition_approval(request.id, "approved", "refused")
+            self.audit(requester, f"command:{draft.command}", outcome="refused", ref=key, details={"reason": problem})
+            said = self._say(draft.place, draft.locale, (Msg(problem),))
+            return Outcome(self._close(request, key, "refused", approvers).actions + said.actions, durable=True)
+        store.transition_approval(request.id, "approved", "dispatched")
+        reply = self._execute(ctx, self.services.registry.commands[draft.command], args, ref=key)
+        said = self._say(draft.place, draft.locale, reply.lines)
+        return Outcome(self._close(request, key, "dispatched", approvers).actions + said.actions, durable=True)
+
+    def _recheck(self, request: ApprovalRecord, requester: Actor,
+                 approvers: list[str]) -> tuple[str | None, dict[str, object]]:
+        draft, policy = request.draft, self.services.policy
+        if policy.decide(requester.roles, draft.permission) is Decision.DENY:
+            return N_("Not run: the requester is no longer allowed to do this."), {}
+        fresh = self.services.identities.fresh
+        allowed = [a for a in approvers if policy.can_approve(fresh(a).roles, draft.permission)]
+        if len(allowed) < draft.quorum:
+            return N_("Not run: an approver is no longer allowed to approve this."), {}
+        command = self.services.registry.commands.get(draft.command)
+        try:
+            args = {k: command.arg(k).kind.convert(str(v), command.arg(k).label) for k, v in draft.args.items()} \
+                if command else {}
+        except (UserError, KeyError):
+            return N_("Not run: the request's arguments are no longer valid."), {}
+        if command is None or approvals.digest(draft.command, args, draft.place) != draft.digest:
+            return N_("Not run: the request no longer matches what was approved."), {}
+        return None, args
+
+    def _request_edit(self, request: ApprovalRecord, key: str) -> Edit:
+        yes, _ = approvals.tally(self.services.store.votes(request.id))
+        text = self.render((approvals.request_text(request, request.draft.text, yes),), request.draft.locale)
+        return Edit(request.draft.place.channel, key, text,
+                    approvals.buttons(self.services.catalogs, request.draft.locale))
+
+    def _close(self, request: ApprovalRecord, key: str, state: str, people: list[str] | tuple[()]) -> Outcome:
+        text = self.render((approvals.closed_text(request, request.draft.text, state, people),),
+                           request.draft.locale)
+        return Outcome((Edit(request.draft.place.channel, key, text),), durable=True)
+
+
+def _reply_place(event: Message) -> Place:
+    """Replies go in the message's thread, or start one on the message."""
+    place = event.place
+    return Place(place.platform, place.channel, place.thread or event.message_id, place.direct)
 
 
 def _attempt(event: Message) -> dict[str, object]:
@@ -146,7 +261,3 @@ def _attempt(event: Message) -> dict[str, object]:
 
 def _args(args: Mapping[str, object]) -> dict[str, object]:
     return {"args": {k: clip(neutralise(str(v)), MAX_AUDITED_TEXT) for k, v in args.items()}}
-
-
-def now_us() -> int:
-    return int(time.time() * 1_000_000)

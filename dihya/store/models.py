@@ -99,3 +99,36 @@ class KeyValue(Base):
     __tablename__ = "key_values"
     name: Mapped[str] = mapped_column(String(200), primary_key=True)
     value: Mapped[str] = mapped_column(Text)
+
+
+class ApprovalRequestRow(Base):
+    """A sensitive command waiting for votes. ``digest`` binds it to the exact command, arguments
+    and place; ``state`` moves pending → approved → dispatched (or denied / expired) by guarded
+    UPDATEs, so concurrent votes dispatch it at most once."""
+
+    __tablename__ = "approval_requests"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    command: Mapped[str] = mapped_column(String(64))
+    text: Mapped[str] = mapped_column(String(300))
+    args: Mapped[str] = mapped_column(Text)
+    digest: Mapped[str] = mapped_column(String(64))
+    permission: Mapped[str] = mapped_column(String(64))
+    quorum: Mapped[int] = mapped_column(Integer)
+    approver_roles: Mapped[str] = mapped_column(String(200))
+    requester: Mapped[str] = mapped_column(String(300))
+    requester_person: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    channel: Mapped[str] = mapped_column(String(300))
+    thread: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    locale: Mapped[str] = mapped_column(String(8))
+    state: Mapped[str] = mapped_column(String(16), index=True)
+    created_us: Mapped[int] = mapped_column(BigInteger)
+    expires_us: Mapped[int] = mapped_column(BigInteger)
+
+
+class ApprovalVote(Base):
+    __tablename__ = "approval_votes"
+    request_id: Mapped[int] = mapped_column(ForeignKey("approval_requests.id", ondelete="CASCADE"), primary_key=True)
+    voter: Mapped[str] = mapped_column(String(300), primary_key=True)
+    voter_person: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    approve: Mapped[bool] = mapped_column()
+    created_us: Mapped[int] = mapped_column(BigInteger)
