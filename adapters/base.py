@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Protocol
-
-from starlette.routing import BaseRoute
+from typing import TYPE_CHECKING, Protocol
 
 from bot.actions import Action
+
+if TYPE_CHECKING:
+    from starlette.routing import BaseRoute
 
 
 class Performer(Protocol):

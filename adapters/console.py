@@ -2,7 +2,8 @@
 
 Each input line is a message from the current speaker in one channel. ``/as NAME`` switches the
 speaker (identity ``console:NAME``); ``/react EMOJI [MESSAGE_ID]`` reacts to a bot message (default:
-the latest approval request, else the last message). ``--json`` prints one JSON object per action so scripts can drive it.
+the latest approval request, else the last message). ``--json`` prints one JSON object per
+action so scripts can drive it.
 """
 
 from __future__ import annotations

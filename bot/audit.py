@@ -44,9 +44,18 @@ class ChainHead:
     hash: str
 
 
+# One encoder, built once: json.dumps with options builds a new encoder per call, which costs
+# more than the encoding itself on the audit hot path.
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+def canonical_details(details: Mapping[str, object]) -> str:
+    return _CANONICAL.encode(details)
+
+
 def canonical(seq: int, d: AuditDraft) -> bytes:
     body = [seq, d.ts_us, d.actor, d.action, d.target, d.outcome, d.ref, d.details]
-    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str).encode()
+    return _CANONICAL.encode(body).encode()
 
 
 def chain_hash(prev_hash: str, seq: int, draft: AuditDraft) -> str:

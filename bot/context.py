@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bot.catalog import ServiceCatalog
 from bot.events import Place
 from bot.i18n import Catalogs
 from bot.identity import Actor, Identities
+from bot.jobs import JobQueue
 from bot.ports import Clock, Store
 from bot.rbac import AccessPolicy
 from bot.registry import Registry
@@ -22,6 +24,8 @@ class Services:
     catalogs: Catalogs
     clock: Clock
     identities: Identities
+    catalog: ServiceCatalog
+    jobs: JobQueue
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +34,7 @@ class Context:
     place: Place
     locale: str
     services: Services
+    approvers: tuple[str, ...] = ()  # who approved, when the command runs after an approval
 
     def resolve_person(self, ref: str) -> str:
         """``NAME`` → ``platform:NAME`` on the sender's platform; ``platform:id`` and ``@user:server`` as given."""

@@ -117,7 +117,7 @@ class Bot:
         if decision is Decision.NEEDS_APPROVAL:
             return self._ask_approval(event, ctx, parsed, permission)
         reply = self._execute(ctx, parsed.command, parsed.args)
-        outcome = self._say(ctx.place, ctx.locale, reply.lines)
+        outcome = self._say(ctx.place, ctx.locale, reply.lines, reply.key)
         return Outcome(outcome.actions, durable=parsed.command.mutating)
 
     def _execute(self, ctx: Context, command: Command, args: Mapping[str, object], ref: str = "") -> Reply:
@@ -129,12 +129,12 @@ class Bot:
             fault = uuid.uuid4().hex[:8]
             log.exception("command failed", extra={"ref": fault, "command": command.name})
             reply = Reply((Msg(N_("Something failed (ref {ref})."), {"ref": fault}),), outcome="fault")
-        self.audit(ctx.actor, f"command:{command.name}", target=reply.target, outcome=reply.outcome, ref=ref,
-                   details={**_args(args), **reply.details})
+        self.audit(ctx.actor, f"command:{command.name}", target=reply.target, outcome=reply.outcome,
+                   ref=reply.ref or ref, details={**_args(args), **reply.details})
         return reply
 
-    def _say(self, place: Place, locale: str, lines: tuple[Msg, ...]) -> Outcome:
-        return Outcome((Send(place.channel, self.render(lines, locale), thread=place.thread),))
+    def _say(self, place: Place, locale: str, lines: tuple[Msg, ...], key: str | None = None) -> Outcome:
+        return Outcome((Send(place.channel, self.render(lines, locale), thread=place.thread, key=key),))
 
     # -- approvals ----------------------------------------------------------------------------
     def _ask_approval(self, event: Message, ctx: Context, parsed: Parsed, permission: str) -> Outcome:
@@ -207,7 +207,7 @@ class Bot:
         draft, store = request.draft, self.services.store
         requester = self.services.identities.fresh(draft.requester)
         problem, args = self._recheck(request, requester, approvers)
-        ctx = Context(requester, draft.place, draft.locale, self.services)
+        ctx = Context(requester, draft.place, draft.locale, self.services, tuple(approvers))
         if problem is not None:
             store.transition_approval(request.id, "approved", "refused")
             self.audit(requester, f"command:{draft.command}", outcome="refused", ref=key, details={"reason": problem})
@@ -215,7 +215,7 @@ class Bot:
             return Outcome(self._close(request, key, "refused", approvers).actions + said.actions, durable=True)
         store.transition_approval(request.id, "approved", "dispatched")
         reply = self._execute(ctx, self.services.registry.commands[draft.command], args, ref=key)
-        said = self._say(draft.place, draft.locale, reply.lines)
+        said = self._say(draft.place, draft.locale, reply.lines, reply.key)
         return Outcome(self._close(request, key, "dispatched", approvers).actions + said.actions, durable=True)
 
     def _recheck(self, request: ApprovalRecord, requester: Actor,

@@ -35,6 +35,8 @@ class Reply:
     target: str = ""
     outcome: str = "ok"
     details: Mapping[str, object] = field(default_factory=dict)
+    key: str | None = None  # names the reply so it can be edited later (a job's status message)
+    ref: str = ""  # job or request id for the audit row
 
 
 Handler = Callable[["Context", Mapping[str, object]], Reply]

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from bot.registry import Command
-from commands import audit, help, identity, inventory
+from commands import audit, deploy, help, identity, inventory, jobs, playbook
 
 ALL: tuple[Command, ...] = (
     *help.COMMANDS,
     *identity.COMMANDS,
     *inventory.COMMANDS,
+    *deploy.COMMANDS,
+    *playbook.COMMANDS,
+    *jobs.COMMANDS,
     *audit.COMMANDS,
 )

@@ -5,7 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from bot.argtypes import Choice
+from bot.context import Context
+from bot.errors import UserError
 from bot.i18n import N_, Msg
+from bot.jobs import JobDraft, QueueUnavailable, status_lines
 from bot.registry import Reply
 
 
@@ -31,3 +34,21 @@ ENVIRONMENT = Choice(
 
 def is_production(environment: object) -> bool:
     return environment == "production"
+
+
+def start_job(ctx: Context, kind: str, args: Mapping[str, object], summary: str, timeout_s: int) -> Reply:
+    """Record a job, hand it to the queue, and answer with its status message (edited as it runs)."""
+    store = ctx.services.store
+    draft = JobDraft(kind, args, summary, ctx.actor.key, ctx.place, ctx.locale, timeout_s, ctx.approvers)
+    job_id = store.create_job(draft, int(ctx.services.clock() * 1_000_000))
+    try:
+        ctx.services.jobs.submit(job_id, kind)
+    except QueueUnavailable:
+        store.finish_job(job_id, "failed", {"message": {"msgid": QUEUE_DOWN}}, int(ctx.services.clock() * 1e6))
+        raise UserError(QUEUE_DOWN) from None
+    job = store.job(job_id)
+    assert job is not None
+    return Reply(status_lines(job, job.created_us), target=summary, key=job.key, ref=job.key)
+
+
+QUEUE_DOWN = N_("The job queue is unavailable right now; nothing was started. Try again shortly.")

@@ -2,23 +2,32 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 from sqlalchemy import Engine
 
+from bot.catalog import ServiceCatalog
 from bot.context import Services
 from bot.core import Bot
 from bot.dedupe import RecentDeliveries
 from bot.i18n import Catalogs
 from bot.identity import Identities
+from bot.jobs import JobQueue
 from bot.ports import Clock
 from bot.ratelimit import RateLimit
 from bot.registry import Command, Registry
 from commands import ALL
-from dihya.policy_file import access_policy, load_config
+from dihya.config_file import access_policy, load_config, service_catalog
+from dihya.jobs.backends import build_backends
+from dihya.jobs.execution import JobExecutor
+from dihya.jobs.local import LocalNudges, LocalQueue
+from dihya.jobs.targets import CatalogRunner
+from dihya.jobs.watcher import JobWatcher
 from dihya.redaction import Redactor
 from dihya.runtime import Runtime
 from dihya.settings import Settings
@@ -28,7 +37,12 @@ from dihya.store.sql import SqlStore
 LOCALES_DIR = Path(__file__).resolve().parent.parent / "locales"
 
 
-@dataclass(frozen=True, slots=True)
+class Nudges(Protocol):
+    def send(self, job_id: int) -> None: ...
+    async def listen(self, target: Callable[[int], None]) -> None: ...
+
+
+@dataclass(slots=True)
 class App:
     settings: Settings
     engine: Engine
@@ -36,9 +50,44 @@ class App:
     bot: Bot
     runtime: Runtime
     redactor: Redactor
+    executor: JobExecutor
+    queue: JobQueue
+    watcher: JobWatcher
+    nudges: Nudges
+    _tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+    async def start(self) -> None:
+        """Begin background work: status edits, lost-worker sweeps, resuming queued local jobs."""
+        self.watcher.bind(asyncio.get_running_loop())
+        self._tasks.append(asyncio.create_task(self.watcher.sweep_forever()))
+        if isinstance(self.nudges, LocalNudges):
+            self._resume_local_jobs()
+        else:
+            self._tasks.append(asyncio.create_task(self.nudges.listen(self.watcher.poke_threadsafe)))
+
+    def _resume_local_jobs(self) -> None:
+        """Queued jobs of a local queue died with the previous process: run them now."""
+        for job in self.store.jobs(states=frozenset({"queued"}), limit=200):
+            self.queue.submit(job.id, job.draft.kind)
+
+    async def drain(self) -> None:
+        """Wait for local jobs to finish and their final edits to land (console end of input)."""
+        while isinstance(self.queue, LocalQueue) and self.queue.busy:
+            await asyncio.sleep(0.05)
+        await asyncio.sleep(0)
+        await self.watcher.idle()
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks.clear()
+        self.close()
 
     def close(self) -> None:
         self.runtime.close()
+        if isinstance(self.queue, LocalQueue):
+            self.queue.shutdown(wait=False)
         self.engine.dispose()
 
 
@@ -54,14 +103,47 @@ def build_app(
     store = SqlStore(engine)
     for admin in settings.admins:
         store.grant_role(admin, "admin")
+    config = load_config(settings.config_file)
+    catalog = service_catalog(config)
+    catalogs = Catalogs.load(LOCALES_DIR)
+    redactor = Redactor(settings.secret_values())
+    nudges, executor, queue = _jobs(settings, store, catalog, redactor)
     services = Services(
         store=store,
         registry=Registry(commands),
-        policy=access_policy(load_config(settings.config_file)),
-        catalogs=Catalogs.load(LOCALES_DIR),
+        policy=access_policy(config),
+        catalogs=catalogs,
         clock=clock,
         identities=Identities(store, clock, settings.identity_cache_seconds),
+        catalog=catalog,
+        jobs=queue,
     )
-    bot = Bot(services, RecentDeliveries(), RateLimit(settings.rate_limit_per_minute, settings.rate_limit_burst, clock))
-    redactor = Redactor(settings.secret_values())
-    return App(settings, engine, store, bot, Runtime(bot, redactor, settings.audit_flush_ms), redactor)
+    limit = RateLimit(settings.rate_limit_per_minute, settings.rate_limit_burst, clock)
+    bot = Bot(services, RecentDeliveries(), limit)
+    runtime = Runtime(bot, redactor, settings.audit_flush_ms)
+    watcher = JobWatcher(runtime, store, catalogs, executor, clock, stale_after=settings.job_stale_seconds)
+    if isinstance(nudges, LocalNudges):
+        nudges.connect(watcher.poke_threadsafe)
+    return App(settings, engine, store, bot, runtime, redactor, executor, queue, watcher, nudges)
+
+
+def build_executor(settings: Settings, store: SqlStore, catalog: ServiceCatalog, redactor: Redactor,
+                   nudges: Nudges) -> JobExecutor:
+    runner = CatalogRunner(catalog, build_backends(settings), store, settings.data_dir.resolve())
+    return JobExecutor(store, runner, nudges.send, redactor)
+
+
+def _jobs(settings: Settings, store: SqlStore, catalog: ServiceCatalog,
+          redactor: Redactor) -> tuple[Nudges, JobExecutor, JobQueue]:
+    if settings.jobs == "local":
+        local = LocalNudges()
+        executor = build_executor(settings, store, catalog, redactor, local)
+        return local, executor, LocalQueue(executor, settings.job_workers)
+    # Celery and Redis are imported only when configured: the embedded default stays small.
+    from dihya.jobs.celery_queue import CeleryQueue, make_celery
+    from dihya.jobs.nudges import RedisNudges
+
+    remote = RedisNudges(settings.redis_url)
+    executor = build_executor(settings, store, catalog, redactor, remote)
+    celery = make_celery(settings.redis_url, settings.celery_visibility_timeout)
+    return remote, executor, CeleryQueue(celery, settings.redis_url, catalog, store)

@@ -63,12 +63,14 @@ def _console(settings: Settings, json_mode: bool) -> int:
     app = build_app(settings)
 
     async def session(app: App) -> None:
+        await app.start()
         chat = ConsoleChat(app.runtime, sys.stdout, json_mode=json_mode, user=settings.console_user,
                            channel=settings.console_channel, upload_dir=settings.data_dir / "uploads")
         try:
             await run_console(chat, stdin_lines(chat))
+            await app.drain()  # let running jobs finish and their last status edits print
         finally:
-            app.close()
+            await app.stop()
 
     asyncio.run(session(app))
     return 0

@@ -29,8 +29,9 @@ def configure(level: str, redactor: Redactor, path: Path | None = None) -> None:
     handler: logging.Handler = logging.FileHandler(path) if path else logging.StreamHandler(sys.stderr)
     handler.setFormatter(RedactingJsonFormatter(redactor))
     root = logging.getLogger()
-    for old in list(root.handlers):
-        root.removeHandler(old)
+    for old in list(root.handlers):  # replace our own earlier handler, leave others (test capture) alone
+        if isinstance(old.formatter, RedactingJsonFormatter):
+            root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level)
     for noisy in ("httpx", "httpcore", "urllib3", "asyncio"):

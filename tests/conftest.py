@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
@@ -45,10 +45,11 @@ def settings(tmp_path: Path) -> Settings:
 
 
 @pytest.fixture
-def app(settings: Settings, engine: Engine) -> Iterator[App]:
+async def app(settings: Settings, engine: Engine) -> AsyncIterator[App]:
     built = build_app(settings, engine=engine)
+    await built.start()
     yield built
-    built.runtime.close()
+    await built.stop()
 
 
 @pytest.fixture

@@ -5,8 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event
 
 MIGRATIONS = Path(__file__).with_name("migrations")
@@ -49,6 +47,9 @@ def _sqlite_engine(url: str) -> Engine:
 
 def upgrade(engine: Engine) -> None:
     """Apply every Alembic migration (``dihya db upgrade``; also run on start of the embedded default)."""
+    from alembic import command  # only at start: keeps Alembic out of a running bot's memory
+    from alembic.config import Config
+
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     with engine.begin() as conn:

@@ -132,3 +132,31 @@ class ApprovalVote(Base):
     voter_person: Mapped[int | None] = mapped_column(Integer, nullable=True)
     approve: Mapped[bool] = mapped_column()
     created_us: Mapped[int] = mapped_column(BigInteger)
+
+
+class JobRow(Base):
+    """A unit of long work. ``state`` moves by guarded UPDATEs (see ``bot.jobs.TRANSITIONS``),
+    so a redelivered task finds the job already claimed and does not run it twice."""
+
+    __tablename__ = "jobs"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    args: Mapped[str] = mapped_column(Text)
+    summary: Mapped[str] = mapped_column(String(300))
+    requester: Mapped[str] = mapped_column(String(300))
+    approvers: Mapped[str] = mapped_column(Text, default="[]")
+    state: Mapped[str] = mapped_column(String(16), index=True)
+    step: Mapped[int] = mapped_column(Integer, default=0)
+    total: Mapped[int] = mapped_column(Integer, default=0)
+    step_name: Mapped[str] = mapped_column(String(200), default="")
+    channel: Mapped[str] = mapped_column(String(300))
+    thread: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    locale: Mapped[str] = mapped_column(String(8))
+    timeout_s: Mapped[int] = mapped_column(Integer)
+    cancel_requested: Mapped[bool] = mapped_column(default=False)
+    result: Mapped[str] = mapped_column(Text, default="{}")
+    created_us: Mapped[int] = mapped_column(BigInteger)
+    started_us: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    finished_us: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    heartbeat_us: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)

@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 import secrets
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 
 from sqlalchemy import Connection, Engine, Row, delete, insert, select, update
 
-from bot.audit import GENESIS, AuditDraft, AuditRecord, ChainHead, chain_hash
+from bot.audit import GENESIS, AuditDraft, AuditRecord, ChainHead, canonical_details, chain_hash
 from bot.events import Place
+from bot.jobs import JobDraft, JobRecord
 from bot.ports import ApprovalDraft, ApprovalRecord, IdentityRecord, Server, Vote
 from dihya.store.models import (
     ApprovalRequestRow,
@@ -18,6 +19,7 @@ from dihya.store.models import (
     AuditEvent,
     AuditHead,
     Identity,
+    JobRow,
     KeyValue,
     MessageRef,
     Person,
@@ -36,10 +38,14 @@ def split_key(key: str) -> tuple[str, str]:
 
 
 class SqlStore:
-    __slots__ = ("engine",)
+    __slots__ = ("engine", "_audit_insert")
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        mark = "?" if engine.dialect.paramstyle == "qmark" else "%s"
+        columns = "seq, ts_us, actor, action, target, outcome, ref, details, prev_hash, hash"
+        # Only constant column names and placeholders: no value is ever formatted into SQL.
+        self._audit_insert = f"INSERT INTO audit_events ({columns}) VALUES ({', '.join([mark] * 10)})"  # noqa: S608
 
     # -- identities and roles -------------------------------------------------------------
     def identity(self, key: str) -> IdentityRecord | None:
@@ -179,6 +185,62 @@ class SqlStore:
                                   .values(state=to_state))
             return result.rowcount == 1
 
+    # -- jobs -------------------------------------------------------------------------------
+    def create_job(self, draft: JobDraft, now_us: int) -> int:
+        values = {
+            "kind": draft.kind, "args": json.dumps(dict(draft.args), sort_keys=True), "summary": draft.summary,
+            "requester": draft.requester, "approvers": json.dumps(list(draft.approvers)), "state": "queued",
+            "channel": draft.place.address, "thread": draft.place.thread, "locale": draft.locale,
+            "timeout_s": draft.timeout_s, "created_us": now_us,
+        }
+        with self.engine.begin() as conn:
+            return int(conn.execute(insert(JobRow).values(**values).returning(JobRow.id)).scalar_one())
+
+    def job(self, job_id: int) -> JobRecord | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(JobRow).where(JobRow.id == job_id)).first()
+        return _job(row) if row else None
+
+    def jobs(self, *, requester: str | None = None, states: frozenset[str] | None = None,
+             limit: int = 20) -> list[JobRecord]:
+        query = select(JobRow).order_by(JobRow.id.desc()).limit(limit)
+        if requester is not None:
+            query = query.where(JobRow.requester == requester)
+        if states is not None:
+            query = query.where(JobRow.state.in_(sorted(states)))
+        with self.engine.connect() as conn:
+            return [_job(row) for row in conn.execute(query)]
+
+    def claim_job(self, job_id: int, now_us: int) -> bool:
+        """queued → running, once: a redelivered task finds the job taken and leaves it alone."""
+        with self.engine.begin() as conn:
+            claimed = conn.execute(update(JobRow).where(JobRow.id == job_id, JobRow.state == "queued")
+                                   .values(state="running", started_us=now_us, heartbeat_us=now_us,
+                                           attempts=JobRow.attempts + 1)).rowcount
+            return claimed == 1
+
+    def job_progress(self, job_id: int, step: int, total: int, name: str, now_us: int) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(update(JobRow).where(JobRow.id == job_id, JobRow.state == "running")
+                         .values(step=step, total=total, step_name=name[:200], heartbeat_us=now_us))
+
+    def heartbeat(self, job_id: int, now_us: int) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(update(JobRow).where(JobRow.id == job_id, JobRow.state == "running")
+                         .values(heartbeat_us=now_us))
+
+    def finish_job(self, job_id: int, state: str, result: Mapping[str, object], now_us: int) -> bool:
+        """Move a queued or running job to a final state; False when it already ended."""
+        with self.engine.begin() as conn:
+            done = conn.execute(update(JobRow).where(JobRow.id == job_id, JobRow.state.in_(("queued", "running")))
+                                .values(state=state, result=json.dumps(dict(result), default=str),
+                                        finished_us=now_us)).rowcount
+            return done == 1
+
+    def request_cancel(self, job_id: int) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(update(JobRow).where(JobRow.id == job_id).values(cancel_requested=True))
+
     # -- small named values (adapter sync tokens, device ids) ----------------------------------
     def kv_get(self, name: str) -> str | None:
         with self.engine.connect() as conn:
@@ -202,9 +264,11 @@ class SqlStore:
             for draft in drafts:
                 seq += 1
                 digest = chain_hash(prev, seq, draft)
-                rows.append(_audit_row(seq, draft, prev, digest))
+                rows.append((seq, draft.ts_us, draft.actor, draft.action, draft.target, draft.outcome, draft.ref,
+                             canonical_details(draft.details), prev, digest))
                 prev = digest
-            conn.execute(insert(AuditEvent), rows)
+            # Plain DB-API executemany: the audit flush is on the hot path and needs no ORM features.
+            conn.exec_driver_sql(self._audit_insert, rows)
             _save_head(conn, head is not None, count + len(rows), seq, prev)
 
     def audit_records(self) -> Iterator[AuditRecord]:
@@ -219,12 +283,6 @@ class SqlStore:
         with self.engine.connect() as conn:
             head = conn.execute(_HEAD).first()
         return ChainHead(head.n, head.last_seq, head.hash) if head else None
-
-
-def _audit_row(seq: int, d: AuditDraft, prev: str, digest: str) -> dict[str, object]:
-    details = json.dumps(d.details, sort_keys=True, ensure_ascii=False, default=str)
-    return {"seq": seq, "ts_us": d.ts_us, "actor": d.actor, "action": d.action, "target": d.target,
-            "outcome": d.outcome, "ref": d.ref, "details": details, "prev_hash": prev, "hash": digest}
 
 
 def _save_head(conn: Connection, exists: bool, count: int, last_seq: int, digest: str) -> None:
@@ -274,3 +332,13 @@ def _approval(row: Row[tuple[ApprovalRequestRow]]) -> ApprovalRecord:
         created_us=r["created_us"], expires_us=r["expires_us"],
     )
     return ApprovalRecord(r["id"], draft, r["state"])
+
+
+def _job(row: Row[tuple[JobRow]]) -> JobRecord:
+    r = row._mapping
+    platform, _, channel = str(r["channel"]).partition(":")
+    draft = JobDraft(kind=r["kind"], args=json.loads(r["args"]), summary=r["summary"], requester=r["requester"],
+                     place=Place(platform, channel, r["thread"]), locale=r["locale"], timeout_s=r["timeout_s"],
+                     approvers=tuple(json.loads(r["approvers"])))
+    return JobRecord(r["id"], draft, r["state"], r["step"], r["total"], r["step_name"], bool(r["cancel_requested"]),
+                     json.loads(r["result"]), r["created_us"], r["started_us"], r["finished_us"], r["heartbeat_us"])

@@ -1,0 +1,163 @@
+"""Benchmark of the core: the workload used to measure other Python chat-bot frameworks.
+
+Message i is ``status srv-%06d`` from ``allowed-user``, except every 10th (i % 10 == 9) from
+``denied-user``, who may not run it. ``status`` is declared through the same registry API as every
+command; its handler looks the server up in an inventory of srv-000000…srv-000999. Each message
+goes through the whole core (dedupe, identity, parse, RBAC, handler, audit, reply action) and the
+runtime (group-committed audit on the embedded SQLite store, redaction, delivery).
+
+Prints one line per N: ``dihya VERSION N COMMANDS_PER_S P50_MS P99_MS PEAK_RSS_MB``.
+Run: ``.venv/bin/python -m bench.core_bench`` (see bench/README.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import resource
+import statistics
+import tempfile
+import time
+from collections.abc import Mapping
+from pathlib import Path
+
+from bot import __version__
+from bot.actions import Action, Send
+from bot.argtypes import Name
+from bot.context import Context
+from bot.events import Message, Place, Sender
+from bot.i18n import N_, Msg
+from bot.registry import Arg, Command, Reply
+from dihya.app import App, build_app
+from dihya.settings import load_settings
+
+INVENTORY = frozenset(f"srv-{i:06d}" for i in range(1000))
+WARMUP = 200
+ALLOWED, DENIED = "allowed-user", "denied-user"
+
+
+def status(ctx: Context, args: Mapping[str, object]) -> Reply:
+    name = str(args["server"])
+    state = "up" if name in INVENTORY else "unknown"
+    return Reply((Msg(N_("{server}: {state}"), {"server": name, "state": state}),))
+
+
+STATUS = Command(
+    name="bench.status",
+    phrases=dict.fromkeys(("en", "fr", "ar", "tzm"), ("status {server}",)),
+    args=(Arg("server", Name(), N_("server name")),),
+    permission="read",
+    help=N_("Show whether a server is up."),
+    handler=status,
+    examples=("status srv-000042",),
+)
+
+
+class Replies:
+    """The bench's chat platform: records when each reply arrived."""
+
+    platform = "bench"
+
+    def __init__(self) -> None:
+        self.got: dict[str, tuple[float, str]] = {}
+        self.done = asyncio.Event()
+        self.expected = 0
+
+    async def perform(self, action: Action, target: str | None) -> str | None:  # noqa: ARG002
+        assert isinstance(action, Send)
+        self.got[action.thread or ""] = (time.perf_counter(), action.text)
+        if len(self.got) >= self.expected:
+            self.done.set()
+        return None
+
+
+def event(i: int, run: str) -> Message:
+    user = DENIED if i % 10 == 9 else ALLOWED
+    message_id = f"{run}-{i}"
+    return Message(message_id, Sender("bench", user), Place("bench", "c1"), message_id, f"status srv-{i:06d}")
+
+
+def check(i: int, text: str) -> None:
+    if i % 10 == 9:
+        assert text.startswith("You are not allowed"), text
+    else:
+        assert text == f"srv-{i:06d}: {'up' if i < 1000 else 'unknown'}", text
+
+
+async def burst(app: App, replies: Replies, n: int, run: str) -> float:
+    inbox: asyncio.Queue[Message] = asyncio.Queue()
+    replies.got.clear()
+    replies.done.clear()
+    replies.expected = n
+
+    async def consume() -> None:
+        for _ in range(n):
+            await app.runtime.dispatch(await inbox.get())
+
+    worker = asyncio.create_task(consume())
+    first_push = time.perf_counter()
+    for i in range(n):
+        inbox.put_nowait(event(i, run))
+    await replies.done.wait()
+    await worker
+    last_reply = max(t for t, _ in replies.got.values())
+    for i in range(n):
+        check(i, replies.got[f"{run}-{i}"][1])
+    return n / (last_reply - first_push)
+
+
+async def serial(app: App, replies: Replies, n: int, run: str) -> list[float]:
+    latencies = []
+    for i in range(n):
+        replies.got.clear()
+        replies.done.clear()
+        replies.expected = 1
+        start = time.perf_counter()
+        await app.runtime.dispatch(event(i, run))
+        await replies.done.wait()
+        arrived, text = replies.got[f"{run}-{i}"]
+        latencies.append((arrived - start) * 1000)
+        check(i, text)
+    return latencies
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+async def measure(sizes: list[int], data_dir: Path) -> list[str]:
+    settings = load_settings(data_dir=data_dir, admins=(), rate_limit_per_minute=0)
+    app = build_app(settings, commands=(STATUS,))
+    await app.start()
+    app.store.grant_role(f"bench:{ALLOWED}", "auditor")
+    replies = Replies()
+    app.runtime.attach(replies)
+    lines = []
+    try:
+        await serial(app, replies, WARMUP, "warm")
+        for n in sizes:
+            rate = await burst(app, replies, n, f"b{n}")
+            latencies = sorted(await serial(app, replies, n, f"s{n}"))
+            p50 = statistics.median(latencies)
+            p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))]
+            lines.append(f"dihya {__version__} {n} {rate:.0f} {p50:.3f} {p99:.3f} {peak_rss_mb():.1f}")
+        app.bot.flush_audit()
+        audited = app.store.audit_head()
+        assert audited is not None
+        assert audited.count == WARMUP + 2 * sum(sizes), audited
+    finally:
+        await app.stop()
+    return lines
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else "")
+    parser.add_argument("sizes", nargs="*", type=int, default=[2_000, 20_000])
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="dihya-bench-") as tmp:
+        for line in asyncio.run(measure(args.sizes, Path(tmp))):
+            print(line, flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,63 @@
+"""The service catalog: for each service and environment, how it is deployed.
+
+Configuration (``[services.NAME.ENV]`` tables in the TOML settings file), not code. The embedded
+default ships ``DEMO`` so a fresh machine can deploy ``web`` with a bundled local playbook.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from bot.errors import UserError
+from bot.i18n import N_
+
+RUNNERS = frozenset({"ansible", "docker", "kubernetes"})
+
+
+@dataclass(frozen=True, slots=True)
+class Deployment:
+    """How one service runs in one environment. ``params`` depend on the runner:
+    ansible: playbook, rollback_playbook, [restart_playbook]; docker: container, image;
+    kubernetes: namespace, deployment, container, image."""
+
+    service: str
+    environment: str
+    runner: str
+    params: Mapping[str, str] = field(default_factory=dict)
+    timeout_s: int = 900
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceCatalog:
+    services: Mapping[str, Mapping[str, Deployment]]
+    playbooks: Mapping[str, str] = field(default_factory=dict)  # name for `playbook run` → file
+
+    def deployment(self, service: str, environment: str) -> Deployment:
+        envs = self.services.get(service)
+        if envs is None:
+            raise UserError(N_("Unknown service {service}; known services: {known}."),
+                            service=service, known=", ".join(sorted(self.services)) or "-")
+        found = envs.get(environment)
+        if found is None:
+            raise UserError(N_("{service} is not deployed in {env}; it is in: {known}."),
+                            service=service, env=environment, known=", ".join(sorted(envs)))
+        return found
+
+    def playbook(self, name: str) -> str:
+        found = self.playbooks.get(name)
+        if found is None:
+            raise UserError(N_("Unknown playbook {name}; known playbooks: {known}."),
+                            name=name, known=", ".join(sorted(self.playbooks)) or "-")
+        return found
+
+
+def _demo(env: str) -> Deployment:
+    return Deployment("web", env, "ansible",
+                      {"playbook": "deploy_web.yml", "rollback_playbook": "rollback_web.yml"}, timeout_s=300)
+
+
+DEMO = ServiceCatalog(
+    services={"web": {"staging": _demo("staging"), "production": _demo("production")}},
+    playbooks={"deploy-web": "deploy_web.yml", "sleep-demo": "sleep_demo.yml"},
+)

@@ -1,0 +1,118 @@
+"""Jobs as the core sees them: the record, its lifecycle, and how its status message reads.
+
+queued → running → succeeded | failed | cancelled | timed_out; queued → cancelled | failed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from bot.events import Place
+from bot.i18n import N_, Msg, Verbatim
+from bot.text import clip, neutralise
+
+TERMINAL = frozenset({"succeeded", "failed", "cancelled", "timed_out"})
+TRANSITIONS: Mapping[str, frozenset[str]] = {
+    "queued": frozenset({"running", "cancelled", "failed"}),
+    "running": TERMINAL,
+}
+KEY_PREFIX = "job:"
+BAR_WIDTH = 10
+EXCERPT_LINES = 8
+
+
+@dataclass(frozen=True, slots=True)
+class JobDraft:
+    kind: str  # deploy | rollback | playbook | restart | scale
+    args: Mapping[str, object]
+    summary: str  # e.g. "deploy web → production (v1.2.3)"
+    requester: str
+    place: Place
+    locale: str
+    timeout_s: int
+    approvers: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class JobRecord:
+    id: int
+    draft: JobDraft
+    state: str
+    step: int = 0
+    total: int = 0
+    step_name: str = ""
+    cancel_requested: bool = False
+    result: Mapping[str, object] = field(default_factory=dict)
+    created_us: int = 0
+    started_us: int | None = None
+    finished_us: int | None = None
+    heartbeat_us: int | None = None
+
+    @property
+    def key(self) -> str:
+        return f"{KEY_PREFIX}{self.id}"
+
+    @property
+    def finished(self) -> bool:
+        return self.state in TERMINAL
+
+
+class QueueUnavailable(Exception):
+    """The job queue cannot take work now (e.g. Redis is down); nothing was dispatched."""
+
+
+class JobQueue(Protocol):
+    """Where jobs run: in-process threads (``local``) or Celery workers (``celery``)."""
+
+    def submit(self, job_id: int, kind: str) -> None: ...
+
+
+def _bar(step: int, total: int) -> str:
+    filled = BAR_WIDTH * min(step, total) // total if total else 0
+    return "█" * filled + "░" * (BAR_WIDTH - filled)
+
+
+def _duration(start_us: int | None, end_us: int | None) -> str:
+    if start_us is None or end_us is None:
+        return "0s"
+    seconds = max(0, (end_us - start_us) // 1_000_000)
+    return f"{seconds // 60}m{seconds % 60:02d}s" if seconds >= 60 else f"{seconds}s"
+
+
+_FINAL = {
+    "succeeded": N_("✅ Job #{id} succeeded in {duration}: {summary}"),
+    "failed": N_("❌ Job #{id} failed after {duration}: {summary}"),
+    "cancelled": N_("🛑 Job #{id} cancelled after {duration}: {summary}"),
+    "timed_out": N_("⏱ Job #{id} timed out after {duration}: {summary}"),
+}
+
+
+def status_lines(job: JobRecord, now_us: int) -> tuple[Msg, ...]:
+    """The job's status message, rebuilt from the record each time it is edited."""
+    base = {"id": job.id, "summary": job.draft.summary}
+    if job.state == "queued":
+        return (Msg(N_("⏳ Job #{id} queued: {summary}"), base),)
+    if job.state == "running":
+        elapsed = _duration(job.started_us, now_us)
+        return (Msg(N_("🔄 Job #{id} running: {summary}\n{bar} step {step} of {total}: {step_name} ({elapsed})"),
+                    {**base, "bar": _bar(job.step, job.total), "step": job.step, "total": job.total,
+                     "step_name": job.step_name or "…", "elapsed": elapsed}),)
+    final = Msg(_FINAL[job.state], {**base, "duration": _duration(job.started_us or job.created_us, job.finished_us)})
+    return (final, *_failure_lines(job))
+
+
+def _failure_lines(job: JobRecord) -> tuple[Msg, ...]:
+    lines: list[Msg] = []
+    failed_step = str(job.result.get("failed_step") or "")
+    if failed_step:
+        lines.append(Msg(N_("Failing step: {step}"), {"step": failed_step}))
+    message = job.result.get("message")
+    if isinstance(message, Mapping) and isinstance(message.get("msgid"), str):
+        lines.append(Msg(message["msgid"], dict(message.get("params") or {})))
+    excerpt = str(job.result.get("excerpt") or "")
+    if excerpt:
+        text = "\n".join(clip(neutralise(line), 200) for line in excerpt.splitlines()[-EXCERPT_LINES:])
+        lines.append(Msg(N_("Log excerpt:\n{excerpt}"), {"excerpt": Verbatim(text)}))
+    return tuple(lines)

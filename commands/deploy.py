@@ -1,0 +1,99 @@
+"""deploy, rollback, restart, scale: change what runs where. Production needs approval."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from bot.argtypes import Integer, Name
+from bot.context import Context
+from bot.i18n import N_
+from bot.registry import Arg, ByArgument, Command, Reply
+from commands.common import ENVIRONMENT, start_job
+
+DEFAULT_VERSION = "latest"
+
+
+def deploy(ctx: Context, args: Mapping[str, object]) -> Reply:
+    service, env = str(args["service"]), str(args["env"])
+    version = str(args.get("version") or DEFAULT_VERSION)
+    target = ctx.services.catalog.deployment(service, env)
+    job_args = {"service": service, "env": env, "version": version}
+    return start_job(ctx, "deploy", job_args, f"deploy {service} → {env} ({version})", target.timeout_s)
+
+
+def rollback(ctx: Context, args: Mapping[str, object]) -> Reply:
+    service, env = str(args["service"]), str(args["env"])
+    target = ctx.services.catalog.deployment(service, env)
+    return start_job(ctx, "rollback", {"service": service, "env": env}, f"rollback {service} in {env}",
+                     target.timeout_s)
+
+
+def restart(ctx: Context, args: Mapping[str, object]) -> Reply:
+    service, env = str(args["service"]), str(args["env"])
+    target = ctx.services.catalog.deployment(service, env)
+    return start_job(ctx, "restart", {"service": service, "env": env}, f"restart {service} in {env}",
+                     target.timeout_s)
+
+
+def scale(ctx: Context, args: Mapping[str, object]) -> Reply:
+    service, env, replicas = str(args["service"]), str(args["env"]), int(str(args["replicas"]))
+    target = ctx.services.catalog.deployment(service, env)
+    return start_job(ctx, "scale", {"service": service, "env": env, "replicas": replicas},
+                     f"scale {service} in {env} to {replicas}", target.timeout_s)
+
+
+_SERVICE = Arg("service", Name(), N_("service"))
+_ENV = Arg("env", ENVIRONMENT, N_("environment"))
+_BY_ENV = ByArgument("env", {"production": "deploy.prod"}, "deploy.nonprod")
+
+COMMANDS = (
+    Command(
+        name="deploy",
+        phrases={"en": ("deploy {service} to {env} [version {version}]",),
+                 "fr": ("déployer {service} en {env} [version {version}]",
+                        "déployer {service} sur {env} [version {version}]"),
+                 "ar": ("انشر {service} إلى {env} [إصدار {version}]", "نشر {service} إلى {env} [إصدار {version}]"),
+                 "tzm": ("ⵙⵙⵓⴼⵖ {service} ⵖⵔ {env} [ⵜⴰⵍⵖⴰ {version}]",)},
+        args=(_SERVICE, _ENV, Arg("version", Name(), N_("version"), optional=True)),
+        permission=_BY_ENV,
+        help=N_("Deploy a version of a service to an environment (production needs approval)."),
+        handler=deploy,
+        mutating=True,
+        examples=("deploy web to staging version v1.2.3", "deploy web to production version v1.2.3"),
+    ),
+    Command(
+        name="rollback",
+        phrases={"en": ("rollback {service} in {env}",), "fr": ("annuler {service} en {env}",),
+                 "ar": ("تراجع {service} في {env}",), "tzm": ("ⵓⵖⴰⵍ {service} ⴳ {env}",)},
+        args=(_SERVICE, _ENV),
+        permission=_BY_ENV,
+        help=N_("Go back to the previously deployed version (production needs approval)."),
+        handler=rollback,
+        mutating=True,
+        examples=("rollback web in staging", "rollback web in production"),
+    ),
+    Command(
+        name="restart",
+        phrases={"en": ("restart {service} in {env}",), "fr": ("redémarrer {service} en {env}",),
+                 "ar": ("أعد تشغيل {service} في {env}",), "tzm": ("ⴰⵍⵙ ⴰⵙⵏⴽⵔ {service} ⴳ {env}",)},
+        args=(_SERVICE, _ENV),
+        permission="ops.run",
+        help=N_("Restart a service (needs approval)."),
+        handler=restart,
+        mutating=True,
+        examples=("restart web in staging",),
+    ),
+    Command(
+        name="scale",
+        phrases={"en": ("scale {service} in {env} to {replicas}",),
+                 "fr": ("dimensionner {service} en {env} à {replicas}",),
+                 "ar": ("وسع {service} في {env} إلى {replicas}",),
+                 "tzm": ("ⵙⵎⵖⵔ {service} ⴳ {env} ⵖⵔ {replicas}",)},
+        args=(_SERVICE, _ENV, Arg("replicas", Integer(0, 100), N_("number of replicas"))),
+        permission="ops.run",
+        help=N_("Change how many replicas of a service run (needs approval)."),
+        handler=scale,
+        mutating=True,
+        examples=("scale web in staging to 3",),
+    ),
+)

@@ -1,0 +1,71 @@
+"""The ``celery`` job queue: Redis broker, one queue per runner, tasks keyed by job id.
+
+acks_late + reject_on_worker_lost: a task whose worker dies is delivered again; the executor's
+claim (queued → running, once) makes that redelivery harmless, and the bot's sweep marks the
+orphaned job failed and tells its thread.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import redis
+from celery import Celery
+from kombu.exceptions import OperationalError
+
+from bot.catalog import ServiceCatalog
+from bot.jobs import QueueUnavailable
+from bot.ports import Store
+
+TASK_NAME = "dihya.run_job"
+QUEUES = ("dihya.ansible", "dihya.docker", "dihya.kubernetes")
+
+
+def make_celery(redis_url: str, visibility_timeout_s: int = 3600) -> Celery:
+    app = Celery("dihya", broker=redis_url)
+    app.conf.update(
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        task_ignore_result=True,
+        worker_prefetch_multiplier=1,
+        task_serializer="json",
+        accept_content=["json"],
+        task_default_queue=QUEUES[0],
+        broker_connection_retry_on_startup=True,
+        broker_transport_options={"visibility_timeout": visibility_timeout_s},
+        worker_hijack_root_logger=False,
+    )
+    return app
+
+
+def register_task(app: Celery, run: Callable[[int], object]) -> None:
+    """The worker's task: run one job by id (the id is the idempotency key)."""
+
+    @app.task(name=TASK_NAME, acks_late=True, reject_on_worker_lost=True)  # type: ignore[untyped-decorator]
+    def run_job(job_id: int) -> None:
+        run(job_id)
+
+
+class CeleryQueue:
+    def __init__(self, app: Celery, redis_url: str, catalog: ServiceCatalog, store: Store) -> None:
+        self._app = app
+        self._redis = redis.Redis.from_url(redis_url, socket_timeout=1, socket_connect_timeout=1)
+        self._catalog = catalog
+        self._store = store
+
+    def submit(self, job_id: int, kind: str) -> None:
+        try:
+            self._redis.ping()  # fail fast: publishing would otherwise retry for a long time
+            self._app.send_task(TASK_NAME, args=[job_id], queue=self._queue(job_id, kind), retry=False)
+        except (redis.RedisError, OperationalError, OSError) as err:
+            raise QueueUnavailable(str(err)) from None
+
+    def _queue(self, job_id: int, kind: str) -> str:
+        job = self._store.job(job_id)
+        if kind == "playbook" or job is None:
+            return "dihya.ansible"
+        try:
+            runner = self._catalog.deployment(str(job.draft.args["service"]), str(job.draft.args["env"])).runner
+        except Exception:
+            return "dihya.ansible"
+        return f"dihya.{runner}"

@@ -1,0 +1,148 @@
+"""``JobExecutor``: claim a job once, run it with progress, heartbeat and cancellation, record the end.
+
+The same code runs in a thread of the local queue and inside a Celery task. Every transition is
+written to the job row and the audit log, then ``notify(job_id)`` nudges the bot process to edit
+the job's status message (the row, not the nudge, carries the truth).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from typing import Protocol
+
+from bot.audit import AuditDraft
+from bot.i18n import N_, Msg
+from bot.jobs import JobRecord
+from bot.ports import Store
+from dihya.redaction import Redactor
+from dihya.runners.base import CancelToken, Progress, ProgressSink, RunnerError, RunResult
+
+log = logging.getLogger("dihya.jobs")
+HEARTBEAT_S = 5.0
+CANCEL_POLL_S = 1.0
+EXCERPT_CHARS = 1500
+
+
+class JobRunner(Protocol):
+    def run(self, job: JobRecord, progress: ProgressSink, cancel: CancelToken) -> RunResult: ...
+
+
+class StoreCancelToken:
+    """Cancelled when someone asked (``cancel job N``, polled from the store) or the deadline passed."""
+
+    __slots__ = ("_store", "_job_id", "_deadline", "_checked", "_asked", "timed_out")
+
+    def __init__(self, store: Store, job_id: int, deadline: float) -> None:
+        self._store = store
+        self._job_id = job_id
+        self._deadline = deadline
+        self._checked = 0.0
+        self._asked = False
+        self.timed_out = False
+
+    def cancelled(self) -> bool:
+        now = time.monotonic()
+        if now >= self._deadline:
+            self.timed_out = True
+            return True
+        if not self._asked and now - self._checked >= CANCEL_POLL_S:
+            self._checked = now
+            job = self._store.job(self._job_id)
+            self._asked = job is None or job.cancel_requested
+        return self._asked
+
+
+class JobExecutor:
+    def __init__(self, store: Store, runner: JobRunner, notify: Callable[[int], None], redactor: Redactor,
+                 clock: Callable[[], float] = time.time) -> None:
+        self._store = store
+        self._runner = runner
+        self._notify = notify
+        self._redact = redactor
+        self._clock = clock
+
+    def now_us(self) -> int:
+        return int(self._clock() * 1_000_000)
+
+    def run(self, job_id: int) -> str | None:
+        """Run ``job_id`` unless another delivery already did; returns its final state (None: skipped)."""
+        if not self._store.claim_job(job_id, self.now_us()):
+            log.info("job already claimed; not running it again", extra={"job": job_id})
+            return None
+        job = self._store.job(job_id)
+        assert job is not None
+        self._transition(job, "running")
+        token = StoreCancelToken(self._store, job_id, time.monotonic() + job.draft.timeout_s)
+        stop_beats = self._heartbeat(job_id)
+        try:
+            result = self._attempt(job, token)
+        finally:
+            stop_beats.set()
+        state = _final_state(result, token)
+        self._store.finish_job(job_id, state, self._result_fields(result), self.now_us())
+        self._transition(job, state, result)
+        return state
+
+    def fail(self, job_id: int, reason: str) -> bool:
+        """Mark a job failed from outside the run (worker lost, queue refused it)."""
+        job = self._store.job(job_id)
+        if job is None or not self._store.finish_job(job_id, "failed", {"message": {"msgid": reason}}, self.now_us()):
+            return False
+        self._transition(job, "failed")
+        return True
+
+    def _attempt(self, job: JobRecord, token: StoreCancelToken) -> RunResult:
+        try:
+            return self._runner.run(job, self._progress(job.id), token)
+        except RunnerError as err:
+            return RunResult(False, err.message)
+        except Exception:
+            ref = uuid.uuid4().hex[:8]
+            log.exception("job crashed", extra={"job": job.id, "ref": ref})
+            return RunResult(False, Msg(N_("Something failed (ref {ref})."), {"ref": ref}))
+
+    def _progress(self, job_id: int) -> ProgressSink:
+        def report(p: Progress) -> None:
+            self._store.job_progress(job_id, p.step, p.total, self._redact(p.name), self.now_us())
+            self._notify(job_id)
+
+        return report
+
+    def _heartbeat(self, job_id: int) -> threading.Event:
+        stop = threading.Event()
+
+        def beat() -> None:
+            while not stop.wait(HEARTBEAT_S):
+                self._store.heartbeat(job_id, self.now_us())
+
+        threading.Thread(target=beat, name=f"heartbeat-{job_id}", daemon=True).start()
+        return stop
+
+    def _result_fields(self, result: RunResult) -> Mapping[str, object]:
+        message = {"msgid": result.summary.msgid, "params": {k: str(v) for k, v in result.summary.params.items()}}
+        return {"message": message, "failed_step": self._redact(result.failed_step),
+                "excerpt": self._redact(result.log_excerpt)[-EXCERPT_CHARS:],
+                "details": {k: self._redact(str(v)) for k, v in result.details.items()}}
+
+    def _transition(self, job: JobRecord, state: str, result: RunResult | None = None) -> None:
+        actor = self._store.pseudonym(job.draft.requester)
+        details: dict[str, object] = {"kind": job.draft.kind}
+        if result is not None and result.failed_step:
+            details["failed_step"] = self._redact(result.failed_step)
+        self._store.append_audit([AuditDraft(self.now_us(), actor, f"job:{state}", job.draft.summary, state,
+                                             job.key, details)])
+        self._notify(job.id)
+
+
+def _final_state(result: RunResult, token: StoreCancelToken) -> str:
+    if result.ok:
+        return "succeeded"
+    if result.timed_out or token.timed_out:
+        return "timed_out"
+    if result.cancelled:
+        return "cancelled"
+    return "failed"

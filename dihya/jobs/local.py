@@ -1,0 +1,60 @@
+"""The embedded default queue: jobs run in a small thread pool inside the bot process."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+
+from dihya.jobs.execution import JobExecutor
+
+log = logging.getLogger("dihya.jobs.local")
+
+
+class LocalQueue:
+    def __init__(self, executor: JobExecutor, workers: int = 2) -> None:
+        self._executor = executor
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="dihya-job")
+        self._running: set[Future[str | None]] = set()
+        self._lock = threading.Lock()
+
+    def submit(self, job_id: int, kind: str) -> None:  # noqa: ARG002 - one pool serves every kind
+        future = self._pool.submit(self._executor.run, job_id)
+        with self._lock:
+            self._running.add(future)
+        future.add_done_callback(self._done)
+
+    def _done(self, future: Future[str | None]) -> None:
+        with self._lock:
+            self._running.discard(future)
+        if future.exception() is not None:
+            log.error("job thread crashed", exc_info=future.exception())
+
+    @property
+    def busy(self) -> bool:
+        with self._lock:
+            return bool(self._running)
+
+    def shutdown(self, wait: bool = True) -> None:
+        self._pool.shutdown(wait=wait, cancel_futures=not wait)
+
+
+class LocalNudges:
+    """In-process nudges: worker threads call ``send``; targets are thread-safe pokes."""
+
+    def __init__(self) -> None:
+        self._targets: list[Callable[[int], None]] = []
+
+    def connect(self, target: Callable[[int], None]) -> None:
+        self._targets.append(target)
+
+    def send(self, job_id: int) -> None:
+        for target in self._targets:
+            target(job_id)
+
+    async def listen(self, target: Callable[[int], None]) -> None:
+        """Nothing to listen to in-process: ``connect`` already delivers."""
+        self.connect(target)
+        await asyncio.Event().wait()

@@ -1,0 +1,119 @@
+"""``CatalogRunner``: routes a job to the runner its service catalog entry names.
+
+deploy / rollback / restart / scale for a service in an environment go to Ansible, Docker or
+Kubernetes as configured; ``playbook`` jobs run a catalog playbook on localhost or a server.
+User-supplied values reach runners only as validated data (never a shell, never a template).
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from bot.catalog import Deployment, ServiceCatalog
+from bot.errors import UserError
+from bot.i18n import N_, Msg
+from bot.jobs import JobRecord
+from bot.ports import Store
+from dihya.runners.base import CancelToken, ProgressSink, RunnerError, RunResult
+
+
+def localhost_inventory() -> dict[str, Any]:
+    """This machine alone, run with this interpreter (the demo catalog's target)."""
+    return {"all": {"hosts": {"localhost": {"ansible_connection": "local",
+                                            "ansible_python_interpreter": sys.executable}}}}
+
+
+class PlaybookRunner(Protocol):
+    def run(self, playbook: str, inventory: Mapping[str, Any], extra_vars: Mapping[str, str],
+            progress: ProgressSink, cancel: CancelToken, timeout_s: int, run_id: str) -> RunResult: ...
+
+
+class Deployer(Protocol):
+    def deploy(self, target: Any, version: str, progress: ProgressSink, cancel: CancelToken) -> RunResult: ...
+    def rollback(self, target: Any, progress: ProgressSink, cancel: CancelToken) -> RunResult: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Backends:
+    """The runners this process can use; a missing one refuses its jobs with a clear message."""
+
+    playbooks: PlaybookRunner | None = None
+    docker: Callable[[Deployment], tuple[Deployer, object]] | None = None
+    kubernetes: Callable[[Deployment], tuple[Deployer, object]] | None = None
+
+
+class CatalogRunner:
+    def __init__(self, catalog: ServiceCatalog, backends: Backends, store: Store, data_dir: Path) -> None:
+        self._catalog = catalog
+        self._backends = backends
+        self._store = store
+        self._data_dir = data_dir
+
+    def run(self, job: JobRecord, progress: ProgressSink, cancel: CancelToken) -> RunResult:
+        args = job.draft.args
+        try:
+            if job.draft.kind == "playbook":
+                return self._playbook(job, str(args["name"]), str(args["target"]), progress, cancel)
+            deployment = self._catalog.deployment(str(args["service"]), str(args["env"]))
+        except UserError as err:
+            raise RunnerError(err.message) from None
+        if deployment.runner == "ansible":
+            return self._ansible(job, deployment, progress, cancel)
+        return self._container(job, deployment, progress, cancel)
+
+    def _playbook(self, job: JobRecord, name: str, target: str, progress: ProgressSink,
+                  cancel: CancelToken) -> RunResult:
+        inventory = localhost_inventory() if target == "localhost" else self._server_inventory(target)
+        extra = {"data_dir": str(self._data_dir), "target": target}
+        return self._playbook_runner().run(self._catalog.playbook(name), inventory, extra, progress, cancel,
+                                           job.draft.timeout_s, job.key.replace(":", "-"))
+
+    def _ansible(self, job: JobRecord, deployment: Deployment, progress: ProgressSink,
+                 cancel: CancelToken) -> RunResult:
+        playbook = deployment.params.get(f"{job.draft.kind}_playbook") or (
+            deployment.params.get("playbook") if job.draft.kind == "deploy" else None)
+        if playbook is None:
+            raise RunnerError(Msg(N_("{service} in {env} has no playbook for “{kind}”."),
+                                  {"service": deployment.service, "env": deployment.environment,
+                                   "kind": job.draft.kind}))
+        extra = {"data_dir": str(self._data_dir), "service": deployment.service, "env": deployment.environment,
+                 **{k: str(v) for k, v in job.draft.args.items() if k in ("version", "replicas")}}
+        return self._playbook_runner().run(playbook, self._env_inventory(deployment), extra, progress, cancel,
+                                           job.draft.timeout_s, job.key.replace(":", "-"))
+
+    def _container(self, job: JobRecord, deployment: Deployment, progress: ProgressSink,
+                   cancel: CancelToken) -> RunResult:
+        factory = self._backends.docker if deployment.runner == "docker" else self._backends.kubernetes
+        if factory is None:
+            raise RunnerError(Msg(N_("The {runner} runner is not configured on this worker."),
+                                  {"runner": deployment.runner}))
+        deployer, target = factory(deployment)
+        if job.draft.kind == "deploy":
+            return deployer.deploy(target, str(job.draft.args["version"]), progress, cancel)
+        if job.draft.kind == "rollback":
+            return deployer.rollback(target, progress, cancel)
+        raise RunnerError(Msg(N_("“{kind}” is not supported for {runner} services yet."),
+                              {"kind": job.draft.kind, "runner": deployment.runner}))
+
+    def _playbook_runner(self) -> PlaybookRunner:
+        if self._backends.playbooks is None:
+            raise RunnerError(Msg(N_("The {runner} runner is not configured on this worker."), {"runner": "ansible"}))
+        return self._backends.playbooks
+
+    def _env_inventory(self, deployment: Deployment) -> dict[str, Any]:
+        if deployment.params.get("hosts", "localhost") == "localhost":
+            return localhost_inventory()
+        servers = [s for s in self._store.servers() if s.environment == deployment.environment]
+        if not servers:
+            raise RunnerError(Msg(N_("No servers in {env} to run on."), {"env": deployment.environment}))
+        return {"all": {"hosts": {s.name: {"ansible_host": s.address} for s in servers}}}
+
+    def _server_inventory(self, name: str) -> dict[str, Any]:
+        server = self._store.server(name)
+        if server is None:
+            raise RunnerError(Msg(N_("No server named {name}. “servers list” shows them."), {"name": name}))
+        return {"all": {"hosts": {server.name: {"ansible_host": server.address}}}}
