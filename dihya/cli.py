@@ -20,10 +20,16 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     console = sub.add_parser("console", help="chat with the bot in this terminal (embedded default)")
     console.add_argument("--json", action="store_true", help="print one JSON object per bot action")
+    sub.add_parser("serve", help="run the configured chat adapters and the HTTP app")
     db = sub.add_parser("db", help="database maintenance")
     db.add_argument("action", choices=["upgrade"])
     audit = sub.add_parser("audit", help="audit log tools")
     audit.add_argument("action", choices=["verify"])
+    worker = sub.add_parser("worker", help="run a Celery worker for jobs (DIHYA_JOBS=celery)")
+    worker.add_argument("--concurrency", type=int, default=2)
+    worker.add_argument("--queues", default="", help="comma-separated (default: all runner queues)")
+    manifest = sub.add_parser("manifest", help="integrity manifest of playbooks, scripts and artifacts")
+    manifest.add_argument("action", choices=["update"])
     return parser
 
 
@@ -54,7 +60,33 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         upgrade(make_engine(settings.sqlalchemy_url))
         print("database is at the latest schema")
         return 0
+    if args.command == "serve":
+        from dihya.serve import run
+
+        run(settings)
+        return 0
+    if args.command == "worker":
+        return _worker(settings, args.concurrency, args.queues)
+    if args.command == "manifest":
+        return _manifest_update(settings)
     return _audit_verify(settings)
+
+
+def _worker(settings: Settings, concurrency: int, queues: str) -> int:
+    from dihya.jobs.celery_queue import QUEUES
+    from dihya.worker import run_worker
+
+    chosen = tuple(q for q in queues.split(",") if q) or QUEUES
+    run_worker(settings, chosen, concurrency)
+    return 0
+
+
+def _manifest_update(settings: Settings) -> int:
+    from dihya.integrity import update_manifest
+
+    manifest = update_manifest(settings.content_dir)
+    print(f"manifest updated: {len(manifest.files)} files under {settings.content_dir}")
+    return 0
 
 
 def _console(settings: Settings, json_mode: bool) -> int:

@@ -34,6 +34,7 @@ class Settings(BaseSettings):
     console_user: str = Field(default="admin1", pattern=r"^[A-Za-z0-9._-]{1,64}$")
     console_channel: str = "main"
     http_port: int = Field(default=8080, ge=1, le=65535)
+    http_host: str = "127.0.0.1"
     content_dir: Path = Path(__file__).resolve().parent.parent / "content"
     job_workers: int = Field(default=2, ge=1, le=64)
     job_stale_seconds: float = Field(default=30.0, gt=0)

@@ -1,0 +1,58 @@
+"""``dihya serve``: every configured chat adapter plus one HTTP app, in one event loop."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import uvicorn
+
+from adapters.base import ChatAdapter
+from dihya.app import App, build_app
+from dihya.http import build_http
+from dihya.settings import Settings
+
+log = logging.getLogger("dihya.serve")
+
+
+def configured_adapters(app: App) -> list[ChatAdapter]:
+    """One adapter per platform whose settings are present (imported only then)."""
+    settings = app.settings
+    adapters: list[ChatAdapter] = []
+    if settings.slack_bot_token and (settings.slack_signing_secret or settings.slack_app_token):
+        from adapters.slack import SlackAdapter
+
+        adapters.append(SlackAdapter(app.runtime, settings))
+    if settings.telegram_token:
+        from adapters.telegram import TelegramAdapter
+
+        adapters.append(TelegramAdapter(app.runtime, settings))
+    if settings.matrix_homeserver and settings.matrix_user_id:
+        from adapters.matrix import MatrixAdapter
+
+        adapters.append(MatrixAdapter(app.runtime, settings, app.store))
+    return adapters
+
+
+async def serve(settings: Settings) -> None:
+    app = build_app(settings)
+    await app.start()
+    adapters = configured_adapters(app)
+    routes = [route for adapter in adapters for route in adapter.routes()]
+    http = build_http(app, routes)
+    server = uvicorn.Server(uvicorn.Config(http, host=settings.http_host, port=settings.http_port,
+                                           log_config=None, access_log=False))
+    try:
+        for adapter in adapters:
+            app.runtime.attach(adapter)
+            await adapter.start()
+            log.info("adapter started", extra={"platform": adapter.platform})
+        await server.serve()
+    finally:
+        for adapter in adapters:
+            await adapter.stop()
+        await app.stop()
+
+
+def run(settings: Settings) -> None:
+    asyncio.run(serve(settings))
