@@ -15,7 +15,8 @@ missing() {
   return 1
 }
 
-as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+# sudo -n: fail rather than hang on a password prompt (the test harness may call this script).
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo -n "$@"; fi; }
 
 # Only refresh the package lists when apt does not know the packages yet.
 known() { apt-cache policy "$1" 2>/dev/null | grep -q 'Candidate: [0-9]'; }
@@ -33,8 +34,8 @@ for pkg in "${PACKAGES[@]}"; do
     break
   fi
 done
-export DEBIAN_FRONTEND=noninteractive
-as_root apt-get install -y -qq --no-install-recommends "${PACKAGES[@]}" >/dev/null
+as_root env DEBIAN_FRONTEND=noninteractive \
+  apt-get install -y -qq --no-install-recommends "${PACKAGES[@]}" >/dev/null
 if missing; then
   echo "install-monitoring: ${BINARIES[*]} still missing after apt-get install" >&2
   exit 1

@@ -1,0 +1,1 @@
+"""Alerts from Alertmanager: the webhook payload and, later, routing and incident lifecycle."""

@@ -1,0 +1,1 @@
+"""Monitoring I/O: Prometheus queries, PNG graphs, Alertmanager silences."""

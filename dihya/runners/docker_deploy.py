@@ -1,0 +1,295 @@
+"""Deploy a container image with the Docker SDK: pull, verify the digest, replace, wait for health.
+
+The container being replaced is stopped and kept as ``<name>-previous``: a failed deploy brings it
+back at once, and ``rollback`` brings it back later. Nothing here goes through a shell; every value
+that reaches the Docker API is checked against an allow pattern first and sent as request data.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import docker
+from docker.errors import DockerException, NotFound
+from docker.models.containers import Container
+
+from bot.i18n import N_, Msg
+from dihya.integrity import IntegrityError
+from dihya.runners.base import CancelToken, ProgressSink, RunnerError, RunResult
+from dihya.runners.steps import (
+    REPOSITORY_RE,
+    VERSION,
+    Cancelled,
+    DigestLookup,
+    StepFailed,
+    Steps,
+    allowed_digest_of,
+    excerpt,
+    require,
+)
+
+# Docker-style names and tags; ``fullmatch`` so that a trailing newline never slips through ``$``.
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
+
+PREVIOUS_SUFFIX = "-previous"
+
+PULL, VERIFY, KEEP, START, HEALTH = (
+    "pull image", "verify digest", "keep previous container", "start new container", "wait for health",
+)
+DEPLOY_STEPS = (PULL, VERIFY, KEEP, START, HEALTH)
+FIND, RESTORE = "find previous container", "restore previous container"
+ROLLBACK_STEPS = (FIND, RESTORE, HEALTH)
+
+
+@dataclass(frozen=True, slots=True)
+class DockerTarget:
+    container: str  # name of the container to replace, e.g. "web"
+    image: str  # repository without tag, e.g. "registry.example.org/web"
+
+    @property
+    def previous(self) -> str:
+        return self.container + PREVIOUS_SUFFIX
+
+    def ref(self, version: str) -> str:
+        return f"{self.image}:{version}"
+
+
+def check_target(target: DockerTarget) -> None:
+    """Refuse names that are not plain Docker names, before anything is sent."""
+    require(_NAME, target.container, N_("container name"))
+    require(REPOSITORY_RE, target.image, N_("image repository"))
+
+
+def check_version(version: str) -> None:
+    require(VERSION, version, N_("version"))
+
+
+class DockerDeployer:
+    """Replaces a container by one running an allowed image version, keeping the old one for rollback."""
+
+    __slots__ = ("_allowed_digest", "_client")
+
+    def __init__(self, client: docker.DockerClient, allowed_digest: DigestLookup) -> None:
+        self._client = client
+        self._allowed_digest = allowed_digest
+
+    def deploy(
+        self, target: DockerTarget, version: str, progress: ProgressSink, cancel: CancelToken,
+        *, timeout_s: float = 120.0, poll_s: float = 1.0,
+    ) -> RunResult:
+        check_target(target)
+        check_version(version)
+        ref = target.ref(version)
+        digest = allowed_digest_of(ref, self._allowed_digest)
+        current = self._current_container(target)
+        steps = Steps(DEPLOY_STEPS, progress, cancel)
+        try:
+            steps.begin(PULL)
+            self._pull(target.image, version)
+            steps.begin(VERIFY)
+            pinned = self._verify(target.image, ref, digest)
+            steps.begin(KEEP)
+        except Cancelled:
+            return _cancelled(ref, target, changed=False)
+        except (DockerException, OSError, StepFailed) as exc:
+            return _failed(ref, target, steps.current, exc, changed=False)
+        return self._replace(target, current, pinned, steps, timeout_s, poll_s, ref=ref, digest=digest)
+
+    def rollback(
+        self, target: DockerTarget, progress: ProgressSink, cancel: CancelToken,
+        *, timeout_s: float = 120.0, poll_s: float = 1.0,
+    ) -> RunResult:
+        """Bring ``<name>-previous`` back as ``<name>``; the container it replaces is removed (its image stays)."""
+        check_target(target)
+        steps = Steps(ROLLBACK_STEPS, progress, cancel)
+        try:
+            steps.begin(FIND)
+            previous = self._find(target.previous)
+            if previous is None:
+                raise RunnerError(Msg(N_("There is no previous container {name} to roll back to"),
+                                      {"name": target.previous}))
+            steps.begin(RESTORE)
+            self._restore(target, previous.id)
+            steps.begin(HEALTH)
+            self._wait_healthy(previous.id, steps, timeout_s, poll_s)
+        except Cancelled:
+            return RunResult(ok=False, cancelled=True, failed_step=steps.current,
+                             summary=Msg(N_("Rollback of {container} cancelled"), {"container": target.container}))
+        except (DockerException, OSError, StepFailed) as exc:
+            return RunResult(ok=False, failed_step=steps.current, log_excerpt=excerpt(exc),
+                             timed_out=isinstance(exc, StepFailed) and exc.timed_out,
+                             summary=Msg(N_("Rollback of {container} failed at step {step}"),
+                                         {"container": target.container, "step": steps.current}))
+        return RunResult(ok=True, summary=Msg(N_("Container {container} rolled back to image {image}"),
+                                              {"container": target.container, "image": _image_name(previous)}))
+
+    # -- deploy steps ------------------------------------------------------------------------
+
+    def _current_container(self, target: DockerTarget) -> Container:
+        try:
+            return self._client.containers.get(target.container)
+        except NotFound:
+            raise RunnerError(Msg(N_("There is no container {name} to deploy to"),
+                                  {"name": target.container})) from None
+
+    def _pull(self, repository: str, version: str) -> None:
+        # The pull answers 200 and reports failures inside its JSON stream, so read it all.
+        for line in self._client.api.pull(repository, tag=version, stream=True, decode=True):
+            if isinstance(line, Mapping) and line.get("error"):
+                raise StepFailed(str(line["error"]))
+
+    def _verify(self, repository: str, ref: str, digest: str) -> str:
+        """Return a reference pinned to the verified digest, so the tag cannot move under us."""
+        repo_digests = self._client.images.get(ref).attrs.get("RepoDigests") or []
+        if digest not in {entry.partition("@")[2] for entry in repo_digests}:
+            actual = ", ".join(entry.partition("@")[2] for entry in repo_digests) or "-"
+            raise IntegrityError(Msg(
+                N_("Refused {ref}: its digest {actual} does not match the allowed digest {expected}"),
+                {"ref": ref, "actual": actual, "expected": digest},
+            ))
+        return f"{repository}@{digest}"
+
+    def _replace(
+        self, target: DockerTarget, current: Container, pinned: str, steps: Steps,
+        timeout_s: float, poll_s: float, *, ref: str, digest: str,
+    ) -> RunResult:
+        """Keep the current container as previous, start the new one; put the old one back on any failure."""
+        try:
+            self._keep_previous(current, target)
+            steps.begin(START)
+            new = self._start_like(current, pinned, target.container)
+            steps.begin(HEALTH)
+            self._wait_healthy(new.id, steps, timeout_s, poll_s)
+        except Cancelled:
+            return _cancelled(ref, target, changed=True, restored=self._try_restore(target, current.id))
+        except (DockerException, OSError, StepFailed) as exc:
+            restored = self._try_restore(target, current.id)
+            return _failed(ref, target, steps.current, exc, changed=True, restored=restored)
+        return RunResult(ok=True, summary=Msg(N_("Deployed {ref} to container {container}"),
+                                              {"ref": ref, "container": target.container}),
+                         details={"digest": digest, "previous_image": _image_name(current)})
+
+    def _keep_previous(self, current: Container, target: DockerTarget) -> None:
+        older = self._find(target.previous)
+        if older is not None:
+            older.remove(force=True)
+        current.stop()
+        current.rename(target.previous)
+
+    def _start_like(self, old: Container, image: str, name: str) -> Container:
+        new = self._client.containers.create(image, name=name, **self._essentials(old))
+        new.start()
+        return new
+
+    def _essentials(self, old: Container) -> dict[str, Any]:
+        """What the old container was given at creation (not what its image brought along)."""
+        config, host = old.attrs.get("Config") or {}, old.attrs.get("HostConfig") or {}
+        image_config = self._image_config(old.attrs.get("Image", ""))
+        image_env = set(image_config.get("Env") or [])
+        image_labels = image_config.get("Labels") or {}
+        essentials: dict[str, Any] = {
+            "environment": [e for e in config.get("Env") or [] if e not in image_env],
+            "labels": {k: v for k, v in (config.get("Labels") or {}).items() if image_labels.get(k) != v},
+            "ports": {port: [(b.get("HostIp", ""), b.get("HostPort", "")) for b in bindings or []]
+                      for port, bindings in (host.get("PortBindings") or {}).items()},
+        }
+        for key, value in (("volumes", host.get("Binds")), ("restart_policy", _restart_policy(host)),
+                           ("network_mode", host.get("NetworkMode"))):
+            if value:
+                essentials[key] = value
+        return essentials
+
+    def _image_config(self, image_id: str) -> Mapping[str, Any]:
+        try:
+            return self._client.images.get(image_id).attrs.get("Config") or {}
+        except NotFound:  # the old image is gone: keep every setting rather than guess
+            return {}
+
+    def _wait_healthy(self, container_id: str, steps: Steps, timeout_s: float, poll_s: float) -> None:
+        deadline = time.monotonic() + timeout_s
+        while True:
+            state = self._client.api.inspect_container(container_id).get("State") or {}
+            if _is_healthy(state):
+                return
+            if state.get("Status") in {"exited", "dead"} or (state.get("Health") or {}).get("Status") == "unhealthy":
+                raise StepFailed(f"container {state.get('Status')}, health {_health(state)}")
+            if time.monotonic() >= deadline:
+                raise StepFailed(f"not healthy after {timeout_s:g}s (health {_health(state)})", timed_out=True)
+            steps.check_cancel()
+            time.sleep(poll_s)
+
+    # -- restoring -----------------------------------------------------------------------------
+
+    def _restore(self, target: DockerTarget, keep_id: str) -> None:
+        """Make container ``keep_id`` the running ``<name>`` again, removing whatever took its place."""
+        live = self._find(target.container)
+        if live is not None and live.id != keep_id:
+            live.remove(force=True)
+        kept = self._client.containers.get(keep_id)
+        if kept.name != target.container:
+            kept.rename(target.container)
+        kept.start()
+
+    def _try_restore(self, target: DockerTarget, keep_id: str) -> bool:
+        try:
+            self._restore(target, keep_id)
+        except (DockerException, OSError):
+            return False
+        return True
+
+    def _find(self, name: str) -> Container | None:
+        try:
+            return self._client.containers.get(name)
+        except NotFound:
+            return None
+
+
+def _is_healthy(state: Mapping[str, Any]) -> bool:
+    health = state.get("Health")
+    if health:  # the image declares a healthcheck: trust it
+        return bool(health.get("Status") == "healthy")
+    return bool(state.get("Running"))
+
+
+def _restart_policy(host_config: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    policy = host_config.get("RestartPolicy") or {}
+    return policy if policy.get("Name") not in {None, "", "no"} else None
+
+
+def _health(state: Mapping[str, Any]) -> str:
+    return str((state.get("Health") or {}).get("Status", "none"))
+
+
+def _image_name(container: Container) -> str:
+    return str((container.attrs.get("Config") or {}).get("Image", ""))
+
+
+def _cancelled(ref: str, target: DockerTarget, *, changed: bool, restored: bool = True) -> RunResult:
+    if not changed:
+        summary = N_("Deploy of {ref} to {container} cancelled; nothing was changed")
+    elif restored:
+        summary = N_("Deploy of {ref} to {container} cancelled; the previous container is running again")
+    else:
+        summary = N_("Deploy of {ref} to {container} cancelled and the previous container could not be restored")
+    return RunResult(ok=False, cancelled=True, summary=Msg(summary, {"ref": ref, "container": target.container}))
+
+
+def _failed(
+    ref: str, target: DockerTarget, step: str, exc: BaseException, *, changed: bool, restored: bool = True,
+) -> RunResult:
+    if not changed:
+        summary = N_("Deploy of {ref} to {container} failed at step {step}; nothing was changed")
+    elif restored:
+        summary = N_("Deploy of {ref} to {container} failed at step {step}; the previous container is running again")
+    else:
+        summary = N_("Deploy of {ref} to {container} failed at step {step} and the previous container "
+                     "could not be restored")
+    return RunResult(
+        ok=False, failed_step=step, log_excerpt=excerpt(exc),
+        timed_out=isinstance(exc, StepFailed) and exc.timed_out,
+        summary=Msg(summary, {"ref": ref, "container": target.container, "step": step}),
+    )

@@ -1,0 +1,76 @@
+"""Pieces the Docker and Kubernetes runners share: allow patterns checked before any request,
+and a step counter that reports progress and stops between steps when the job is cancelled."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+
+from bot.i18n import N_, Msg
+from dihya.integrity import IntegrityError
+from dihya.runners.base import CancelToken, Progress, ProgressSink, RunnerError
+
+VERSION = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
+COMPONENT = r"[a-z0-9]+(?:[._-][a-z0-9]+)*"
+REPOSITORY = rf"{COMPONENT}(?::[0-9]{{1,5}})?(?:/{COMPONENT})*"
+REPOSITORY_RE = re.compile(REPOSITORY)
+DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
+MAX_EXCERPT = 500
+
+DigestLookup = Callable[[str], str | None]
+
+
+def require(pattern: re.Pattern[str], value: str, what: str) -> None:
+    # fullmatch: "$" alone would let a trailing newline through
+    if not isinstance(value, str) or pattern.fullmatch(value) is None:
+        raise RunnerError(Msg(N_("Invalid {what}: {value}"), {"what": Msg(what), "value": value}))
+
+
+def allowed_digest_of(ref: str, lookup: DigestLookup) -> str:
+    """The digest the integrity manifest allows for ``ref``; refuses unlisted refs and malformed digests."""
+    digest = lookup(ref)
+    if digest is None or DIGEST.fullmatch(digest) is None:
+        raise IntegrityError(Msg(N_("{ref} is not in the list of allowed images"), {"ref": ref}))
+    return digest
+
+
+class Cancelled(Exception):
+    pass
+
+
+class StepFailed(Exception):
+    def __init__(self, reason: str, *, timed_out: bool = False) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.timed_out = timed_out
+
+
+class Steps:
+    """Numbers and reports the steps; stops between them when the job is cancelled."""
+
+    __slots__ = ("_cancel", "_names", "_progress", "current")
+
+    def __init__(self, names: Sequence[str], progress: ProgressSink, cancel: CancelToken) -> None:
+        self._names, self._progress, self._cancel = list(names), progress, cancel
+        self.current = ""
+
+    def begin(self, name: str, *, cancellable: bool = True) -> None:
+        if cancellable:
+            self.check_cancel()
+        if name not in self._names:  # a step we did not plan for, such as rolling back
+            self._names.append(name)
+        self.current = name
+        self._progress(Progress(self._names.index(name) + 1, len(self._names), name))
+
+    def detail(self, text: str) -> None:
+        """Report progress within the current step, e.g. replica counts during a rollout."""
+        self._progress(Progress(self._names.index(self.current) + 1, len(self._names), text))
+
+    def check_cancel(self) -> None:
+        if self._cancel.cancelled():
+            raise Cancelled
+
+
+def excerpt(exc: BaseException) -> str:
+    reason = exc.reason if isinstance(exc, StepFailed) else f"{type(exc).__name__}: {exc}"
+    return reason[:MAX_EXCERPT]
