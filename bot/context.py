@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Protocol
 
 from bot.catalog import ServiceCatalog
 from bot.events import Place
@@ -11,7 +13,13 @@ from bot.identity import Actor, Identities
 from bot.jobs import JobQueue
 from bot.ports import Clock, Store
 from bot.rbac import AccessPolicy
-from bot.registry import Registry
+from bot.registry import Registry, Reply
+
+
+class ReactionHandler(Protocol):
+    """A reaction (or button) on a message the bot posted under ``key``; None means "not mine"."""
+
+    def __call__(self, ctx: Context, emoji: str, added: bool, key: str) -> Reply | None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,6 +34,8 @@ class Services:
     identities: Identities
     catalog: ServiceCatalog
     jobs: JobQueue
+    # message-key prefix ("alert:") → what a reaction on such a message does (approvals are built in)
+    reactions: Mapping[str, ReactionHandler] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

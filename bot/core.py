@@ -13,9 +13,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from bot import approvals
-from bot.actions import Action, Edit, Send
+from bot.actions import Action, Edit, Send, Upload
 from bot.audit import AuditDraft
-from bot.context import Context, Services
+from bot.context import Context, ReactionHandler, Services
 from bot.dedupe import DeliveryLog
 from bot.errors import UserError
 from bot.events import Event, Message, Place, Reaction
@@ -117,8 +117,7 @@ class Bot:
         if decision is Decision.NEEDS_APPROVAL:
             return self._ask_approval(event, ctx, parsed, permission)
         reply = self._execute(ctx, parsed.command, parsed.args)
-        outcome = self._say(ctx.place, ctx.locale, reply.lines, reply.key)
-        return Outcome(outcome.actions, durable=parsed.command.mutating)
+        return Outcome(self._reply(ctx.place, ctx.locale, reply), durable=parsed.command.mutating)
 
     def _execute(self, ctx: Context, command: Command, args: Mapping[str, object], ref: str = "") -> Reply:
         try:
@@ -135,6 +134,18 @@ class Bot:
 
     def _say(self, place: Place, locale: str, lines: tuple[Msg, ...], key: str | None = None) -> Outcome:
         return Outcome((Send(place.channel, self.render(lines, locale), thread=place.thread, key=key),))
+
+    def _reply(self, place: Place, locale: str, reply: Reply) -> tuple[Action, ...]:
+        """A handler's reply as actions: its text, its files, and edits of earlier messages."""
+        actions: list[Action] = []
+        if reply.lines:
+            actions.extend(self._say(place, locale, reply.lines, reply.key).actions)
+        for file in reply.uploads:
+            title = self.render((file.title,), locale)
+            actions.append(Upload(place.channel, file.filename, file.content, title, thread=place.thread))
+        for key, lines in reply.edits:
+            actions.append(Edit(place.channel, key, self.render(lines, locale)))
+        return tuple(actions)
 
     # -- approvals ----------------------------------------------------------------------------
     def _ask_approval(self, event: Message, ctx: Context, parsed: Parsed, permission: str) -> Outcome:
@@ -157,10 +168,32 @@ class Bot:
         return Outcome((send,), durable=True)
 
     def _reaction(self, event: Reaction) -> Outcome:
+        key = self.services.store.message_key(event.place.channel, event.target_message_id)
+        if key is None:
+            return IGNORED
+        if key.startswith(approvals.KEY_PREFIX):
+            return self._approval_reaction(event, key)
+        prefix = key.split(":", 1)[0] + ":"
+        handler = self.services.reactions.get(prefix)
+        return self._handled_reaction(event, key, handler) if handler else IGNORED
+
+    def _handled_reaction(self, event: Reaction, key: str, handler: ReactionHandler) -> Outcome:
+        actor = self.services.identities.fresh(event.sender.key, event.sender.display_name)
+        place = Place(event.place.platform, event.place.channel, event.place.thread or event.target_message_id)
+        ctx = Context(actor, place, actor.locale or DEFAULT_LOCALE, self.services)
+        try:
+            reply = handler(ctx, event.emoji, event.added, key)
+        except UserError as err:
+            reply = Reply((err.message,), outcome="invalid")
+        if reply is None:
+            return IGNORED
+        self.audit(actor, f"reaction:{key.split(':', 1)[0]}", target=reply.target, outcome=reply.outcome, ref=key,
+                   details={"emoji": event.emoji, "added": event.added, **reply.details})
+        return Outcome(self._reply(place, ctx.locale, reply), durable=True)
+
+    def _approval_reaction(self, event: Reaction, key: str) -> Outcome:
         value = approvals.vote_of(event.emoji)
-        key = self.services.store.message_key(event.place.channel, event.target_message_id) if value is not None \
-            else None
-        if key is None or not key.startswith(approvals.KEY_PREFIX):
+        if value is None:
             return IGNORED
         request = self.services.store.approval(int(key.removeprefix(approvals.KEY_PREFIX)))
         if request is None:
@@ -215,8 +248,8 @@ class Bot:
             return Outcome(self._close(request, key, "refused", approvers).actions + said.actions, durable=True)
         store.transition_approval(request.id, "approved", "dispatched")
         reply = self._execute(ctx, self.services.registry.commands[draft.command], args, ref=key)
-        said = self._say(draft.place, draft.locale, reply.lines, reply.key)
-        return Outcome(self._close(request, key, "dispatched", approvers).actions + said.actions, durable=True)
+        ran = self._reply(draft.place, draft.locale, reply)
+        return Outcome(self._close(request, key, "dispatched", approvers).actions + ran, durable=True)
 
     def _recheck(self, request: ApprovalRecord, requester: Actor,
                  approvers: list[str]) -> tuple[str | None, dict[str, object]]:

@@ -37,6 +37,15 @@ class Reply:
     details: Mapping[str, object] = field(default_factory=dict)
     key: str | None = None  # names the reply so it can be edited later (a job's status message)
     ref: str = ""  # job or request id for the audit row
+    edits: tuple[tuple[str, tuple[Msg, ...]], ...] = ()  # (message key, new lines) of earlier messages
+    uploads: tuple[Attachment, ...] = ()  # files posted in the same thread (graphs, exports)
+
+
+@dataclass(frozen=True, slots=True)
+class Attachment:
+    filename: str
+    content: bytes
+    title: Msg
 
 
 Handler = Callable[["Context", Mapping[str, object]], Reply]

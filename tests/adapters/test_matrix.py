@@ -1,0 +1,499 @@
+"""The Matrix adapter end to end against a real Synapse (SQLite, loopback, started here).
+
+Two users, alice (a bootstrap admin) and bob, talk to the bot through plain matrix-nio clients.
+The bot runs with a runtime that also records the events it dispatches, so reactions (which the
+core does not act on yet) can be seen reaching it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import sqlite3
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from nio import AsyncClient, AsyncClientConfig, ErrorResponse, RoomGetStateEventError
+from sqlalchemy import Engine, create_engine, text
+
+from adapters.matrix import MatrixAdapter, MatrixError, addressing, backoff_delay, command_text
+from bot.actions import Action, Button, Edit, React, Send, Upload
+from bot.events import Event, Message, Reaction
+from dihya.app import App, build_app
+from dihya.runtime import Runtime
+from dihya.settings import load_settings
+from dihya.store.engine import make_engine
+from dihya.vault import generate_key
+from tests.conftest import PG_URL
+from tests.servers.synapse import Synapse, running_synapse
+
+pytestmark = pytest.mark.slow
+BOT, ALICE, BOB = "@dihya:localhost", "@alice:localhost", "@bob:localhost"
+WAIT_SECONDS = 15.0
+SECRET_KEY = generate_key()
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 16
+
+JsonDict = dict[str, Any]
+
+
+@pytest.fixture(params=["sqlite"])
+def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    """SQLite by default here: a second pass of every test over a real homeserver costs a lot for
+    nothing new. The tests that lean on the store (tokens, reactions, audit) also run on
+    PostgreSQL, through ``ON_BOTH_DATABASES`` (same schema-per-test recipe as tests/conftest.py)."""
+    if request.param == "sqlite":
+        eng = make_engine(f"sqlite:///{tmp_path / 'dihya.sqlite3'}")
+        yield eng
+        eng.dispose()
+        return
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    eng = make_engine(PG_URL, schema=schema)
+    yield eng
+    eng.dispose()
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+    admin.dispose()
+
+
+ON_BOTH_DATABASES = pytest.mark.parametrize(
+    "engine", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)], indirect=True)
+
+
+@pytest.fixture(scope="module")
+def synapse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Synapse]:
+    with running_synapse(tmp_path_factory.mktemp("synapse")) as server:
+        for name in ("dihya", "alice", "bob"):
+            server.register(name)
+        yield server
+
+
+async def _until(probe: Callable[[], Awaitable[Any] | Any], what: str, timeout: float = WAIT_SECONDS) -> Any:
+    """Poll ``probe`` until it returns something truthy (bounded)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = probe()
+        found = await found if isinstance(found, Awaitable) else found
+        if found:
+            return found
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def _ok(response: Any) -> Any:
+    assert not isinstance(response, ErrorResponse), str(response)
+    return response
+
+
+# -- people ---------------------------------------------------------------------------------------
+@dataclass
+class Peer:
+    """A person in one room, speaking through a plain nio client and reading the room's timeline."""
+
+    client: AsyncClient
+    room: str = ""
+    since: str | None = None
+    seen: list[JsonDict] = field(default_factory=list)
+
+    async def say(self, body: str, **content: Any) -> str:
+        message = {"msgtype": "m.text", "body": body, **content}
+        return str(_ok(await self.client.room_send(self.room, "m.room.message", message)).event_id)
+
+    async def react(self, target: str, key: str) -> str:
+        relates = {"rel_type": "m.annotation", "event_id": target, "key": key}
+        return str(_ok(await self.client.room_send(self.room, "m.reaction", {"m.relates_to": relates})).event_id)
+
+    async def read(self) -> list[JsonDict]:
+        timeline_filter = {"room": {"rooms": [self.room], "timeline": {"limit": 100}}}
+        response = _ok(await self.client.sync(timeout=200, since=self.since, sync_filter=timeline_filter))
+        self.since = response.next_batch
+        for room_id, info in response.rooms.join.items():
+            if room_id == self.room:
+                self.seen.extend(event.source for event in info.timeline.events)
+        return self.seen
+
+    async def expect(self, predicate: Callable[[JsonDict], bool], what: str) -> JsonDict:
+        async def probe() -> JsonDict | None:
+            return next((e for e in await self.read() if predicate(e)), None)
+        found: JsonDict = await _until(probe, what)
+        return found
+
+    def bot_posts(self) -> list[JsonDict]:
+        return [e for e in self.seen if e["sender"] == BOT and e["type"] == "m.room.message"
+                and e["content"].get("m.relates_to", {}).get("rel_type") != "m.replace"]
+
+
+def _reply_to(event_id: str) -> Callable[[JsonDict], bool]:
+    def matches(event: JsonDict) -> bool:
+        relates = event["content"].get("m.relates_to", {})
+        return bool(event["sender"] == BOT and relates.get("m.in_reply_to", {}).get("event_id") == event_id)
+    return matches
+
+
+async def _login(synapse: Synapse, user_id: str) -> AsyncClient:
+    client = AsyncClient(synapse.url, user_id, config=AsyncClientConfig(encryption_enabled=False))
+    _ok(await client.login(synapse.passwords[user_id]))
+    return client
+
+
+@pytest.fixture
+async def people(synapse: Synapse) -> AsyncIterator[tuple[Peer, Peer]]:
+    """alice creates a fresh room with bob in it and invites the bot."""
+    alice, bob = Peer(await _login(synapse, ALICE)), Peer(await _login(synapse, BOB))
+    created = _ok(await alice.client.room_create(invite=[BOB, BOT], name="ops"))
+    alice.room = bob.room = created.room_id
+    _ok(await bob.client.join(created.room_id))
+    yield alice, bob
+    for peer in (alice, bob):
+        await peer.client.close()
+
+
+# -- the bot ----------------------------------------------------------------------------------------
+class RecordingRuntime(Runtime):
+    """The real runtime, also keeping every event it was given (to see reactions arrive)."""
+
+    __slots__ = ("events",)
+
+    def __init__(self, app: App) -> None:
+        super().__init__(app.bot, app.redactor, app.settings.audit_flush_ms)
+        self.events: list[Event] = []
+
+    async def dispatch(self, event: Event) -> None:
+        self.events.append(event)
+        await super().dispatch(event)
+
+
+@dataclass
+class Dihya:
+    app: App
+    runtime: RecordingRuntime
+    adapter: MatrixAdapter
+
+    async def publish(self, *actions: Action) -> None:
+        await self.runtime.publish("matrix", actions)
+
+    def audited(self, action: str) -> int:
+        self.runtime.close()
+        return sum(1 for record in self.app.store.audit_records() if record.draft.action == action)
+
+
+BotFactory = Callable[..., Awaitable[Dihya]]
+
+
+@pytest.fixture
+async def start_bot(synapse: Synapse, engine: Engine, tmp_path: Path,
+                    people: tuple[Peer, Peer]) -> AsyncIterator[BotFactory]:
+    """Start the bot (again): a new app and adapter over the same store, like a process restart."""
+    running: list[Dihya] = []
+
+    async def start(secret_key: str | None = SECRET_KEY, **adapter_options: Any) -> Dihya:
+        settings = load_settings(
+            data_dir=tmp_path, admins=(f"matrix:{ALICE}",), rate_limit_per_minute=0, identity_cache_seconds=0,
+            secret_key=secret_key, matrix_homeserver=synapse.url,
+            matrix_user_id=BOT, matrix_password=synapse.passwords[BOT], matrix_rooms=(people[0].room,))
+        app = build_app(settings, engine=engine)
+        runtime = RecordingRuntime(app)
+        adapter = MatrixAdapter(runtime, settings, app.store, **adapter_options)
+        await adapter.start()
+        running.append(Dihya(app, runtime, adapter))
+        return running[-1]
+
+    yield start
+    for bot in running:
+        await bot.adapter.stop()
+        bot.runtime.close()
+
+
+async def stop(bot: Dihya) -> None:
+    await bot.adapter.stop()
+    bot.runtime.close()
+
+
+# -- commands ---------------------------------------------------------------------------------------
+async def test_prefix_command_is_answered_in_a_thread_on_the_message(
+        start_bot: BotFactory, people: tuple[Peer, Peer]) -> None:
+    alice, _bob = people
+    await start_bot()
+    asked = await alice.say("!dihya ping")
+    reply = await alice.expect(_reply_to(asked), "pong")
+    assert reply["content"]["body"] == "pong"
+    assert reply["content"]["m.relates_to"] == {"rel_type": "m.thread", "event_id": asked, "is_falling_back": True,
+                                                 "m.in_reply_to": {"event_id": asked}}
+    assert reply["content"]["format"] == "org.matrix.custom.html"
+
+
+async def test_mentions_address_the_bot_and_chatter_does_not(
+        start_bot: BotFactory, people: tuple[Peer, Peer]) -> None:
+    alice, bob = people
+    bot = await start_bot()
+    await bob.say("dihya is slow today")
+    by_name = await bob.say("dihya: ping")
+    by_id = await alice.say(f"{BOT} ping")
+    for asked in (by_name, by_id):
+        assert (await alice.expect(_reply_to(asked), "pong"))["content"]["body"] == "pong"
+    assert len(alice.bot_posts()) == 2
+    senders = [e.sender.user_id for e in bot.runtime.events if isinstance(e, Message)]
+    assert senders == [BOB, ALICE]  # identity is the full user id
+
+
+async def test_command_inside_a_thread_is_answered_in_that_thread(
+        start_bot: BotFactory, people: tuple[Peer, Peer]) -> None:
+    alice, _bob = people
+    await start_bot()
+    root = await alice.say("deploy planning")
+    asked = await alice.say("!dihya ping", **{"m.relates_to": {"rel_type": "m.thread", "event_id": root}})
+    reply = await alice.expect(_reply_to(asked), "pong in the thread")
+    assert reply["content"]["m.relates_to"]["event_id"] == root
+
+
+async def test_user_text_is_escaped_in_html(start_bot: BotFactory, people: tuple[Peer, Peer]) -> None:
+    alice, _bob = people
+    bot = await start_bot()
+    text = "<b>web-01</b> & <script>x</script>\nnext line"
+    await bot.publish(Send(alice.room, text, buttons=(Button("✅", "Approve"), Button("❌", "Deny"))))
+    posted = (await alice.expect(lambda e: e["sender"] == BOT and "web-01" in e["content"].get("body", ""),
+                                 "the message"))["content"]
+    assert posted["body"] == text + "\n✅ Approve · ❌ Deny"
+    assert posted["formatted_body"] == ("&lt;b&gt;web-01&lt;/b&gt; &amp; &lt;script&gt;x&lt;/script&gt;<br>"
+                                        "next line<br>✅ Approve · ❌ Deny")
+
+
+# -- progress, reactions, files -----------------------------------------------------------------------
+async def test_edit_replaces_the_keyed_message_and_react_annotates_it(
+        start_bot: BotFactory, people: tuple[Peer, Peer]) -> None:
+    alice, _bob = people
+    bot = await start_bot()
+    await bot.publish(Send(alice.room, "deploy web: step 1/2", key="job:1"))
+    await bot.publish(Edit(alice.room, "job:1", "deploy web: done <ok>"))
+    original = bot.app.store.message_id("job:1")
+    assert original is not None
+    edit = await alice.expect(lambda e: e["content"].get("m.relates_to", {}).get("rel_type") == "m.replace", "edit")
+    assert edit["content"]["m.relates_to"]["event_id"] == original[1]
+    assert edit["content"]["body"] == "* deploy web: done <ok>"
+    assert edit["content"]["m.new_content"]["body"] == "deploy web: done <ok>"
+    assert edit["content"]["m.new_content"]["formatted_body"] == "deploy web: done &lt;ok&gt;"
+    await bot.publish(React(alice.room, original[1], "👀"))
+    seen = await alice.expect(lambda e: e["type"] == "m.reaction" and e["sender"] == BOT, "the bot's reaction")
+    assert seen["content"]["m.relates_to"] == {"rel_type": "m.annotation", "event_id": original[1], "key": "👀"}
+
+
+@ON_BOTH_DATABASES
+async def test_reaction_and_its_redaction_reach_the_core_across_a_restart(
+        start_bot: BotFactory, people: tuple[Peer, Peer]) -> None:
+    alice, bob = people
+    bot = await start_bot()
+    await bot.publish(Send(alice.room, "approve deploy?", key="approval:1"))
+    found = bot.app.store.message_id("approval:1")
+    assert found is not None
+    target = found[1]
+    vote = await alice.react(target, "✅\ufe0f")
+    await _until(lambda: [e for e in bot.runtime.events if isinstance(e, Reaction)], "the reaction")
+    reaction = next(e for e in bot.runtime.events if isinstance(e, Reaction))
+    assert (reaction.delivery_id, reaction.sender.key, reaction.target_message_id, reaction.emoji, reaction.added) == (
+        vote, f"matrix:{ALICE}", target, "✅", True)
+    await stop(bot)
+
+    again = await start_bot()
+    _ok(await alice.client.room_redact(alice.room, vote))
+    await bob.react(target, "👍")
+    await _until(lambda: len([e for e in again.runtime.events if isinstance(e, Reaction)]) >= 2, "withdrawal")
+    withdrawn, thumbs = (e for e in again.runtime.events if isinstance(e, Reaction))
+    assert (withdrawn.sender.key, withdrawn.target_message_id, withdrawn.emoji, withdrawn.added) == (
+        f"matrix:{ALICE}", target, "✅", False)
+    assert (thumbs.sender.key, thumbs.emoji, thumbs.added) == (f"matrix:{BOB}", "👍", True)
+
+
+async def test_uploads_are_files_or_images(start_bot: BotFactory, people: tuple[Peer, Peer]) -> None:
+    alice, _bob = people
+    bot = await start_bot()
+    asked = await alice.say("!dihya ping")
+    await alice.expect(_reply_to(asked), "pong")
+    await bot.publish(Upload(alice.room, "audit.csv", b"seq,action\n1,ping\n", "Audit export", thread=asked),
+                      Upload(alice.room, "graph.png", PNG, "CPU graph"))
+    csv = await alice.expect(lambda e: e["content"].get("msgtype") == "m.file", "the csv")
+    png = await alice.expect(lambda e: e["content"].get("msgtype") == "m.image", "the png")
+    assert csv["content"]["url"].startswith("mxc://localhost/")
+    assert (csv["content"]["filename"], csv["content"]["body"]) == ("audit.csv", "Audit export")
+    assert csv["content"]["info"] == {"mimetype": "text/csv", "size": 18}
+    assert csv["content"]["m.relates_to"]["event_id"] == asked
+    assert png["content"]["info"]["mimetype"] == "image/png"
+
+
+# -- restarts and delivery ----------------------------------------------------------------------------
+async def test_history_from_before_the_first_start_is_not_run(
+        start_bot: BotFactory, people: tuple[Peer, Peer], synapse: Synapse) -> None:
+    alice, _bob = people
+    bot_client = await _login(synapse, BOT)  # the bot is already in the room before its first start
+    _ok(await bot_client.join(alice.room))
+    await bot_client.close()
+    await alice.say("!dihya ping")
+    await start_bot()
+    asked = await alice.say("!dihya ping")
+    await alice.expect(_reply_to(asked), "pong")
+    assert len(alice.bot_posts()) == 1
+
+
+@ON_BOTH_DATABASES
+async def test_restart_reruns_nothing_and_answers_what_was_missed(
+        start_bot: BotFactory, people: tuple[Peer, Peer]) -> None:
+    alice, _bob = people
+    first = await start_bot()
+    before = await alice.say("!dihya ping")
+    await alice.expect(_reply_to(before), "pong before the restart")
+    await stop(first)
+    missed = await alice.say("!dihya ping")
+    await start_bot()
+    await alice.expect(_reply_to(missed), "the missed command answered")
+    after = await alice.say("!dihya ping")
+    await alice.expect(_reply_to(after), "pong after the restart")
+    threads = [e["content"]["m.relates_to"]["event_id"] for e in alice.bot_posts()]
+    assert threads == [before, missed, after]
+
+
+@ON_BOTH_DATABASES
+async def test_a_kill_before_the_sync_token_was_saved_reruns_nothing(
+        start_bot: BotFactory, people: tuple[Peer, Peer]) -> None:
+    alice, _bob = people
+    first = await start_bot()
+    before = await alice.say("!dihya ping")
+    await alice.expect(_reply_to(before), "pong")
+    await stop(first)
+    # What a kill between running the command and saving the token leaves: the previous token.
+    handled = json.loads(first.app.store.kv_get(f"matrix:{BOT}:handled") or "{}")
+    assert handled["ids"] == [before]
+    first.app.store.kv_set(f"matrix:{BOT}:next_batch", handled["since"])
+    await start_bot()
+    after = await alice.say("!dihya ping")
+    await alice.expect(_reply_to(after), "pong after the restart")
+    assert [e["content"]["m.relates_to"]["event_id"] for e in alice.bot_posts()] == [before, after]
+
+
+async def test_a_revoked_session_logs_in_again(start_bot: BotFactory, people: tuple[Peer, Peer],
+                                               synapse: Synapse) -> None:
+    alice, _bob = people
+    await start_bot()
+    elsewhere = await _login(synapse, BOT)
+    _ok(await elsewhere.logout(all_devices=True))  # revokes the bot's running session too
+    await elsewhere.close()
+    asked = await alice.say("!dihya ping")
+    await alice.expect(_reply_to(asked), "pong after backing off and logging in again")
+
+
+async def test_a_long_downtime_is_back_filled(start_bot: BotFactory, people: tuple[Peer, Peer]) -> None:
+    alice, _bob = people
+    await stop(await start_bot(timeline_limit=2))
+    asked = [await alice.say("!dihya ping") for _ in range(5)]
+    await start_bot(timeline_limit=2)
+    for event_id in asked:
+        await alice.expect(_reply_to(event_id), "every missed command answered")
+    assert len(alice.bot_posts()) == 5
+
+
+@ON_BOTH_DATABASES
+async def test_the_same_event_twice_acts_once(start_bot: BotFactory, people: tuple[Peer, Peer]) -> None:
+    alice, _bob = people
+    bot = await start_bot()
+    asked = await alice.say("!dihya ping")
+    await alice.expect(_reply_to(asked), "pong")
+    source = next(e for e in alice.seen if e["event_id"] == asked)
+    assert await bot.adapter.handle_event(alice.room, source)  # delivered again: reaches the core ...
+    later = await alice.say("!dihya ping")
+    await alice.expect(_reply_to(later), "the next pong")
+    assert len(alice.bot_posts()) == 2  # ... which acts on it once
+    assert bot.audited("command:ping") == 2
+
+
+# -- rooms, errors, secrets ---------------------------------------------------------------------------
+async def test_only_an_admins_invite_is_accepted_and_old_history_never_runs(
+        start_bot: BotFactory, people: tuple[Peer, Peer]) -> None:
+    alice, bob = people
+    await start_bot()
+    from_bob = _ok(await bob.client.room_create(invite=[BOT], name="bob's")).room_id
+    elsewhere = Peer(alice.client, _ok(await alice.client.room_create(name="alice's")).room_id)
+    await elsewhere.say("!dihya ping")  # before the bot was there: joining must not run it
+    _ok(await alice.client.room_invite(elsewhere.room, BOT))
+
+    async def membership(peer: Peer, room: str) -> str | None:
+        state = await peer.client.room_get_state_event(room, "m.room.member", BOT)
+        return None if isinstance(state, RoomGetStateEventError) else str(state.content.get("membership"))
+
+    assert await _until(lambda: _is(membership(alice, elsewhere.room), "join"), "the bot joining alice's room")
+    assert await _until(lambda: _is(membership(bob, from_bob), "leave"), "the bot declining bob's invite")
+    asked = await elsewhere.say("!dihya ping")
+    await elsewhere.expect(_reply_to(asked), "pong in the new room")
+    assert len(elsewhere.bot_posts()) == 1
+
+
+async def _is(value: Awaitable[str | None], wanted: str) -> bool:
+    return await value == wanted
+
+
+async def test_platform_errors_are_raised(start_bot: BotFactory, people: tuple[Peer, Peer],
+                                          synapse: Synapse) -> None:
+    alice, _bob = people
+    bot = await start_bot()
+    elsewhere = _ok(await alice.client.room_create(name="private")).room_id
+    with pytest.raises(MatrixError) as raised:
+        await bot.publish(Send(elsewhere, "hello"))
+    assert raised.value.errcode == "M_FORBIDDEN"
+
+
+@ON_BOTH_DATABASES
+async def test_no_token_or_password_in_logs_or_store(start_bot: BotFactory, people: tuple[Peer, Peer],
+                                                     synapse: Synapse, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    alice, _bob = people
+    await stop(await start_bot())
+    bot = await start_bot()  # the second start resumes the stored (encrypted) session
+    asked = await alice.say("!dihya ping")
+    await alice.expect(_reply_to(asked), "pong")
+    device = bot.app.store.kv_get(f"matrix:{BOT}:device_id")
+    sealed = bot.app.store.kv_get(f"matrix:{BOT}:access_token")
+    with sqlite3.connect(synapse.database) as db:
+        tokens = [row[0] for row in db.execute("SELECT token FROM access_tokens WHERE user_id = ? AND device_id = ?",
+                                               (BOT, device))]
+    assert len(tokens) == 1  # one login: the restart reused the stored session
+    assert sealed is not None
+    assert "logged in to Matrix" in caplog.text
+    assert not [s for s in (*tokens, synapse.passwords[BOT]) if s in caplog.text or s in sealed]
+
+
+async def test_without_a_secret_key_the_session_is_not_stored(
+        start_bot: BotFactory, people: tuple[Peer, Peer]) -> None:
+    alice, _bob = people
+    await stop(await start_bot(secret_key=None))
+    bot = await start_bot(secret_key=None)  # logs in with the password again, on the same device
+    asked = await alice.say("!dihya ping")
+    await alice.expect(_reply_to(asked), "pong")
+    assert bot.app.store.kv_get(f"matrix:{BOT}:access_token") is None
+    assert bot.app.store.kv_get(f"matrix:{BOT}:device_id")
+
+
+# -- pure parts -----------------------------------------------------------------------------------
+@pytest.mark.parametrize(("body", "command"), [
+    ("!dihya ping", "ping"),
+    ("!DIHYA   deploy web to prod", "deploy web to prod"),
+    ("!dihya", ""),
+    ("Dihya: ping", "ping"),
+    ("@dihya:localhost: ping", "ping"),
+    ("@dihya:localhost ping", "ping"),
+    ("> <@alice:localhost> earlier\n> text\n\n!dihya ping", "ping"),
+    ("dihya is down", None),
+    ("!dihyaping", None),
+    ("ping", None),
+])
+def test_command_text(body: str, command: str | None) -> None:
+    assert command_text(body, addressing(("!dihya", BOT), ("Dihya", "dihya"))) == command
+
+
+def test_backoff_doubles_up_to_a_cap() -> None:
+    assert [backoff_delay(n) for n in range(1, 9)] == [1, 2, 4, 8, 16, 32, 60, 60]
+    assert backoff_delay(10_000) == 60
