@@ -13,6 +13,8 @@ from bot.audit import GENESIS, AuditDraft, AuditRecord, ChainHead, canonical_det
 from bot.events import Place
 from bot.jobs import JobDraft, JobRecord
 from bot.ports import ApprovalDraft, ApprovalRecord, IdentityRecord, Server, Vote
+from dihya.store.alerts_sql import AlertsSql
+from dihya.store.compliance_sql import ComplianceSql
 from dihya.store.models import (
     ApprovalRequestRow,
     ApprovalVote,
@@ -37,7 +39,7 @@ def split_key(key: str) -> tuple[str, str]:
     return platform, user_id
 
 
-class SqlStore:
+class SqlStore(AlertsSql, ComplianceSql):
     __slots__ = ("engine", "_audit_insert")
 
     def __init__(self, engine: Engine) -> None:
