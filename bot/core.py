@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from bot import approvals
@@ -33,9 +33,21 @@ MAX_AUDITED_TEXT = 200
 
 
 @dataclass(frozen=True, slots=True)
+class Later:
+    """A command's I/O-bound remainder, run off the loop by the runtime, then ``finish``-ed here."""
+
+    ctx: Context
+    command: str
+    args: Mapping[str, object]
+    work: Callable[[], Reply]
+    ref: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class Outcome:
     actions: tuple[Action, ...] = ()
     durable: bool = False
+    later: tuple[Later, ...] = ()
 
 
 IGNORED = Outcome()
@@ -117,20 +129,27 @@ class Bot:
         if decision is Decision.NEEDS_APPROVAL:
             return self._ask_approval(event, ctx, parsed, permission)
         reply = self._execute(ctx, parsed.command, parsed.args)
-        return Outcome(self._reply(ctx.place, ctx.locale, reply), durable=parsed.command.mutating)
+        later = (Later(ctx, parsed.command.name, parsed.args, reply.later),) if reply.later else ()
+        return Outcome(self._reply(ctx.place, ctx.locale, reply), durable=parsed.command.mutating, later=later)
 
     def _execute(self, ctx: Context, command: Command, args: Mapping[str, object], ref: str = "") -> Reply:
-        try:
-            reply = command.handler(ctx, args)
-        except UserError as err:
-            reply = Reply((err.message,), outcome="invalid")
-        except Exception:
-            fault = uuid.uuid4().hex[:8]
-            log.exception("command failed", extra={"ref": fault, "command": command.name})
-            reply = Reply((Msg(N_("Something failed (ref {ref})."), {"ref": fault}),), outcome="fault")
-        self.audit(ctx.actor, f"command:{command.name}", target=reply.target, outcome=reply.outcome,
-                   ref=reply.ref or ref, details={**_args(args), **reply.details})
+        reply = _guarded(command.name, lambda: command.handler(ctx, args))
+        if reply.later is None:  # deferred work is audited when it finishes
+            self.audit(ctx.actor, f"command:{command.name}", target=reply.target, outcome=reply.outcome,
+                       ref=reply.ref or ref, details={**_args(args), **reply.details})
         return reply
+
+    @staticmethod
+    def run_later(later: Later) -> Reply:
+        """Run deferred work (in a worker thread); errors become replies like a handler's."""
+        return _guarded(later.command, later.work)
+
+    def finish(self, later: Later, reply: Reply) -> Outcome:
+        """Audit and render deferred work's reply (on the event loop)."""
+        ctx = later.ctx
+        self.audit(ctx.actor, f"command:{later.command}", target=reply.target, outcome=reply.outcome,
+                   ref=reply.ref or later.ref, details={**_args(later.args), **reply.details})
+        return Outcome(self._reply(ctx.place, ctx.locale, reply), durable=True)
 
     def _say(self, place: Place, locale: str, lines: tuple[Msg, ...], key: str | None = None) -> Outcome:
         return Outcome((Send(place.channel, self.render(lines, locale), thread=place.thread, key=key),))
@@ -280,6 +299,17 @@ class Bot:
         text = self.render((approvals.closed_text(request, request.draft.text, state, people),),
                            request.draft.locale)
         return Outcome((Edit(request.draft.place.channel, key, text),), durable=True)
+
+
+def _guarded(command: str, work: Callable[[], Reply]) -> Reply:
+    try:
+        return work()
+    except UserError as err:
+        return Reply((err.message,), outcome="invalid")
+    except Exception:
+        fault = uuid.uuid4().hex[:8]
+        log.exception("command failed", extra={"ref": fault, "command": command})
+        return Reply((Msg(N_("Something failed (ref {ref})."), {"ref": fault}),), outcome="fault")
 
 
 def _reply_place(event: Message) -> Place:

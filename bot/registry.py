@@ -39,6 +39,9 @@ class Reply:
     ref: str = ""  # job or request id for the audit row
     edits: tuple[tuple[str, tuple[Msg, ...]], ...] = ()  # (message key, new lines) of earlier messages
     uploads: tuple[Attachment, ...] = ()  # files posted in the same thread (graphs, exports)
+    # Work that does I/O (a Prometheus query, an Alertmanager call): the runtime runs it off the
+    # event loop and its Reply replaces this one (which may hold a "working on it" line or none).
+    later: Callable[[], Reply] | None = None
 
 
 @dataclass(frozen=True, slots=True)

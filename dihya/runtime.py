@@ -17,7 +17,7 @@ from collections.abc import Iterable
 
 from adapters.base import Performer
 from bot.actions import Action, Edit, Send, Upload
-from bot.core import Bot
+from bot.core import Bot, Later
 from bot.events import Event, Message
 from bot.i18n import DEFAULT_LOCALE, N_, Msg
 from dihya.redaction import Redactor
@@ -27,7 +27,7 @@ MAX_BACKLOG = 512
 
 
 class Runtime:
-    __slots__ = ("bot", "_redact", "_interval", "_timer", "_adapters")
+    __slots__ = ("bot", "_redact", "_interval", "_timer", "_adapters", "_later")
 
     def __init__(self, bot: Bot, redactor: Redactor, flush_ms: int = 20) -> None:
         self.bot = bot
@@ -35,6 +35,7 @@ class Runtime:
         self._interval = flush_ms / 1000
         self._timer: asyncio.TimerHandle | None = None
         self._adapters: dict[str, Performer] = {}
+        self._later: set[asyncio.Task[None]] = set()
 
     def attach(self, adapter: Performer) -> None:
         self._adapters[adapter.platform] = adapter
@@ -43,8 +44,26 @@ class Runtime:
         """Handle one inbound event and perform its actions on the platform it came from."""
         await self.publish(event.place.platform, await self.handle(event))
 
+    async def idle(self) -> None:
+        """Wait until deferred command work started so far has been answered."""
+        while self._later:
+            await asyncio.gather(*list(self._later), return_exceptions=True)
+
+    def _defer(self, platform: str, later: Later) -> None:
+        task = asyncio.get_running_loop().create_task(self._run_later(platform, later))
+        self._later.add(task)
+        task.add_done_callback(self._later.discard)
+
+    async def _run_later(self, platform: str, later: Later) -> None:
+        reply = await asyncio.to_thread(self.bot.run_later, later)
+        outcome = self.bot.finish(later, reply)
+        self._flush_now()
+        await self.publish(platform, tuple(self._redacted(a) for a in outcome.actions))
+
     async def handle(self, event: Event) -> tuple[Action, ...]:
         outcome = self.bot.handle(event)
+        for later in outcome.later:
+            self._defer(event.place.platform, later)
         if outcome.durable or self.bot.audit_backlog >= MAX_BACKLOG:
             if not self._flush_now() and outcome.durable:
                 return self._fault(event)

@@ -57,6 +57,7 @@ class Transcript:
         sender = Sender(self.platform, user, user)
         event = Message(delivery_id or f"d-{message_id}", sender, Place(self.platform, self.channel), message_id, text)
         await self.app.runtime.dispatch(event)
+        await self.app.runtime.idle()
         return "\n".join(p.text for p in self.posted[before:])
 
     async def react(self, user: str, emoji: str, target: str | None = None, added: bool = True) -> str:
@@ -65,6 +66,7 @@ class Transcript:
         event = Reaction(f"r{next(self._ids)}", Sender(self.platform, user, user), Place(self.platform, self.channel),
                          target_id, emoji, added)
         await self.app.runtime.dispatch(event)
+        await self.app.runtime.idle()
         return "\n".join(p.text for p in self.posted[before:])
 
     def by_id(self, message_id: str) -> Posted:
