@@ -26,7 +26,9 @@ DOMAIN = "dihya"
 MAX_REPLY = 3500
 
 # First-strong isolate / pop directional isolate (Unicode Bidirectional Algorithm, UAX #9).
-_LRI, _PDI = "\u2066", "\u2069"
+# First-strong isolate / pop directional isolate (UAX #9): a value takes the direction of its own
+# first strong letter, so "web-01" stays left-to-right and an Arabic phrase right-to-left.
+_FSI, _PDI = "\u2068", "\u2069"
 
 
 def N_(msgid: str) -> str:
@@ -77,7 +79,7 @@ def _param(value: object, locale: str, catalogs: Catalogs) -> str:
     if isinstance(value, Verbatim):
         return value.text
     text = echo(value)
-    return f"{_LRI}{text}{_PDI}" if locale in RTL_LOCALES else text
+    return f"{_FSI}{text}{_PDI}" if locale in RTL_LOCALES else text
 
 
 @dataclass(frozen=True, slots=True)

@@ -39,6 +39,8 @@ class Settings(BaseSettings):
     job_workers: int = Field(default=2, ge=1, le=64)
     job_stale_seconds: float = Field(default=30.0, gt=0)
     celery_visibility_timeout: int = Field(default=3600, ge=1)
+    docker_url: str | None = None  # else DOCKER_HOST / the local socket
+    kubernetes_api_url: str | None = None  # else the kubeconfig
 
     matrix_homeserver: str | None = None
     matrix_user_id: str | None = None

@@ -1,7 +1,9 @@
 """Which runners this process can use, built from settings.
 
 Ansible always (the embedded default deploys with a bundled playbook); ansible-runner is imported
-on the first playbook run, not at start. Docker and Kubernetes clients are created per job.
+on the first playbook run, not at start. Docker and Kubernetes clients are created per job from
+``DIHYA_DOCKER_URL`` / ``DIHYA_KUBERNETES_API_URL`` (else the standard DOCKER_HOST environment and
+kubeconfig), and both only deploy images whose digest the integrity manifest allows.
 """
 
 from __future__ import annotations
@@ -10,7 +12,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from dihya.jobs.targets import Backends, PlaybookRunner
+from bot.catalog import Deployment
+from dihya.jobs.targets import Backends, Deployer, PlaybookRunner
 from dihya.runners.base import CancelToken, ProgressSink, RunResult
 from dihya.settings import Settings
 
@@ -34,5 +37,44 @@ class DeferredAnsible:
         return self._runner.run(playbook, inventory, extra_vars, progress, cancel, timeout_s, run_id)
 
 
+class ContainerBackends:
+    """Builds a deployer and its target for a catalog entry, at job time."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._content = settings.content_dir.resolve()
+
+    def _allowed(self, ref: str) -> str | None:
+        from dihya.integrity import Manifest
+
+        return Manifest.load(self._content).allowed_digest(ref)
+
+    def docker(self, deployment: Deployment) -> tuple[Deployer, object]:
+        import docker
+
+        from dihya.runners.docker_deploy import DockerDeployer, DockerTarget
+
+        url = self._settings.docker_url
+        client = docker.DockerClient(base_url=url) if url else docker.from_env()
+        target = DockerTarget(deployment.params["container"], deployment.params["image"])
+        return DockerDeployer(client, self._allowed), target
+
+    def kubernetes(self, deployment: Deployment) -> tuple[Deployer, object]:
+        from kubernetes import client, config
+
+        from dihya.runners.kube_deploy import KubernetesDeployer, KubeTarget
+
+        if self._settings.kubernetes_api_url:
+            configuration = client.Configuration(host=self._settings.kubernetes_api_url)
+        else:
+            configuration = client.Configuration()
+            config.load_kube_config(client_configuration=configuration)  # type: ignore[no-untyped-call]
+        p = deployment.params
+        target = KubeTarget(p["namespace"], p["deployment"], p["container"], p["image"])
+        return KubernetesDeployer(client.ApiClient(configuration), self._allowed), target
+
+
 def build_backends(settings: Settings) -> Backends:
-    return Backends(playbooks=DeferredAnsible(settings.content_dir.resolve(), (settings.data_dir / "runs").resolve()))
+    containers = ContainerBackends(settings)
+    playbooks = DeferredAnsible(settings.content_dir.resolve(), (settings.data_dir / "runs").resolve())
+    return Backends(playbooks=playbooks, docker=containers.docker, kubernetes=containers.kubernetes)

@@ -8,6 +8,7 @@ import time
 from collections.abc import Iterator, Mapping, Sequence
 
 from sqlalchemy import Connection, Engine, Row, delete, insert, select, update
+from sqlalchemy.exc import IntegrityError
 
 from bot.audit import GENESIS, AuditDraft, AuditRecord, ChainHead, canonical_details, chain_hash
 from bot.events import Place
@@ -40,10 +41,11 @@ def split_key(key: str) -> tuple[str, str]:
 
 
 class SqlStore(AlertsSql, ComplianceSql):
-    __slots__ = ("engine", "_audit_insert")
+    __slots__ = ("engine", "_audit_insert", "_head_ready")
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self._head_ready = False
         mark = "?" if engine.dialect.paramstyle == "qmark" else "%s"
         columns = "seq, ts_us, actor, action, target, outcome, ref, details, prev_hash, hash"
         # Only constant column names and placeholders: no value is ever formatted into SQL.
@@ -259,6 +261,7 @@ class SqlStore(AlertsSql, ComplianceSql):
         """Chain and insert ``drafts`` in one transaction; the head row is locked while we do."""
         if not drafts:
             return
+        self._ensure_head()
         with self.engine.begin() as conn:
             head = conn.execute(_HEAD.with_for_update()).first()
             count, seq, prev = (head.n, head.last_seq, head.hash) if head else (0, 0, GENESIS)
@@ -272,6 +275,19 @@ class SqlStore(AlertsSql, ComplianceSql):
             # Plain DB-API executemany: the audit flush is on the hot path and needs no ORM features.
             conn.exec_driver_sql(self._audit_insert, rows)
             _save_head(conn, head is not None, count + len(rows), seq, prev)
+
+    def _ensure_head(self) -> None:
+        """The head row must exist before writers lock it: two first writers locking nothing would
+        both start the chain at seq 1."""
+        if self._head_ready:
+            return
+        try:
+            with self.engine.begin() as conn:
+                if conn.execute(_HEAD).first() is None:
+                    conn.execute(insert(AuditHead).values(id=_HEAD_ID, count=0, last_seq=0, hash=GENESIS))
+        except IntegrityError:
+            pass  # another writer created it first
+        self._head_ready = True
 
     def audit_records(self) -> Iterator[AuditRecord]:
         with self.engine.connect() as conn:
