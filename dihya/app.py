@@ -59,7 +59,7 @@ class App:
     async def start(self) -> None:
         """Begin background work: status edits, lost-worker sweeps, resuming queued local jobs."""
         self.watcher.bind(asyncio.get_running_loop())
-        self._tasks.append(asyncio.create_task(self.watcher.sweep_forever()))
+        self._tasks.append(asyncio.create_task(self.watcher.sweep_forever(self.settings.job_sweep_seconds)))
         if isinstance(self.nudges, LocalNudges):
             self._resume_local_jobs()
         else:

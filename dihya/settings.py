@@ -38,6 +38,7 @@ class Settings(BaseSettings):
     content_dir: Path = Path(__file__).resolve().parent.parent / "content"
     job_workers: int = Field(default=2, ge=1, le=64)
     job_stale_seconds: float = Field(default=30.0, gt=0)
+    job_sweep_seconds: float = Field(default=10.0, gt=0)
     celery_visibility_timeout: int = Field(default=3600, ge=1)
     docker_url: str | None = None  # else DOCKER_HOST / the local socket
     kubernetes_api_url: str | None = None  # else the kubeconfig
