@@ -146,3 +146,15 @@ async def test_concurrent_approvals_on_two_replicas_dispatch_once(app: App, chat
     assert len(runs) == 1
     assert app.store.approval(1).state == "dispatched"  # type: ignore[union-attr]
     replica.close()
+
+
+async def test_pending_approval_survives_a_bot_restart(app: App, chat: Transcript, settings: Settings,
+                                                       engine: Engine) -> None:
+    request = await ready(app, chat)
+    await app.stop()
+    restarted = build_app(settings, engine=engine)
+    await restarted.start()
+    chat_again = Transcript(restarted)
+    chat_again.posted = chat.posted  # the same channel history, as the platform keeps it
+    assert "Removed web-01" in await chat_again.react("devops1", "✅", request)
+    await restarted.stop()
