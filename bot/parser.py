@@ -38,13 +38,11 @@ def parse(registry: Registry, text: str, preferred: str | None = None) -> Parsed
         return Rejected(Msg(N_("That message is too long to be a command.")), None)
     folded = [fold(t) for t in raw]
     candidates = _ordered(registry.candidates(folded[0]), preferred)
-    shaped: list[tuple[Pattern, dict[str, str]]] = []
+    first_error: Rejected | None = None
     for pattern in candidates:
         bound = match(pattern.elements, raw, folded)
-        if bound is not None:
-            shaped.append((pattern, bound))
-    first_error: Rejected | None = None
-    for pattern, bound in shaped:
+        if bound is None:
+            continue
         try:
             return Parsed(pattern.command, pattern.locale, _convert(pattern.command, bound))
         except UserError as err:
