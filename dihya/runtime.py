@@ -119,7 +119,8 @@ class Runtime:
 
     def _redacted(self, action: Action) -> Action:
         if isinstance(action, Send | Edit):
-            return dataclasses.replace(action, text=self._redact(action.text))
+            text = self._redact(action.text)
+            return action if text is action.text else dataclasses.replace(action, text=text)
         if isinstance(action, Upload):
             return dataclasses.replace(action, title=self._redact(action.title))
         return action

@@ -268,9 +268,10 @@ class SqlStore(AlertsSql, ComplianceSql):
             rows = []
             for draft in drafts:
                 seq += 1
-                digest = chain_hash(prev, seq, draft)
+                details = canonical_details(draft.details)
+                digest = chain_hash(prev, seq, draft, details)
                 rows.append((seq, draft.ts_us, draft.actor, draft.action, draft.target, draft.outcome, draft.ref,
-                             canonical_details(draft.details), prev, digest))
+                             details, prev, digest))
                 prev = digest
             # Plain DB-API executemany: the audit flush is on the hot path and needs no ORM features.
             conn.exec_driver_sql(self._audit_insert, rows)
