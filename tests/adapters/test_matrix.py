@@ -12,7 +12,6 @@ import json
 import logging
 import sqlite3
 import time
-import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,17 +19,16 @@ from typing import Any
 
 import pytest
 from nio import AsyncClient, AsyncClientConfig, ErrorResponse, RoomGetStateEventError
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Engine
 
 from adapters.matrix import MatrixAdapter, MatrixError, addressing, backoff_delay, command_text
 from bot.actions import Action, Button, Edit, React, Send, Upload
-from bot.events import Event, Message, Reaction
+from bot.events import Message, Reaction
 from dihya.app import App, build_app
-from dihya.runtime import Runtime
 from dihya.settings import load_settings
-from dihya.store.engine import make_engine
 from dihya.vault import generate_key
-from tests.conftest import PG_URL
+from tests.helpers.databases import database
+from tests.helpers.recording import RecordingRuntime
 from tests.servers.synapse import Synapse, running_synapse
 
 pytestmark = pytest.mark.slow
@@ -47,21 +45,8 @@ def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
     """SQLite by default here: a second pass of every test over a real homeserver costs a lot for
     nothing new. The tests that lean on the store (tokens, reactions, audit) also run on
     PostgreSQL, through ``ON_BOTH_DATABASES`` (same schema-per-test recipe as tests/conftest.py)."""
-    if request.param == "sqlite":
-        eng = make_engine(f"sqlite:///{tmp_path / 'dihya.sqlite3'}")
+    with database(request.param, tmp_path) as eng:
         yield eng
-        eng.dispose()
-        return
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    eng = make_engine(PG_URL, schema=schema)
-    yield eng
-    eng.dispose()
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-    admin.dispose()
 
 
 ON_BOTH_DATABASES = pytest.mark.parametrize(
@@ -157,20 +142,6 @@ async def people(synapse: Synapse) -> AsyncIterator[tuple[Peer, Peer]]:
 
 
 # -- the bot ----------------------------------------------------------------------------------------
-class RecordingRuntime(Runtime):
-    """The real runtime, also keeping every event it was given (to see reactions arrive)."""
-
-    __slots__ = ("events",)
-
-    def __init__(self, app: App) -> None:
-        super().__init__(app.bot, app.redactor, app.settings.audit_flush_ms)
-        self.events: list[Event] = []
-
-    async def dispatch(self, event: Event) -> None:
-        self.events.append(event)
-        await super().dispatch(event)
-
-
 @dataclass
 class Dihya:
     app: App

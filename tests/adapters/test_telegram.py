@@ -24,9 +24,8 @@ from adapters.telegram import (
     split_text,
 )
 from bot.actions import Button, Edit, React, Send, Upload
-from bot.events import Event, Reaction
+from bot.events import Reaction
 from dihya.app import App, build_app
-from dihya.runtime import Runtime
 from dihya.settings import SettingsError, load_settings
 from tests.fakes.telegram_api import (
     BOT_USERNAME,
@@ -37,6 +36,7 @@ from tests.fakes.telegram_api import (
     reaction_update,
     text_update,
 )
+from tests.helpers.recording import RecordingRuntime
 
 TOKEN = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw0"
 SECRET = "webhook-secret-8f14e45fceea167a"
@@ -44,20 +44,6 @@ ADMIN = 1001  # also the id of the admin's private chat with the bot
 GROUP = -100123
 ANONYMOUS_ADMIN_BOT = 1087968824  # Telegram's "GroupAnonymousBot"
 FAST = Limits(backoff=0.05)
-
-
-class RecordingRuntime(Runtime):
-    """The real runtime, remembering which events reached the core."""
-
-    __slots__ = ("events",)
-
-    def __init__(self, app: App) -> None:
-        super().__init__(app.bot, app.redactor, app.settings.audit_flush_ms)
-        self.events: list[Event] = []
-
-    async def dispatch(self, event: Event) -> None:
-        self.events.append(event)
-        await super().dispatch(event)
 
 
 @dataclass

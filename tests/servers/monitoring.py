@@ -15,7 +15,6 @@ import contextlib
 import functools
 import json
 import shutil
-import socket
 import subprocess
 import threading
 import time
@@ -26,6 +25,8 @@ from pathlib import Path
 
 import httpx
 import pytest
+
+from tests.helpers.ports import free_port
 
 INSTANCE = "web-01"
 JOB = "node"
@@ -48,19 +49,6 @@ _BINARIES = {
 # --- ports and processes -----------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-    if _port_answers(port):
-        raise RuntimeError(f"port {port} is already in use")
-    return port
-
-
-def _port_answers(port: int) -> bool:
-    with socket.socket() as sock:
-        sock.settimeout(0.5)
-        return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
 @dataclass

@@ -12,7 +12,6 @@ import hashlib
 import hmac
 import json
 import secrets
-import socket
 import subprocess
 import sys
 import time
@@ -21,6 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+
+from tests.helpers.ports import free_port
 
 SERVER_NAME = "localhost"
 READY_SECONDS = 30.0
@@ -85,19 +86,6 @@ def _registration_mac(secret: str, nonce: str, user: str, password: str, admin: 
     return hmac.new(secret.encode(), message, hashlib.sha1).hexdigest()
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-    if _port_answers(port):
-        raise RuntimeError(f"port {port} is already in use")
-    return port
-
-
-def _port_answers(port: int) -> bool:
-    with socket.socket() as sock:
-        sock.settimeout(0.5)
-        return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
 def _homeserver(*args: str) -> list[str]:
