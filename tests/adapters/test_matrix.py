@@ -29,6 +29,7 @@ from dihya.settings import load_settings
 from dihya.vault import generate_key
 from tests.helpers.databases import database
 from tests.helpers.recording import RecordingRuntime
+from tests.jobs.helpers import wait_job
 from tests.servers.synapse import Synapse, running_synapse
 
 pytestmark = pytest.mark.slow
@@ -468,3 +469,27 @@ def test_command_text(body: str, command: str | None) -> None:
 def test_backoff_doubles_up_to_a_cap() -> None:
     assert [backoff_delay(n) for n in range(1, 9)] == [1, 2, 4, 8, 16, 32, 60, 60]
     assert backoff_delay(10_000) == 60
+
+
+# -- the console's deploy-with-approval scenario, on Matrix ----------------------------------------
+async def test_production_deploy_with_approval_runs_and_edits_its_status(
+        start_bot: BotFactory, people: tuple[Peer, Peer], tmp_path: Path) -> None:
+    alice, bob = people  # alice: admin (bootstrap); bob: developer who asks
+    bot = await start_bot()
+    bot.app.runtime.attach(bot.adapter)  # job status edits go through the app's own runtime
+    await bot.app.start()
+    bot.app.store.grant_role(f"matrix:{BOB}", "developer")
+    asked = await bob.say("!dihya deploy web to production version v1.2.3")
+    request = await bob.expect(lambda e: _reply_to(asked)(e) and "Approval needed" in e["content"]["body"],
+                               "the approval request")
+    await bob.react(request["event_id"], "✅")
+    await bob.expect(lambda e: e["sender"] == BOT and "cannot approve your own request" in e["content"].get("body", ""),
+                     "the refusal of a self-approval")
+    await alice.react(request["event_id"], "👍")
+    job = await wait_job(bot.app, 1, timeout=90)
+    assert job.state == "succeeded", job.result
+    await alice.expect(lambda e: e["sender"] == BOT and e["content"].get("m.relates_to", {}).get("rel_type")
+                       == "m.replace" and "succeeded" in e["content"].get("m.new_content", {}).get("body", ""),
+                       "the status message edited to success")
+    assert (tmp_path / "deployed" / "web-production.txt").read_text() == "v1.2.3"
+    await bot.app.stop()

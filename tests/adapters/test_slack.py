@@ -41,6 +41,7 @@ from dihya.app import App, build_app
 from dihya.runtime import Runtime
 from dihya.settings import Settings, load_settings
 from tests.fakes.slack_api import BOT_USER, TEAM, FakeSlackApi, FakeSocketMode
+from tests.jobs.helpers import wait_job
 
 BOT_TOKEN = "xoxb-test-4242424242-7777777777-Zq9fKx3LmW2pR8tY"
 APP_TOKEN = "xapp-1-A0001-5555555555-9f8e7d6c5b4a39281706"
@@ -519,3 +520,32 @@ def test_the_manifest_matches_the_adapter() -> None:
                                                                   "reaction_removed"}
     assert {"app_mentions:read", "chat:write", "commands", "reactions:read", "reactions:write", "files:write",
             "im:history"} <= set(manifest["oauth_config"]["scopes"]["bot"])
+
+
+# -- the console's deploy-with-approval scenario, on Slack -----------------------------------------
+DEVELOPER, DEVOPS = "U0100", "U0200"
+
+
+async def test_production_deploy_with_approval_runs_and_edits_its_status(slack: Slack, tmp_path: Path) -> None:
+    app = slack.app
+    await app.start()
+    app.store.grant_role(f"slack:{TEAM}/{DEVELOPER}", "developer")
+    app.store.grant_role(f"slack:{TEAM}/{DEVOPS}", "devops")
+    await slack.event(mention("deploy web to production version v1.2.3", user=DEVELOPER))
+    await slack.settle()
+    [request] = slack.api.posted()
+    assert "Approval needed" in request["text"]
+    request_ts = "1700000000.000001"  # the fake's first chat.postMessage
+    item = {"type": "message", "channel": CHANNEL, "ts": request_ts}
+    await slack.event({"type": "reaction_added", "user": DEVELOPER, "reaction": "white_check_mark", "item": item,
+                       "event_ts": "1700000010.0"})
+    await slack.settle()
+    assert "cannot approve your own request" in slack.api.posted()[-1]["text"]
+    await slack.press("✅", request_ts, user=DEVOPS)
+    await slack.settle()
+    job = await wait_job(app, 1, timeout=90)
+    assert job.state == "succeeded", job.result
+    edits = [c.args.get("text", "") for c in slack.api.called("chat.update")]
+    assert any("succeeded" in text for text in edits), edits
+    assert (tmp_path / "deployed" / "web-production.txt").read_text() == "v1.2.3"
+    await app.stop()

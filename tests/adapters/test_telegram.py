@@ -37,6 +37,7 @@ from tests.fakes.telegram_api import (
     text_update,
 )
 from tests.helpers.recording import RecordingRuntime
+from tests.jobs.helpers import wait_job
 
 TOKEN = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw0"
 SECRET = "webhook-secret-8f14e45fceea167a"
@@ -378,3 +379,28 @@ async def test_denial_by_message_reaction(polling: Harness) -> None:
     [edit] = await polling.api.wait_for("editMessageText")
     assert "Denied" in edit.params["text"]
     assert polling.app.store.server("web-01") is not None
+
+
+# -- the console's deploy-with-approval scenario, on Telegram --------------------------------------
+DEVELOPER, DEVOPS = 2001, 2002
+
+
+async def test_production_deploy_with_approval_runs_and_edits_its_status(polling: Harness, tmp_path: Path) -> None:
+    app = polling.app
+    app.runtime.attach(polling.adapter)  # job status edits go through the app's own runtime
+    await app.start()
+    app.store.grant_role(f"telegram:{DEVELOPER}", "developer")
+    app.store.grant_role(f"telegram:{DEVOPS}", "devops")
+    polling.api.push(text_update(1, "/deploy web to production version v1.2.3", chat_id=GROUP, message_id=10,
+                                 from_id=DEVELOPER))
+    [request] = await polling.api.wait_for("sendMessage")
+    assert "Approval needed" in request.params["text"]
+    polling.api.push(button_update(2, "r:✅", chat_id=GROUP, message_id=1000, from_id=DEVELOPER))
+    refused = (await polling.api.wait_for("sendMessage", count=2))[-1]
+    assert "cannot approve your own request" in refused.params["text"]
+    polling.api.push(reaction_update(3, chat_id=GROUP, message_id=1000, new=("👍",), from_id=DEVOPS))
+    job = await wait_job(app, 1, timeout=90)
+    assert job.state == "succeeded", job.result
+    await until(lambda: any("succeeded" in c.params["text"] for c in polling.api.called("editMessageText")))
+    assert (tmp_path / "deployed" / "web-production.txt").read_text() == "v1.2.3"
+    await app.stop()
