@@ -158,3 +158,25 @@ async def test_pending_approval_survives_a_bot_restart(app: App, chat: Transcrip
     chat_again.posted = chat.posted  # the same channel history, as the platform keeps it
     assert "Removed web-01" in await chat_again.react("devops1", "✅", request)
     await restarted.stop()
+
+
+async def test_concurrent_approvals_of_a_deploy_create_exactly_one_job(app: App, chat: Transcript,
+                                                                       settings: Settings, engine: Engine) -> None:
+    for who, role in (("dev1", "developer"), ("devops1", "devops"), ("devops2", "devops")):
+        app.store.grant_role(f"console:{who}", role)
+    await chat.say("dev1", "deploy web to production version v7")
+    request = chat.last.id
+    replica = build_app(settings, engine=engine)
+    barrier = threading.Barrier(2)
+
+    def vote(bot_app: App, who: str) -> None:
+        barrier.wait()
+        bot_app.bot.handle(Reaction(f"race-{who}", Sender("console", who), Place("console", "main"), request, "✅"))
+
+    threads = [threading.Thread(target=vote, args=(a, w)) for a, w in ((app, "devops1"), (replica, "devops2"))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(app.store.jobs()) == 1
+    replica.close()
