@@ -127,4 +127,26 @@ class Text:
         return raw
 
 
-ArgType = Name | Address | Choice | Integer | Person | Text
+@dataclass(frozen=True, slots=True)
+class Duration:
+    """A span of time as ``30m``, ``1h``, ``2h30m``, ``7d``: whole seconds from ``low_s`` to ``high_s``."""
+
+    low_s: int
+    high_s: int
+    expected: str = N_("a duration such as 30m, 1h, 2h30m or 7d")
+    greedy: bool = False
+    _pattern: re.Pattern[str] = field(
+        default=re.compile(r"(?:(\d{1,4})d)?(?:(\d{1,5})h)?(?:(\d{1,6})m)?(?:(\d{1,7})s)?"))
+
+    def convert(self, raw: str, label: str) -> object:
+        found = self._pattern.fullmatch(raw.strip().lower())
+        if found is None or not any(found.groups()):
+            raise _reject(raw, label, self.expected)
+        days, hours, minutes, seconds = (int(g or 0) for g in found.groups())
+        total = ((days * 24 + hours) * 60 + minutes) * 60 + seconds
+        if not self.low_s <= total <= self.high_s:
+            raise _reject(raw, label, self.expected)
+        return total
+
+
+ArgType = Name | Address | Choice | Integer | Person | Text | Duration

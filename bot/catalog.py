@@ -26,6 +26,7 @@ class Deployment:
     runner: str
     params: Mapping[str, str] = field(default_factory=dict)
     timeout_s: int = 900
+    secrets: tuple[str, ...] = ()  # stored secrets (``secret set``) handed to its Ansible playbooks
 
 
 @dataclass(frozen=True, slots=True)

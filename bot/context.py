@@ -11,7 +11,8 @@ from bot.events import Place
 from bot.i18n import Catalogs
 from bot.identity import Actor, Identities
 from bot.jobs import JobQueue
-from bot.ports import Clock, Store
+from bot.monitoring import Metrics, MonitoringConfig, Silences  # issue 5
+from bot.ports import Clock, Compliance, Store
 from bot.rbac import AccessPolicy
 from bot.registry import Registry, Reply
 
@@ -36,6 +37,12 @@ class Services:
     jobs: JobQueue
     # message-key prefix ("alert:") → what a reaction on such a message does (approvals are built in)
     reactions: Mapping[str, ReactionHandler] = field(default_factory=dict)
+    # -- compliance (issue 6): exports, secrets, verification; None in a bare core
+    compliance: Compliance | None = None
+    # -- monitoring and alerts (issue 5): Prometheus and Alertmanager ports; None when not configured
+    metrics: Metrics | None = None
+    silences: Silences | None = None
+    monitoring: MonitoringConfig = field(default_factory=MonitoringConfig)
 
 
 @dataclass(frozen=True, slots=True)

@@ -41,6 +41,7 @@ class Later:
     args: Mapping[str, object]
     work: Callable[[], Reply]
     ref: str = ""
+    action: str = ""  # the audit row's action; "command:<command>" when empty (a reaction names its own)
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,7 +112,7 @@ class Bot:
     def _rejected(self, event: Message, actor: Actor, rejected: Rejected) -> Outcome:
         locale = actor.locale or rejected.locale or DEFAULT_LOCALE
         name = rejected.command.name if rejected.command else "?"
-        self.audit(actor, f"command:{name}", outcome="invalid", details=_attempt(event))
+        self.audit(actor, f"command:{name}", outcome="invalid", details=_attempt(event, rejected.command))
         return self._say(_reply_place(event), locale, (rejected.reason,))
 
     def _authorised(self, event: Message, ctx: Context, parsed: Parsed) -> Outcome:
@@ -121,7 +122,7 @@ class Bot:
         if decision is Decision.DENY:
             refusal = Msg(N_("You are not allowed to do that (needs “{permission}”; your roles: {roles})."),
                           {"permission": permission, "roles": ", ".join(ctx.actor.role_names)})
-            self.audit(ctx.actor, action, outcome="denied", details=_attempt(event))
+            self.audit(ctx.actor, action, outcome="denied", details=_attempt(event, parsed.command))
             return self._say(ctx.place, ctx.locale, (refusal,))
         if not self._limit.allow(ctx.actor.key):
             self.audit(ctx.actor, action, outcome="rate_limited")
@@ -136,7 +137,7 @@ class Bot:
         reply = _guarded(command.name, lambda: command.handler(ctx, args))
         if reply.later is None:  # deferred work is audited when it finishes
             self.audit(ctx.actor, f"command:{command.name}", target=reply.target, outcome=reply.outcome,
-                       ref=reply.ref or ref, details={**_args(args), **reply.details})
+                       ref=reply.ref or ref, details={**_args(args, command.private), **reply.details})
         return reply
 
     @staticmethod
@@ -147,8 +148,11 @@ class Bot:
     def finish(self, later: Later, reply: Reply) -> Outcome:
         """Audit and render deferred work's reply (on the event loop)."""
         ctx = later.ctx
-        self.audit(ctx.actor, f"command:{later.command}", target=reply.target, outcome=reply.outcome,
-                   ref=reply.ref or later.ref, details={**_args(later.args), **reply.details})
+        command = self.services.registry.commands.get(later.command)
+        private = command.private if command else frozenset()
+        self.audit(ctx.actor, later.action or f"command:{later.command}", target=reply.target,
+                   outcome=reply.outcome, ref=reply.ref or later.ref,
+                   details={**_args(later.args, private), **reply.details})
         return Outcome(self._reply(ctx.place, ctx.locale, reply), durable=True)
 
     def _say(self, place: Place, locale: str, lines: tuple[Msg, ...], key: str | None = None) -> Outcome:
@@ -180,7 +184,7 @@ class Bot:
         request = ApprovalRecord(self.services.store.create_approval(draft), draft, "pending")
         ref = f"{approvals.KEY_PREFIX}{request.id}"
         self.audit(ctx.actor, f"command:{parsed.command.name}", outcome="approval_requested", ref=ref,
-                   details=_args(parsed.args))
+                   details=_args(parsed.args, parsed.command.private))
         text = self.render((approvals.request_text(request, draft.text, ()),), ctx.locale)
         buttons = approvals.buttons(self.services.catalogs, ctx.locale)
         send = Send(ctx.place.channel, text, thread=ctx.place.thread, key=ref, buttons=buttons)
@@ -206,7 +210,11 @@ class Bot:
             reply = Reply((err.message,), outcome="invalid")
         if reply is None:
             return IGNORED
-        self.audit(actor, f"reaction:{key.split(':', 1)[0]}", target=reply.target, outcome=reply.outcome, ref=key,
+        action = f"reaction:{key.split(':', 1)[0]}"
+        if reply.later is not None:  # I/O (an Alertmanager call) runs off the loop, audited when done
+            later = Later(ctx, action, {"emoji": event.emoji}, reply.later, ref=key, action=action)
+            return Outcome(self._reply(place, ctx.locale, reply), durable=True, later=(later,))
+        self.audit(actor, action, target=reply.target, outcome=reply.outcome, ref=key,
                    details={"emoji": event.emoji, "added": event.added, **reply.details})
         return Outcome(self._reply(place, ctx.locale, reply), durable=True)
 
@@ -268,7 +276,8 @@ class Bot:
         store.transition_approval(request.id, "approved", "dispatched")
         reply = self._execute(ctx, self.services.registry.commands[draft.command], args, ref=key)
         ran = self._reply(draft.place, draft.locale, reply)
-        return Outcome(self._close(request, key, "dispatched", approvers).actions + ran, durable=True)
+        later = (Later(ctx, draft.command, args, reply.later, key),) if reply.later else ()
+        return Outcome(self._close(request, key, "dispatched", approvers).actions + ran, durable=True, later=later)
 
     def _recheck(self, request: ApprovalRecord, requester: Actor,
                  approvers: list[str]) -> tuple[str | None, dict[str, object]]:
@@ -318,9 +327,15 @@ def _reply_place(event: Message) -> Place:
     return Place(place.platform, place.channel, place.thread or event.message_id, place.direct)
 
 
-def _attempt(event: Message) -> dict[str, object]:
+def _attempt(event: Message, command: Command | None) -> dict[str, object]:
+    if command is not None and command.private:  # the text may hold a secret or name a person
+        return {"place": event.place.address}
     return {"text": clip(neutralise(event.text), MAX_AUDITED_TEXT), "place": event.place.address}
 
 
-def _args(args: Mapping[str, object]) -> dict[str, object]:
-    return {"args": {k: clip(neutralise(str(v)), MAX_AUDITED_TEXT) for k, v in args.items()}}
+WITHHELD = "[withheld]"
+
+
+def _args(args: Mapping[str, object], private: frozenset[str] = frozenset()) -> dict[str, object]:
+    return {"args": {k: WITHHELD if k in private else clip(neutralise(str(v)), MAX_AUDITED_TEXT)
+                     for k, v in args.items()}}

@@ -33,6 +33,9 @@ DEFAULT_GRANTS: Mapping[str, tuple[str, ...]] = {
     "roles.manage": ("admin",),
     "roles.grant_admin": ("admin",),
     "gdpr.erase": ("admin",),
+    "audit.export": ("auditor", "admin"),  # its own permission, so an approval policy can cover exports only
+    "gdpr.export": ("admin",),  # someone else's data; everyone may export their own
+    "secrets.manage": ("devops", "admin"),
 }
 
 

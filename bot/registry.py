@@ -83,6 +83,9 @@ class Command:
     args: tuple[Arg, ...] = ()
     mutating: bool = False
     examples: tuple[str, ...] = ()
+    # Arguments whose values never reach the audit log (secret values, people named by a command:
+    # the handler records a pseudonym as the target instead), nor, when refused, the typed text.
+    private: frozenset[str] = frozenset()
 
     def permission_for(self, args: Mapping[str, object]) -> str:
         return self.permission if isinstance(self.permission, str) else self.permission(args)

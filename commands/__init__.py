@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from bot.registry import Command
-from commands import audit, deploy, help, identity, inventory, jobs, playbook
+from commands import alerts as alert_commands  # issue 5
+from commands import audit, deploy, gdpr, help, identity, inventory, jobs, link, playbook, secrets
+from commands import incidents as incident_commands  # issue 5
+from commands import monitoring as monitoring_commands  # issue 5
 
 ALL: tuple[Command, ...] = (
     *help.COMMANDS,
@@ -13,4 +16,12 @@ ALL: tuple[Command, ...] = (
     *playbook.COMMANDS,
     *jobs.COMMANDS,
     *audit.COMMANDS,
+    # compliance (issue 6) and identity links (issue 4)
+    *gdpr.COMMANDS,
+    *secrets.COMMANDS,
+    *link.COMMANDS,
+    # monitoring, alerts and incidents (issue 5)
+    *monitoring_commands.COMMANDS,
+    *alert_commands.COMMANDS,
+    *incident_commands.COMMANDS,
 )

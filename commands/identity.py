@@ -39,17 +39,18 @@ def lang(ctx: Context, args: Mapping[str, object]) -> Reply:
     ctx.services.store.set_locale(ctx.actor.key, stored)
     ctx.services.identities.forget(ctx.actor.key)
     if stored is None:
-        return say(N_("I will answer in the language you write in."), target=ctx.actor.key)
-    return Reply((Msg(N_("I will answer you in {locale}."), {"locale": stored}),), target=ctx.actor.key)
+        return say(N_("I will answer in the language you write in."), target=ctx.actor.pseudonym)
+    return Reply((Msg(N_("I will answer you in {locale}."), {"locale": stored}),), target=ctx.actor.pseudonym)
 
 
 def role_grant(ctx: Context, args: Mapping[str, object]) -> Reply:
     who, role = ctx.resolve_person(str(args["who"])), str(args["role"])
     changed = ctx.services.store.grant_role(who, role)
     ctx.services.identities.forget(who)
+    target = ctx.services.store.pseudonym(who)  # audit rows name people by pseudonym (GDPR erasure)
     if not changed:
-        return say(N_("{who} already has the role {role}."), target=who, outcome="unchanged", who=who, role=role)
-    return say(N_("{who} now has the role {role}."), target=who, who=who, role=role)
+        return say(N_("{who} already has the role {role}."), target=target, outcome="unchanged", who=who, role=role)
+    return say(N_("{who} now has the role {role}."), target=target, who=who, role=role)
 
 
 def role_revoke(ctx: Context, args: Mapping[str, object]) -> Reply:
@@ -58,9 +59,10 @@ def role_revoke(ctx: Context, args: Mapping[str, object]) -> Reply:
         raise UserError(N_("You cannot remove your own admin role; ask another admin."))
     changed = ctx.services.store.revoke_role(who, role)
     ctx.services.identities.forget(who)
+    target = ctx.services.store.pseudonym(who)
     if not changed:
-        return say(N_("{who} does not have the role {role}."), target=who, outcome="unchanged", who=who, role=role)
-    return say(N_("{who} no longer has the role {role}."), target=who, who=who, role=role)
+        return say(N_("{who} does not have the role {role}."), target=target, outcome="unchanged", who=who, role=role)
+    return say(N_("{who} no longer has the role {role}."), target=target, who=who, role=role)
 
 
 def role_list(ctx: Context, args: Mapping[str, object]) -> Reply:
@@ -106,6 +108,7 @@ COMMANDS = (
         help=N_("Give a person a role (granting admin needs two admins' approval)."),
         handler=role_grant,
         mutating=True,
+        private=frozenset({"who"}),
         examples=("role grant user2 devops",),
     ),
     Command(
@@ -119,6 +122,7 @@ COMMANDS = (
         help=N_("Take a role away from a person."),
         handler=role_revoke,
         mutating=True,
+        private=frozenset({"who"}),
         examples=("role revoke user2 devops",),
     ),
     Command(

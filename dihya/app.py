@@ -22,7 +22,12 @@ from bot.ports import Clock
 from bot.ratelimit import RateLimit
 from bot.registry import Command, Registry
 from commands import ALL
-from dihya.config_file import access_policy, load_config, service_catalog
+from dihya.alerts.ingest import AlertIngest  # issue 5
+from dihya.alerts.wiring import REACTIONS, build_metrics, build_silences  # issue 5
+from dihya.compliance.service import ComplianceService
+from dihya.compliance.settings_audit import audit_settings
+from dihya.compliance.wiring import build_compliance, compliance_task, secret_box
+from dihya.config_file import access_policy, alert_policy, load_config, monitoring_config, service_catalog
 from dihya.jobs.backends import build_backends
 from dihya.jobs.execution import JobExecutor
 from dihya.jobs.local import LocalNudges, LocalQueue
@@ -55,6 +60,8 @@ class App:
     watcher: JobWatcher
     nudges: Nudges
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    compliance: ComplianceService | None = None  # compliance (issue 6)
+    alerts: AlertIngest | None = None  # Alertmanager deliveries → chat (issue 5)
 
     async def start(self) -> None:
         """Begin background work: status edits, lost-worker sweeps, resuming queued local jobs."""
@@ -64,6 +71,17 @@ class App:
             self._resume_local_jobs()
         else:
             self._tasks.append(asyncio.create_task(self.nudges.listen(self.watcher.poke_threadsafe)))
+        self._start_compliance()
+        if self.alerts is not None:  # issue 5: handles queued Alertmanager deliveries
+            self._tasks.append(asyncio.create_task(self.alerts.run()))
+
+    def _start_compliance(self) -> None:
+        """Compliance (issue 6): audit settings changes, then anchor the audit head and purge old rows."""
+        audit_settings(self.store, self.settings, self.bot.services.clock())
+        task = compliance_task(self.settings, self.store, self.bot.services.catalogs, self.runtime.publish,
+                               self.bot.services.clock)
+        if task.needed:
+            self._tasks.append(asyncio.create_task(task.run_forever()))
 
     def _resume_local_jobs(self) -> None:
         """Queued jobs of a local queue died with the previous process: run them now."""
@@ -107,6 +125,7 @@ def build_app(
     catalog = service_catalog(config)
     catalogs = Catalogs.load(LOCALES_DIR)
     redactor = Redactor(settings.secret_values())
+    compliance = build_compliance(settings, store, redactor, clock)  # compliance (issue 6)
     nudges, executor, queue = _jobs(settings, store, catalog, redactor)
     services = Services(
         store=store,
@@ -117,6 +136,10 @@ def build_app(
         identities=Identities(store, clock, settings.identity_cache_seconds),
         catalog=catalog,
         jobs=queue,
+        compliance=compliance,
+        # monitoring and alerts (issue 5)
+        metrics=build_metrics(settings), silences=build_silences(settings),
+        monitoring=monitoring_config(config, settings.grafana_url), reactions=REACTIONS,
     )
     limit = RateLimit(settings.rate_limit_per_minute, settings.rate_limit_burst, clock)
     bot = Bot(services, RecentDeliveries(), limit)
@@ -124,12 +147,15 @@ def build_app(
     watcher = JobWatcher(runtime, store, catalogs, executor, clock, stale_after=settings.job_stale_seconds)
     if isinstance(nudges, LocalNudges):
         nudges.connect(watcher.poke_threadsafe)
-    return App(settings, engine, store, bot, runtime, redactor, executor, queue, watcher, nudges)
+    alerts = AlertIngest(runtime, alert_policy(config, settings), redactor, clock)  # issue 5
+    return App(settings, engine, store, bot, runtime, redactor, executor, queue, watcher, nudges,
+               compliance=compliance, alerts=alerts)
 
 
 def build_executor(settings: Settings, store: SqlStore, catalog: ServiceCatalog, redactor: Redactor,
                    nudges: Nudges) -> JobExecutor:
-    runner = CatalogRunner(catalog, build_backends(settings), store, settings.data_dir.resolve())
+    runner = CatalogRunner(catalog, build_backends(settings), store, settings.data_dir.resolve(),
+                           secret_box(settings, store, redactor))  # compliance: runners get catalog secrets
     return JobExecutor(store, runner, nudges.send, redactor)
 
 

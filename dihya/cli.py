@@ -6,8 +6,8 @@ import argparse
 import asyncio
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
-from bot.audit import verify
 from dihya.app import App, build_app
 from dihya.logs import configure
 from dihya.redaction import Redactor
@@ -24,7 +24,13 @@ def _parser() -> argparse.ArgumentParser:
     db = sub.add_parser("db", help="database maintenance")
     db.add_argument("action", choices=["upgrade"])
     audit = sub.add_parser("audit", help="audit log tools")
-    audit.add_argument("action", choices=["verify"])
+    audit.add_argument("action", choices=["verify", "export"])
+    audit.add_argument("--format", choices=["csv", "json"], default="csv", help="export format")
+    audit.add_argument("--since", help="export rows since a date (2026-11-01) or a duration (7d, 12h)")
+    audit.add_argument("--action", dest="actions", action="append", default=[], help="export only this action")
+    audit.add_argument("--out", type=Path, default=Path(), help="directory for the export and its checks")
+    secrets = sub.add_parser("secrets", help="encrypted secrets")
+    secrets.add_argument("action", choices=["rotate-key"])
     worker = sub.add_parser("worker", help="run a Celery worker for jobs (DIHYA_JOBS=celery)")
     worker.add_argument("--concurrency", type=int, default=2)
     worker.add_argument("--queues", default="", help="comma-separated (default: all runner queues)")
@@ -69,7 +75,17 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         return _worker(settings, args.concurrency, args.queues)
     if args.command == "manifest":
         return _manifest_update(settings)
-    return _audit_verify(settings)
+    return _compliance(args, settings)
+
+
+def _compliance(args: argparse.Namespace, settings: Settings) -> int:
+    from dihya.compliance import cli_tools
+
+    if args.command == "secrets":
+        return cli_tools.secrets_rotate(settings)
+    if args.action == "export":
+        return cli_tools.audit_export(settings, args.format, args.since, args.actions, args.out)
+    return cli_tools.audit_verify(settings)
 
 
 def _worker(settings: Settings, concurrency: int, queues: str) -> int:
@@ -106,19 +122,6 @@ def _console(settings: Settings, json_mode: bool) -> int:
 
     asyncio.run(session(app))
     return 0
-
-
-def _audit_verify(settings: Settings) -> int:
-    engine = make_engine(settings.sqlalchemy_url)
-    from dihya.store.sql import SqlStore
-
-    store = SqlStore(engine)
-    verdict = verify(store.audit_records(), store.audit_head())
-    if verdict.ok:
-        print(f"audit log intact: {verdict.checked} rows verified")
-        return 0
-    print(f"audit log TAMPERED: first bad row is seq {verdict.bad_seq}: {verdict.reason}", file=sys.stderr)
-    return 1
 
 
 if __name__ == "__main__":

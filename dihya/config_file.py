@@ -14,20 +14,40 @@
     deployment = "web"
     container = "web"
     image = "registry.example.org/web"
+    # secrets = ["registry_password"]        # stored secrets passed to an Ansible runner's playbook
 
     [playbooks]
     "restart-nginx" = "restart_nginx.yml"    # `playbook run restart-nginx` → content/playbooks/…
+
+    [monitoring.status]                      # `status SERVER`: name → PromQL, "{instance}" quoted (issue 5)
+    cpu = '100 * (1 - avg(rate(node_cpu_seconds_total{instance="{instance}",mode="idle"}[1m])))'
+    [monitoring.instances]                   # server name → Prometheus instance label (default: the name)
+    web-01 = "10.0.0.5:9100"
+    [monitoring.grafana]                     # dashboard path per server, "*" for any (needs DIHYA_GRAFANA_URL)
+    "*" = "d/rYdddlPWk/node-exporter-full"
+
+    [alerts]
+    auto_incident = ["critical"]             # severity labels that open an incident by themselves
+    [[alerts.routes]]                        # first match wins; otherwise DIHYA_ALERTS_CHANNEL
+    match = { severity = "critical" }
+    match_re = { instance = "db-.*" }
+    channel = "slack:C0123"
 """
 
 from __future__ import annotations
 
+import re
 import tomllib
 from pathlib import Path
 from typing import Any
 
+from bot.alerting import AlertPolicy, Route  # issue 5
 from bot.catalog import DEMO, RUNNERS, Deployment, ServiceCatalog
+from bot.i18n import DEFAULT_LOCALE, LOCALES  # issue 5
+from bot.monitoring import MonitoringConfig  # issue 5
 from bot.rbac import ROLES, AccessPolicy, ApprovalPolicy
-from dihya.settings import SettingsError
+from dihya.monitoring.prometheus import NODE_STATUS_TEMPLATES, fill_template  # issue 5
+from dihya.settings import Settings, SettingsError
 
 
 def load_config(path: Path | None) -> dict[str, Any]:
@@ -90,5 +110,95 @@ def _deployment(service: str, env: str, spec: object) -> Deployment:
     timeout = spec.get("timeout_seconds", 900)
     if not isinstance(timeout, int) or timeout < 1:
         raise SettingsError(f"DIHYA_CONFIG_FILE: {where} timeout_seconds must be a positive integer")
-    params = {k: str(v) for k, v in spec.items() if k not in ("runner", "timeout_seconds")}
-    return Deployment(service, env, str(spec["runner"]), params, timeout)
+    params = {k: str(v) for k, v in spec.items() if k not in ("runner", "timeout_seconds", "secrets")}
+    return Deployment(service, env, str(spec["runner"]), params, timeout, _secret_names(where, spec))
+
+
+def _secret_names(where: str, spec: dict[str, Any]) -> tuple[str, ...]:
+    names = spec.get("secrets", [])
+    if not isinstance(names, list) or not all(isinstance(n, str) and n for n in names):
+        raise SettingsError(f"DIHYA_CONFIG_FILE: {where} secrets must be a list of secret names")
+    return tuple(names)
+
+
+# -- monitoring and alerts (issue 5) -------------------------------------------------------------
+
+
+def monitoring_config(config: dict[str, Any], grafana_url: str | None) -> MonitoringConfig:
+    section = _table(config, "monitoring")
+    status = {**NODE_STATUS_TEMPLATES, **_templates(section, "status")}
+    graph = {**{k: v for k, v in NODE_STATUS_TEMPLATES.items() if k != "up"}, **_templates(section, "graph")}
+    rows = section.get("query_rows", 20)
+    if not isinstance(rows, int) or not 1 <= rows <= 200:
+        raise SettingsError("DIHYA_CONFIG_FILE: [monitoring] query_rows must be a whole number from 1 to 200")
+    return MonitoringConfig(status, graph, _strings(section, "instances"), grafana_url or "",
+                            _strings(section, "grafana"), rows)
+
+
+def _table(config: dict[str, Any], name: str) -> dict[str, Any]:
+    found = config.get(name, {})
+    if not isinstance(found, dict):
+        raise SettingsError(f"DIHYA_CONFIG_FILE: [{name}] must be a table")
+    return found
+
+
+def _strings(section: dict[str, Any], name: str) -> dict[str, str]:
+    found = section.get(name, {})
+    if not isinstance(found, dict) or not all(isinstance(v, str) and v for v in found.values()):
+        raise SettingsError(f"DIHYA_CONFIG_FILE: [monitoring.{name}] must map names to non-empty strings")
+    return found
+
+
+def _templates(section: dict[str, Any], name: str) -> dict[str, str]:
+    templates = _strings(section, name)
+    for key, template in templates.items():
+        try:
+            fill_template(template, "probe")
+        except ValueError:
+            raise SettingsError(f'DIHYA_CONFIG_FILE: [monitoring.{name}] {key} must contain "{{instance}}" '
+                                f"in double quotes, e.g. up{{{{instance=\"{{instance}}\"}}}}") from None
+    return templates
+
+
+def alert_policy(config: dict[str, Any], settings: Settings) -> AlertPolicy:
+    section = _table(config, "alerts")
+    routes = section.get("routes", [])
+    if not isinstance(routes, list):
+        raise SettingsError("DIHYA_CONFIG_FILE: [[alerts.routes]] must be an array of tables")
+    auto = section.get("auto_incident", [])
+    if not isinstance(auto, list) or not all(isinstance(a, str) for a in auto):
+        raise SettingsError("DIHYA_CONFIG_FILE: [alerts] auto_incident must be a list of severity labels")
+    if settings.alerts_channel is not None:
+        _channel("DIHYA_ALERTS_CHANNEL", settings.alerts_channel)
+    return AlertPolicy(tuple(_route(n, r) for n, r in enumerate(routes, 1)), settings.alerts_channel,
+                       frozenset(auto), _locale("[alerts] locale", section.get("locale", DEFAULT_LOCALE)),
+                       settings.alert_storm_threshold, settings.alert_storm_window_seconds)
+
+
+def _route(number: int, spec: object) -> Route:
+    where = f"DIHYA_CONFIG_FILE: [[alerts.routes]] #{number}"
+    if not isinstance(spec, dict) or not isinstance(spec.get("channel"), str):
+        raise SettingsError(f"{where} needs channel = \"PLATFORM:CHANNEL_ID\"")
+    equal, regex = spec.get("match", {}), spec.get("match_re", {})
+    if not all(isinstance(m, dict) and all(isinstance(v, str) for v in m.values()) for m in (equal, regex)):
+        raise SettingsError(f"{where}: match and match_re must map label names to strings")
+    try:
+        compiled = {k: re.compile(v) for k, v in regex.items()}
+    except re.error as err:
+        raise SettingsError(f"{where}: match_re is not a valid regular expression: {err}") from None
+    locale = spec.get("locale")
+    return Route(_channel(where, spec["channel"]), equal, compiled,
+                 None if locale is None else _locale(where, locale))
+
+
+def _channel(where: str, address: str) -> str:
+    platform, sep, channel = address.partition(":")
+    if not sep or not platform or not channel:
+        raise SettingsError(f"{where}: channel {address!r} must be PLATFORM:CHANNEL_ID, e.g. console:main")
+    return address
+
+
+def _locale(where: str, locale: object) -> str:
+    if locale not in LOCALES:
+        raise SettingsError(f"{where}: locale must be one of {', '.join(LOCALES)}")
+    return str(locale)

@@ -8,6 +8,7 @@ import logging
 import uvicorn
 
 from adapters.base import ChatAdapter
+from dihya.alerts.webhook import alertmanager_routes
 from dihya.app import App, build_app
 from dihya.http import build_http
 from dihya.settings import Settings
@@ -39,6 +40,8 @@ async def serve(settings: Settings) -> None:
     await app.start()
     adapters = configured_adapters(app)
     routes = [route for adapter in adapters for route in adapter.routes()]
+    if app.alerts is not None:  # issue 5: POST /hooks/alertmanager
+        routes.extend(alertmanager_routes(app.alerts, settings.alert_webhook_token))
     http = build_http(app, routes)
     server = uvicorn.Server(uvicorn.Config(http, host=settings.http_host, port=settings.http_port,
                                            log_config=None, access_log=False))

@@ -59,6 +59,23 @@ class Settings(BaseSettings):
     alertmanager_url: str | None = None
     alert_webhook_token: SecretStr | None = None
     alerts_channel: str | None = None
+    # -- monitoring, alerts, incidents (issue 5) ------------------------------------------------
+    grafana_url: str | None = None
+    prometheus_timeout_seconds: float = Field(default=10.0, gt=0, le=300)
+    alertmanager_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
+    alert_storm_threshold: int = Field(default=5, ge=1)  # own messages per channel per window, then a summary
+    alert_storm_window_seconds: int = Field(default=60, ge=1)
+    # -- end monitoring --------------------------------------------------------------------------
+
+    # -- compliance (issue 6) -------------------------------------------------------------------
+    secret_keys_old: SecretStr | None = None  # comma-separated older keys, still readable (rotation)
+    audit_anchor_file: Path | None = None  # head hashes appended here (keep it off the database volume)
+    audit_channel: str | None = None  # PLATFORM:CHANNEL where anchors are posted
+    audit_anchor_seconds: float = Field(default=300.0, gt=0)
+    audit_signing_key: SecretStr | None = None  # Ed25519 private key: PEM text or a path to a PEM file
+    retention_days: int | None = Field(default=None, ge=1)  # audit rows and job logs older are purged
+    retention_check_seconds: float = Field(default=3600.0, gt=0)
+    # -- end compliance ---------------------------------------------------------------------------
 
     @field_validator("admins", "matrix_rooms", mode="before")
     @classmethod
@@ -79,6 +96,12 @@ class Settings(BaseSettings):
     @property
     def sqlalchemy_url(self) -> str:
         return self.database_url or f"sqlite:///{self.data_dir / 'dihya.sqlite3'}"
+
+    def vault_keys(self) -> tuple[str, ...]:
+        """``DIHYA_SECRET_KEY`` first (new tokens use it), then ``DIHYA_SECRET_KEYS_OLD`` (issue 6)."""
+        old = self.secret_keys_old.get_secret_value().split(",") if self.secret_keys_old else []
+        keys = [self.secret_key.get_secret_value()] if self.secret_key else []
+        return tuple(k.strip() for k in keys + old if k.strip())
 
     def secret_values(self) -> tuple[str, ...]:
         """Every configured secret, for the redaction filter."""

@@ -15,3 +15,4 @@ for locale in en fr ar tzm; do
     $PYBABEL init -D dihya -d locales -l "$locale" -i locales/dihya.pot
   fi
 done
+.venv/bin/python scripts/fill_english.py

@@ -27,6 +27,13 @@ def localhost_inventory() -> dict[str, Any]:
                                             "ansible_python_interpreter": sys.executable}}}}
 
 
+class SecretSource(Protocol):
+    """Stored secrets by name (``dihya.compliance.secrets.SecretBox``); reading one also teaches
+    the redaction filter its value, so the job's excerpt and logs mask it."""
+
+    def value(self, name: str) -> str | None: ...
+
+
 class PlaybookRunner(Protocol):
     def run(self, playbook: str, inventory: Mapping[str, Any], extra_vars: Mapping[str, str],
             progress: ProgressSink, cancel: CancelToken, timeout_s: int, run_id: str) -> RunResult: ...
@@ -47,11 +54,13 @@ class Backends:
 
 
 class CatalogRunner:
-    def __init__(self, catalog: ServiceCatalog, backends: Backends, store: Store, data_dir: Path) -> None:
+    def __init__(self, catalog: ServiceCatalog, backends: Backends, store: Store, data_dir: Path,
+                 secrets: SecretSource | None = None) -> None:
         self._catalog = catalog
         self._backends = backends
         self._store = store
         self._data_dir = data_dir
+        self._secrets = secrets
 
     def run(self, job: JobRecord, progress: ProgressSink, cancel: CancelToken) -> RunResult:
         args = job.draft.args
@@ -82,8 +91,24 @@ class CatalogRunner:
                                    "kind": job.draft.kind}))
         extra = {"data_dir": str(self._data_dir), "service": deployment.service, "env": deployment.environment,
                  **{k: str(v) for k, v in job.draft.args.items() if k in ("version", "replicas")}}
+        extra.update(self._secret_vars(deployment, extra))
         return self._playbook_runner().run(playbook, self._env_inventory(deployment), extra, progress, cancel,
                                            job.draft.timeout_s, job.key.replace(":", "-"))
+
+    def _secret_vars(self, deployment: Deployment, taken: Mapping[str, str]) -> dict[str, str]:
+        """The catalog entry's secrets as extra vars (written ``!unsafe``, so never templated).
+        A secret may not replace a variable the bot sets itself, and a missing one stops the run."""
+        found: dict[str, str] = {}
+        for name in deployment.secrets:
+            if name in taken:
+                raise RunnerError(Msg(N_("The secret {name} has the name of a built-in playbook variable."),
+                                      {"name": name}))
+            value = self._secrets.value(name) if self._secrets is not None else None
+            if value is None:
+                raise RunnerError(Msg(N_("The secret {name} that {service} needs is not set (“secret set” in a "
+                                         "direct message)."), {"name": name, "service": deployment.service}))
+            found[name] = value
+        return found
 
     def _container(self, job: JobRecord, deployment: Deployment, progress: ProgressSink,
                    cancel: CancelToken) -> RunResult:

@@ -17,6 +17,7 @@ class Posted:
     thread: str | None = None
     edits: list[str] = field(default_factory=list)
     key: str | None = None
+    channel: str = ""
 
     @property
     def current(self) -> str:
@@ -38,7 +39,7 @@ class Transcript:
 
     async def perform(self, action: Action, target: str | None) -> str | None:
         if isinstance(action, Send):
-            posted = Posted(f"m{next(self._ids)}", action.text, action.thread, key=action.key)
+            posted = Posted(f"m{next(self._ids)}", action.text, action.thread, key=action.key, channel=action.channel)
             self.posted.append(posted)
             return posted.id
         if isinstance(action, Edit):

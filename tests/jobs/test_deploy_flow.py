@@ -55,7 +55,7 @@ async def test_production_deploy_needs_another_persons_approval_then_runs(
     job = await wait_job(app, 1)
     assert job.state == "succeeded", job.result
     assert (settings.data_dir / "deployed" / "web-production.txt").read_text() == "v1.2.3"
-    assert any("step" in edit and "4" in edit for edit in status.edits), status.edits
+    assert any("█" in edit and "4" in edit for edit in status.edits), status.edits  # the progress bar, of 4 steps
     assert "✅" in status.current and "#1" in strip_isolates(status.current)
     assert "#1" in strip_isolates(await chat.say("devops1", jobs_word))
     trail = actions(app)

@@ -1,0 +1,32 @@
+"""Building the compliance parts from settings (called by ``dihya.app``, the CLI and the worker)."""
+
+from __future__ import annotations
+
+from bot.i18n import Catalogs
+from bot.ports import Clock, Store
+from dihya.compliance.background import ComplianceTask, Publish
+from dihya.compliance.exports import signing_key_pem
+from dihya.compliance.secrets import SecretBox, build_vault
+from dihya.compliance.service import ComplianceService
+from dihya.redaction import Redactor
+from dihya.settings import Settings
+
+
+def secret_box(settings: Settings, store: Store, redactor: Redactor) -> SecretBox:
+    keys = settings.vault_keys()
+    redactor.add(*keys)
+    return SecretBox(store, build_vault(keys), redactor)
+
+
+def build_compliance(settings: Settings, store: Store, redactor: Redactor, clock: Clock) -> ComplianceService:
+    box = secret_box(settings, store, redactor)
+    box.load()
+    key = settings.audit_signing_key.get_secret_value() if settings.audit_signing_key else None
+    return ComplianceService(store, redactor, clock, box, settings.audit_anchor_file, signing_key_pem(key))
+
+
+def compliance_task(settings: Settings, store: Store, catalogs: Catalogs, publish: Publish,
+                    clock: Clock) -> ComplianceTask:
+    return ComplianceTask(store, catalogs, publish, clock, file=settings.audit_anchor_file,
+                          channel=settings.audit_channel, anchor_every=settings.audit_anchor_seconds,
+                          retention_days=settings.retention_days, retention_every=settings.retention_check_seconds)

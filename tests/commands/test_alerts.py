@@ -1,0 +1,133 @@
+"""alerts, silence commands and the 👀 🔕 🚨 reactions on an alert message (RBAC-checked, audited).
+
+The real 🔕 against Alertmanager is in tests/alerts/test_e2e.py; here Alertmanager is either absent
+or a small in-memory stand-in for the ``Silences`` port (no mocks: it keeps silences like the real one).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine
+
+from bot.monitoring import SilenceView
+from dihya.app import App
+from tests.helpers.alerts import alert, alert_app, deliver, payload
+from tests.helpers.transcript import Transcript
+
+
+class MemorySilences:
+    def __init__(self) -> None:
+        self.created: list[SilenceView] = []
+
+    def silence(self, matchers: str, seconds: int, created_by: str, comment: str) -> str:
+        view = SilenceView(str(uuid.uuid4()), matchers, seconds * 1_000_000, created_by, comment)
+        self.created.append(view)
+        return view.id
+
+    def active(self) -> list[SilenceView]:
+        return list(self.created)
+
+    def expire(self, silence_id: str) -> None:
+        self.created = [s for s in self.created if s.id != silence_id]
+
+
+@pytest.fixture
+async def app(engine: Engine, tmp_path: Path) -> AsyncIterator[App]:
+    built = alert_app(engine, tmp_path, alerts_channel="console:main")  # where the transcript reacts
+    for key, role in (("console:dev1", "developer"), ("console:ops1", "ops"), ("console:aud1", "auditor")):
+        built.store.grant_role(key, role)
+    await built.start()
+    yield built
+    await built.stop()
+
+
+@pytest.fixture
+def silences(app: App) -> MemorySilences:
+    fake = MemorySilences()
+    app.bot.services = dataclasses.replace(app.bot.services, silences=fake)
+    return fake
+
+
+async def firing(app: App, chat: Transcript) -> str:
+    await deliver(app, payload("g1", [alert("f1")]))
+    return chat.posted[-1].id
+
+
+async def test_alerts_lists_what_fires(app: App, chat: Transcript) -> None:
+    assert "No alerts are firing" in await chat.say("aud1", "alerts")
+    await firing(app, chat)
+    listing = await chat.say("aud1", "alerts")
+    assert "Firing alerts (1)" in listing and "instance=web-01" in listing
+
+
+async def test_eyes_acknowledges_and_records_who(app: App, chat: Transcript) -> None:
+    target = await firing(app, chat)
+    answer = await chat.react("ops1", "👀", target)
+    assert "console:ops1 acknowledged" in answer
+    assert "Acknowledged by console:ops1" in chat.by_id(target).current
+    group = app.store.alert_group(1)
+    assert group is not None and group.acked_by == "console:ops1"
+    assert "Already acknowledged" in await chat.react("admin1", "👀", target)
+
+
+async def test_developer_is_refused_silence_with_a_reason(app: App, chat: Transcript,
+                                                          silences: MemorySilences) -> None:
+    target = await firing(app, chat)
+    answer = await chat.react("dev1", "🔕", target)
+    assert "not allowed" in answer and "alerts.manage" in answer and "developer" in answer
+    assert silences.created == []
+    audit = [r.draft for r in app.store.audit_records() if r.draft.action == "reaction:alert"]
+    assert [a.outcome for a in audit] == ["denied"]
+
+
+async def test_ops_silence_reaction_creates_a_silence_for_the_group(app: App, chat: Transcript,
+                                                                    silences: MemorySilences) -> None:
+    target = await firing(app, chat)
+    answer = await chat.react("ops1", "🔕", target)
+    [made] = silences.created
+    assert made.id in answer
+    assert made.created_by == "console:ops1"
+    assert made.matchers == 'alertname="InstanceDown",instance="web-01"'
+    assert made.ends_us == 3600 * 1_000_000
+    assert made.id in chat.by_id(target).current
+    audit = [r.draft for r in app.store.audit_records() if r.draft.action == "reaction:alert"]
+    assert [(a.outcome, a.details.get("silence")) for a in audit] == [("ok", made.id)]
+
+
+async def test_siren_opens_one_incident_linked_to_the_alert(app: App, chat: Transcript) -> None:
+    target = await firing(app, chat)
+    answer = await chat.react("dev1", "🚨", target)
+    assert "Incident #1 opened by console:dev1" in answer
+    assert chat.posted[-1].thread == target
+    assert "Incident #1" in chat.by_id(target).current
+    assert "already open" in await chat.react("ops1", "🚨", target)
+    assert [e.kind for e in app.store.incident_events(1)] == ["opened", "alert"]
+    assert "not allowed" in await chat.react("aud1", "🚨", target)
+
+
+async def test_other_emoji_and_removals_are_ignored(app: App, chat: Transcript) -> None:
+    target = await firing(app, chat)
+    assert await chat.react("ops1", "🎉", target) == ""
+    assert await chat.react("ops1", "👀", target, added=False) == ""
+
+
+async def test_silence_commands(app: App, chat: Transcript, silences: MemorySilences) -> None:
+    created = await chat.say("ops1", "silence alertname=InstanceDown,instance=web-01 for 2h planned work")
+    [made] = silences.created
+    assert made.id in created and made.comment == "planned work" and made.ends_us == 7200 * 1_000_000
+    assert made.id in await chat.say("aud1", "silences")
+    assert "expired" in await chat.say("ops1", f"unsilence {made.id}")
+    assert silences.created == []
+    assert "You are not allowed" in await chat.say("dev1", "silence alertname=X for 1h")
+    assert "not a valid duration" in await chat.say("ops1", "silence alertname=X for soon")
+
+
+async def test_without_alertmanager_silencing_says_so(app: App, chat: Transcript) -> None:
+    assert "Alertmanager is not configured" in await chat.say("ops1", "silence alertname=X for 1h")
+    target = await firing(app, chat)
+    assert "Alertmanager is not configured" in await chat.react("ops1", "🔕", target)
