@@ -12,7 +12,7 @@ from alembic import op
 
 
 revision: str = '0007'
-down_revision: str | None = ('0006a', '0006b')
+down_revision: str | Sequence[str] | None = ('0006a', '0006b')
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
