@@ -38,3 +38,46 @@ async def app(settings: Settings, engine: Engine) -> AsyncIterator[App]:
 @pytest.fixture
 def chat(app: App) -> Transcript:
     return Transcript(app)
+
+
+# -- no secret in any log the suite writes (issue 4, acceptance 5) --------------------------------
+# Every log record of the whole run, from our code and the libraries, at DEBUG, unredacted by this
+# handler: the adapters' and the runtime's own redaction must be what keeps secrets out.
+SUITE_LOG = "suite-log.jsonl"
+_SUITE_HANDLER = pytest.StashKey["logging.FileHandler"]()
+SECRET_SOURCES = {
+    "tests.adapters.test_slack": ("BOT_TOKEN", "APP_TOKEN", "SIGNING_SECRET"),
+    "tests.adapters.test_telegram": ("TOKEN", "SECRET"),
+}
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    import logging
+
+    config = session.config
+    base = config._tmp_path_factory.getbasetemp()  # type: ignore[attr-defined]
+    handler = logging.FileHandler(base / SUITE_LOG, encoding="utf-8")
+    handler.setLevel(logging.DEBUG)
+    handler.setFormatter(logging.Formatter("%(name)s %(levelname)s %(message)s"))
+    logging.getLogger().addHandler(handler)
+    logging.getLogger().setLevel(logging.DEBUG)
+    config.stash[_SUITE_HANDLER] = handler
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    import sys
+
+    handler = session.config.stash.get(_SUITE_HANDLER, None)  # absent in xdist workers and --help runs
+    if handler is None:
+        return
+    handler.flush()
+    secrets = [getattr(sys.modules[m], name) for m, names in SECRET_SOURCES.items() if m in sys.modules
+               for name in names]
+    base = session.config._tmp_path_factory.getbasetemp()  # type: ignore[attr-defined]
+    leaks = [f"{path.name}: {secret[:6]}…" for path in base.rglob("*") if path.is_file()
+             and path.suffix in {".log", ".jsonl"} for secret in secrets
+             if secret in path.read_text(encoding="utf-8", errors="replace")]
+    if leaks:
+        session.config.get_terminal_writer().line(f"SECRET LEAKED INTO LOGS: {leaks}", red=True)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
