@@ -6,6 +6,7 @@ from collections.abc import Mapping
 
 from bot.argtypes import Integer, Name
 from bot.context import Context
+from bot.errors import UserError
 from bot.i18n import N_
 from bot.registry import Arg, ByArgument, Command, Reply
 from commands.common import ENVIRONMENT, start_job
@@ -24,8 +25,25 @@ def deploy(ctx: Context, args: Mapping[str, object]) -> Reply:
 def rollback(ctx: Context, args: Mapping[str, object]) -> Reply:
     service, env = str(args["service"]), str(args["env"])
     target = ctx.services.catalog.deployment(service, env)
-    return start_job(ctx, "rollback", {"service": service, "env": env}, f"rollback {service} in {env}",
-                     target.timeout_s)
+    job_args: dict[str, object] = {"service": service, "env": env}
+    if target.runner == "ansible":  # containers remember their previous image; playbooks need the version
+        job_args["version"] = _previous_version(ctx, service, env)
+    return start_job(ctx, "rollback", job_args, f"rollback {service} in {env}", target.timeout_s)
+
+
+def _previous_version(ctx: Context, service: str, env: str) -> str:
+    """The version deployed before the current one, from the record of succeeded deploys."""
+    versions: list[str] = []
+    for job in ctx.services.store.jobs(states=frozenset({"succeeded"}), limit=500):
+        a = job.draft.args
+        if job.draft.kind == "deploy" and a.get("service") == service and a.get("env") == env:
+            version = str(a.get("version"))
+            if not versions or versions[-1] != version:
+                versions.append(version)
+    if len(versions) < 2:
+        raise UserError(N_("Nothing to roll back to: {service} has no earlier deploy in {env}."),
+                        service=service, env=env)
+    return versions[1]
 
 
 def restart(ctx: Context, args: Mapping[str, object]) -> Reply:

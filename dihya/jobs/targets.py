@@ -11,7 +11,7 @@ import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from bot.catalog import Deployment, ServiceCatalog
 from bot.errors import UserError
@@ -42,6 +42,16 @@ class PlaybookRunner(Protocol):
 class Deployer(Protocol):
     def deploy(self, target: Any, version: str, progress: ProgressSink, cancel: CancelToken) -> RunResult: ...
     def rollback(self, target: Any, progress: ProgressSink, cancel: CancelToken) -> RunResult: ...
+
+
+@runtime_checkable
+class Restartable(Protocol):
+    def restart(self, target: Any, progress: ProgressSink, cancel: CancelToken) -> RunResult: ...
+
+
+@runtime_checkable
+class Scalable(Protocol):
+    def scale(self, target: Any, replicas: int, progress: ProgressSink, cancel: CancelToken) -> RunResult: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,6 +131,10 @@ class CatalogRunner:
             return deployer.deploy(target, str(job.draft.args["version"]), progress, cancel)
         if job.draft.kind == "rollback":
             return deployer.rollback(target, progress, cancel)
+        if job.draft.kind == "restart" and isinstance(deployer, Restartable):
+            return deployer.restart(target, progress, cancel)
+        if job.draft.kind == "scale" and isinstance(deployer, Scalable):
+            return deployer.scale(target, int(str(job.draft.args["replicas"])), progress, cancel)
         raise RunnerError(Msg(N_("“{kind}” is not supported for {runner} services yet."),
                               {"kind": job.draft.kind, "runner": deployment.runner}))
 

@@ -42,6 +42,7 @@ PULL, VERIFY, KEEP, START, HEALTH = (
 )
 DEPLOY_STEPS = (PULL, VERIFY, KEEP, START, HEALTH)
 FIND, RESTORE = "find previous container", "restore previous container"
+RESTART = "restart container"
 ROLLBACK_STEPS = (FIND, RESTORE, HEALTH)
 
 
@@ -126,6 +127,29 @@ class DockerDeployer:
                                          {"container": target.container, "step": steps.current}))
         return RunResult(ok=True, summary=Msg(N_("Container {container} rolled back to image {image}"),
                                               {"container": target.container, "image": _image_name(previous)}))
+
+    def restart(
+        self, target: DockerTarget, progress: ProgressSink, cancel: CancelToken,
+        *, timeout_s: float = 120.0, poll_s: float = 1.0,
+    ) -> RunResult:
+        """Restart the container in place and wait until it is healthy again."""
+        check_target(target)
+        steps = Steps((RESTART, HEALTH), progress, cancel)
+        try:
+            steps.begin(RESTART)
+            container = self._current_container(target)
+            container.restart()
+            steps.begin(HEALTH)
+            self._wait_healthy(container.id, steps, timeout_s, poll_s)
+        except Cancelled:
+            return RunResult(ok=False, cancelled=True, failed_step=steps.current,
+                             summary=Msg(N_("Restart of {container} cancelled"), {"container": target.container}))
+        except (DockerException, OSError, StepFailed) as exc:
+            return RunResult(ok=False, failed_step=steps.current, log_excerpt=excerpt(exc),
+                             timed_out=isinstance(exc, StepFailed) and exc.timed_out,
+                             summary=Msg(N_("Restart of {container} failed at step {step}"),
+                                         {"container": target.container, "step": steps.current}))
+        return RunResult(ok=True, summary=Msg(N_("Restarted container {container}"), {"container": target.container}))
 
     # -- deploy steps ------------------------------------------------------------------------
 

@@ -13,6 +13,8 @@ import re
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
 
 from kubernetes.client import ApiClient, AppsV1Api, V1Deployment, V1DeploymentCondition
 from kubernetes.client.exceptions import ApiException
@@ -35,6 +37,8 @@ from dihya.runners.steps import (
 )
 
 PREVIOUS_IMAGE_ANNOTATION = "dihya.io/previous-image"
+RESTARTED_AT_ANNOTATION = "kubectl.kubernetes.io/restartedAt"  # what `kubectl rollout restart` sets
+MAX_REPLICAS = 1000
 STRATEGIC_MERGE_PATCH = "application/strategic-merge-patch+json"
 
 _DNS_LABEL = r"[a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?"
@@ -159,6 +163,46 @@ class KubernetesDeployer:
         if digest is None or DIGEST.fullmatch(digest) is None:
             raise IntegrityError(Msg(N_("{ref} is not in the list of allowed images"), {"ref": ref}))
         return f"{ref}@{digest}"  # the kubelet pulls by digest and checks it
+
+    def restart(
+        self, target: KubeTarget, progress: ProgressSink, cancel: CancelToken,
+        *, timeout_s: float = 600.0, poll_s: float = 2.0,
+    ) -> RunResult:
+        """Roll every pod, as ``kubectl rollout restart`` does: a new pod-template annotation."""
+        stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        body = {"spec": {"template": {"metadata": {"annotations": {RESTARTED_AT_ANNOTATION: stamp}}}}}
+        return self._change(target, body, N_("Restarted {deployment}"), progress, cancel, timeout_s, poll_s)
+
+    def scale(
+        self, target: KubeTarget, replicas: int, progress: ProgressSink, cancel: CancelToken,
+        *, timeout_s: float = 600.0, poll_s: float = 2.0,
+    ) -> RunResult:
+        if not 0 <= replicas <= MAX_REPLICAS:
+            raise RunnerError(Msg(N_("Invalid {what}: {value}"), {"what": Msg(N_("number of replicas")),
+                                                                   "value": replicas}))
+        return self._change(target, {"spec": {"replicas": replicas}}, N_("Scaled {deployment}"),
+                            progress, cancel, timeout_s, poll_s)
+
+    def _change(self, target: KubeTarget, body: dict[str, Any], done: str, progress: ProgressSink,
+                cancel: CancelToken, timeout_s: float, poll_s: float) -> RunResult:
+        """Patch the deployment and follow the rollout; a failure is reported, nothing is undone."""
+        check_target(target)
+        steps = Steps([READ, PATCH, ROLLOUT], progress, cancel)
+        try:
+            steps.begin(READ)
+            self._read(target)
+            steps.begin(PATCH)
+            self._apps.patch_namespaced_deployment(target.deployment, target.namespace, body,
+                                                   _content_type=STRATEGIC_MERGE_PATCH)
+            self._follow_rollout(target, steps, timeout_s, poll_s)
+        except Cancelled:
+            return _deploy_result(N_("Change of {deployment} cancelled at step {step}"), target, "",
+                                  step=steps.current, cancelled=True)
+        except (StepFailed, *_API_FAULTS) as exc:
+            return _deploy_result(N_("Change of {deployment} failed at step {step}"), target, "",
+                                  step=steps.current, excerpt=_excerpt(exc),
+                                  timed_out=isinstance(exc, StepFailed) and exc.timed_out)
+        return _deploy_result(done, target, "", ok=True)
 
     def _read(self, target: KubeTarget) -> V1Deployment:
         try:

@@ -45,6 +45,7 @@ class FakeDockerEngine(FakeApiServer):
             ("GET", re.compile(r"/containers/(?P<ref>[^/]+)/json"), self._inspect_container),
             ("POST", re.compile(r"/containers/(?P<ref>[^/]+)/start"), self._start),
             ("POST", re.compile(r"/containers/(?P<ref>[^/]+)/stop"), self._stop),
+            ("POST", re.compile(r"/containers/(?P<ref>[^/]+)/restart"), self._restart),
             ("POST", re.compile(r"/containers/(?P<ref>[^/]+)/rename"), self._rename),
             ("DELETE", re.compile(r"/containers/(?P<ref>[^/]+)"), self._remove),
         ]
@@ -162,6 +163,13 @@ class FakeDockerEngine(FakeApiServer):
             return Reply(304)
         container["State"] = {"Status": "exited", "Running": False, "ExitCode": 0}
         return Reply(204)
+
+    def _restart(self, request: RecordedRequest, ref: str) -> Reply:
+        stopped = self._stop(request, ref)
+        if stopped.status == 404:
+            return stopped
+        started = self._start(request, ref)
+        return started if started.status >= 400 else Reply(204)
 
     def _rename(self, request: RecordedRequest, ref: str) -> Reply:
         container = self._find_container(ref)

@@ -125,3 +125,34 @@ async def test_queue_unavailable_answers_at_once_and_dispatches_nothing(tmp_path
     assert "queue is unavailable" in reply
     assert [j.state for j in app.store.jobs()] == ["failed"]
     app.close()
+
+
+async def test_rollback_returns_to_the_version_before_the_current_one(app: App, chat: Transcript,
+                                                                      settings: Settings) -> None:
+    app.store.grant_role("console:dev1", "developer")
+    assert "Nothing to roll back to" in await chat.say("dev1", "rollback web in staging")
+    for n, version in enumerate(("v1", "v2"), start=1):
+        await chat.say("dev1", f"deploy web to staging version {version}")
+        assert (await wait_job(app, n)).state == "succeeded"
+    await chat.say("dev1", "rollback web in staging")
+    job = await wait_job(app, 3)
+    assert job.state == "succeeded", job.result
+    assert job.draft.args["version"] == "v1"
+    assert (settings.data_dir / "deployed" / "web-staging.txt").read_text() == "v1"
+
+
+async def test_restart_and_scale_need_approval_then_run(app: App, chat: Transcript, settings: Settings) -> None:
+    app.store.grant_role("console:dev1", "developer")
+    app.store.grant_role("console:ops1", "ops")
+    app.store.grant_role("console:devops1", "devops")
+    await chat.say("dev1", "deploy web to staging version v5")
+    await wait_job(app, 1)
+    assert "not allowed" in await chat.say("dev1", "restart web in staging")
+    await chat.say("ops1", "restart web in staging")
+    await chat.react("devops1", "✅", chat.last.id)
+    assert (await wait_job(app, 2)).state == "succeeded"
+    assert '"action": "restart"' in (settings.data_dir / "deployed" / "history-web.jsonl").read_text()
+    await chat.say("ops1", "scale web in staging to 4")
+    await chat.react("devops1", "👍", chat.last.id)
+    assert (await wait_job(app, 3)).state == "succeeded"
+    assert (settings.data_dir / "deployed" / "web-staging.replicas").read_text() == "4"

@@ -359,3 +359,20 @@ def test_hostile_image_repository_is_refused_before_any_request(
         deployer.deploy(DockerTarget(container="web", image=image), "v2", lambda p: None, NeverCancelled())
 
     assert engine.requests == []
+
+
+def test_restart_restarts_the_container_in_place_and_waits_for_health(
+    engine: FakeDockerEngine, deployer: DockerDeployer, old_id: str,
+) -> None:
+    progress: list[Progress] = []
+    result = deployer.restart(WEB, progress.append, NeverCancelled(), poll_s=0.001)
+    assert result.ok, result
+    assert [p.name for p in progress] == ["restart container", "wait for health"]
+    assert any(r.method == "POST" and r.path.endswith(f"/{old_id}/restart") for r in engine.requests)
+    assert live(engine)["Id"] == old_id
+    assert live(engine)["State"]["Running"]
+
+
+def test_restart_of_a_missing_container_is_refused(deployer: DockerDeployer) -> None:
+    with pytest.raises(RunnerError, match="no container"):
+        deployer.restart(WEB, lambda p: None, NeverCancelled(), poll_s=0.001)

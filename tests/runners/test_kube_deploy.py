@@ -294,3 +294,29 @@ def _replace(target: KubeTarget, field: str, value: str) -> KubeTarget:
     values = {"namespace": target.namespace, "deployment": target.deployment,
               "container": target.container, "image": target.image, field: value}
     return KubeTarget(**values)
+
+
+def test_restart_rolls_every_pod_like_kubectl(cluster: FakeKubernetesApi, deployer: KubernetesDeployer) -> None:
+    progress: list[Progress] = []
+    result = deployer.restart(WEB, progress.append, NeverCancelled(), poll_s=0.001)
+    assert result.ok, result
+    [patch] = cluster.patches()
+    assert "kubectl.kubernetes.io/restartedAt" in str(patch.body)
+    assert cluster.image_of("shop", "web", "web") == V1  # the image does not change
+    assert progress[-1].name == "3 of 3 replicas updated"
+
+
+def test_scale_sets_the_replicas_and_follows_the_rollout(cluster: FakeKubernetesApi,
+                                                         deployer: KubernetesDeployer) -> None:
+    progress: list[Progress] = []
+    result = deployer.scale(WEB, 5, progress.append, NeverCancelled(), poll_s=0.001)
+    assert result.ok, result
+    assert cluster.deployments["shop", "web"]["spec"]["replicas"] == 5
+    assert progress[-1].name == "5 of 5 replicas updated"
+
+
+def test_scale_refuses_absurd_counts_before_any_request(cluster: FakeKubernetesApi,
+                                                        deployer: KubernetesDeployer) -> None:
+    with pytest.raises(RunnerError):
+        deployer.scale(WEB, 100_000, lambda p: None, NeverCancelled())
+    assert cluster.patches() == []
