@@ -142,7 +142,7 @@ def build_app(
         monitoring=monitoring_config(config, settings.grafana_url), reactions=REACTIONS,
     )
     limit = RateLimit(settings.rate_limit_per_minute, settings.rate_limit_burst, clock)
-    bot = Bot(services, RecentDeliveries(), limit)
+    bot = Bot(services, RecentDeliveries(settings.dedupe_window), limit)
     runtime = Runtime(bot, redactor, settings.audit_flush_ms)
     watcher = JobWatcher(runtime, store, catalogs, executor, clock, stale_after=settings.job_stale_seconds)
     if isinstance(nudges, LocalNudges):

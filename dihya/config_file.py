@@ -46,7 +46,7 @@ from bot.catalog import DEMO, RUNNERS, Deployment, ServiceCatalog
 from bot.i18n import DEFAULT_LOCALE, LOCALES  # issue 5
 from bot.monitoring import MonitoringConfig  # issue 5
 from bot.rbac import ROLES, AccessPolicy, ApprovalPolicy
-from dihya.monitoring.prometheus import NODE_STATUS_TEMPLATES, fill_template  # issue 5
+from dihya.monitoring.templates import NODE_STATUS_TEMPLATES, fill_template  # issue 5
 from dihya.settings import Settings, SettingsError
 
 

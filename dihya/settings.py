@@ -30,6 +30,7 @@ class Settings(BaseSettings):
     rate_limit_per_minute: int = Field(default=60, ge=0)
     rate_limit_burst: int = Field(default=20, ge=1)
     identity_cache_seconds: float = Field(default=2.0, ge=0)
+    dedupe_window: int = Field(default=20_000, ge=100)  # delivery ids remembered (platform retries come within minutes)
     audit_flush_ms: int = Field(default=20, ge=1, le=5000)
     console_user: str = Field(default="admin1", pattern=r"^[A-Za-z0-9._-]{1,64}$")
     console_channel: str = "main"

@@ -6,11 +6,14 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot.ports import ExportedFile, PersonData, Store
-from dihya.audit_export import ExportFilter, export_csv, export_json
 from dihya.redaction import Redactor
 from dihya.signing import sha256sum_line, sign
+
+if TYPE_CHECKING:
+    from dihya.audit_export import ExportFilter
 
 FORMATS = ("csv", "json")
 
@@ -31,6 +34,8 @@ def with_checks(name: str, content: bytes, key_pem: bytes | None) -> list[Export
 
 
 def audit_file(store: Store, redactor: Redactor, fmt: str, filter: ExportFilter, now: float) -> ExportedFile:
+    from dihya.audit_export import export_csv, export_json  # loads phonenumbers: only when exporting
+
     stamp = datetime.fromtimestamp(now, UTC).strftime("%Y%m%dT%H%M%SZ")
     write = export_csv if fmt == "csv" else export_json
     # Read the rows first: on SQLite every read holds the write lock, and masking looks up pseudonyms.
@@ -41,6 +46,8 @@ def audit_file(store: Store, redactor: Redactor, fmt: str, filter: ExportFilter,
 
 def person_file(store: Store, redactor: Redactor, person: PersonData, now: float) -> ExportedFile:
     """Their identities, roles, language and audit rows. Other people in their rows stay masked."""
+    from dihya.audit_export import ExportFilter, export_json
+
     mine = frozenset(person.pseudonyms)
     theirs = [r for r in store.audit_records() if r.draft.actor in mine]  # read before masking looks up
     rows = json.loads(export_json(theirs, ExportFilter(), redactor, store.find_pseudonym))

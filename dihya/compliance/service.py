@@ -5,8 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from bot.ports import Clock, ExportedFile, LogReport, SecretInfo, Store
-from dihya.audit_export import ExportFilter, parse_since
-from dihya.compliance.exports import audit_file, person_file, with_checks
 from dihya.compliance.secrets import SecretBox
 from dihya.compliance.verification import verify_log
 from dihya.redaction import Redactor
@@ -39,12 +37,18 @@ class ComplianceService:
 
     # -- exports ----------------------------------------------------------------------------------
     def audit_export(self, fmt: str, since: str | None, actions: frozenset[str]) -> list[ExportedFile]:
+        # Exports (and phonenumbers, which they use to mask numbers) load on first use only.
+        from dihya.audit_export import ExportFilter, parse_since
+        from dihya.compliance.exports import audit_file, with_checks
+
         now = self._clock()
         since_us = parse_since(since, now) if since else None
         exported = audit_file(self._store, self._redact, fmt, ExportFilter(since_us, actions), now)
         return with_checks(exported.filename, exported.content, self._signing_key)
 
     def person_export(self, key: str) -> ExportedFile | None:
+        from dihya.compliance.exports import person_file
+
         person = self._store.person_data(key)
         if person is None:
             return None

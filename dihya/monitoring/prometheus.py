@@ -24,24 +24,13 @@ from urllib3.util.retry import Retry
 from bot.errors import UserError
 from bot.i18n import N_, Msg, Verbatim
 from bot.text import clip, neutralise
+from dihya.monitoring.templates import NODE_STATUS_TEMPLATES, PLACEHOLDER, fill_template
+
+__all__ = ["NODE_STATUS_TEMPLATES", "PLACEHOLDER", "fill_template"]  # also used by callers of this module
 
 _T = TypeVar("_T")
 CONNECT_TIMEOUT_S = 2.0
 READ_GRACE_S = 1.0  # beyond the budget, so Prometheus's own timeout answer wins the race
-PLACEHOLDER = '"{instance}"'
-
-# Status templates for node-exporter targets; configuration may replace them.
-NODE_STATUS_TEMPLATES: Mapping[str, str] = {
-    "up": 'max(up{instance="{instance}"})',
-    "cpu": '100 * (1 - avg(rate(node_cpu_seconds_total{instance="{instance}",mode="idle"}[1m])))',
-    "memory": '100 * (1 - sum(node_memory_MemAvailable_bytes{instance="{instance}"})'
-              ' / sum(node_memory_MemTotal_bytes{instance="{instance}"}))',
-    "disk": '100 * max(1 - node_filesystem_avail_bytes{instance="{instance}",fstype!~"tmpfs|ramfs|overlay"}'
-            ' / node_filesystem_size_bytes{instance="{instance}",fstype!~"tmpfs|ramfs|overlay"})',
-    "load": 'max(node_load1{instance="{instance}"})',
-}
-
-
 # --- errors ------------------------------------------------------------------------------------
 
 
@@ -214,17 +203,6 @@ def _to_float(text: str) -> float:
 
 def _first_value(samples: Sequence[Sample]) -> float | None:
     return samples[0].value if samples and not math.isnan(samples[0].value) else None
-
-
-def fill_template(template: str, instance: str) -> str:
-    """Put ``instance`` into a template's ``"{instance}"`` slots as an escaped PromQL string.
-
-    JSON string escapes (\\", \\\\, \\uXXXX) are valid PromQL escapes, so any label value is safe.
-    """
-    bare = template.replace(PLACEHOLDER, "")
-    if "{instance}" in bare or PLACEHOLDER not in template:
-        raise ValueError(f'status template must use the placeholder inside double quotes as {PLACEHOLDER}: {template}')
-    return template.replace(PLACEHOLDER, json.dumps(instance, ensure_ascii=False))
 
 
 # --- the query table ---------------------------------------------------------------------------
