@@ -23,6 +23,7 @@ from dihya.store.models import (
     Pseudonym,
     RoleAssignment,
 )
+from dihya.store.models_alerts import AlertGroupRow, IncidentEventRow, IncidentRow
 from dihya.store.models_compliance import AuditCheckpoint, LinkCode, SecretRow
 
 ERASED = "[erased]"
@@ -129,6 +130,7 @@ class ComplianceSql:
                 conn.execute(delete(Person).where(Person.id == person_id))
             _scrub_approvals(conn, keys)
             _scrub_jobs(conn, keys)
+            _scrub_alerts(conn, keys)
             return len(keys) if person_id is not None else 0
 
     # -- retention ------------------------------------------------------------------------------
@@ -246,3 +248,25 @@ def _scrub_jobs(conn: Connection, keys: Sequence[str]) -> None:
         kept = [ERASED if a in keys else a for a in approvers]
         if kept != approvers:
             conn.execute(update(JobRow).where(JobRow.id == row.id).values(approvers=json.dumps(kept)))
+
+
+def _scrub_alerts(conn: Connection, keys: Sequence[str]) -> None:
+    """Who acknowledged an alert, opened, owns or acted on an incident; and mentions in timeline text."""
+    conn.execute(update(AlertGroupRow).where(AlertGroupRow.acked_by.in_(keys)).values(acked_by=ERASED))
+    conn.execute(update(IncidentRow).where(IncidentRow.opened_by.in_(keys)).values(opened_by=ERASED))
+    conn.execute(update(IncidentRow).where(IncidentRow.owner.in_(keys)).values(owner=ERASED))
+    conn.execute(update(IncidentEventRow).where(IncidentEventRow.actor.in_(keys)).values(actor=ERASED))
+    for row in conn.execute(select(IncidentEventRow.id, IncidentEventRow.text, IncidentEventRow.ref)).all():
+        text, ref = _without(row.text, keys), _without(row.ref, keys)
+        if (text, ref) != (row.text, row.ref):
+            conn.execute(update(IncidentEventRow).where(IncidentEventRow.id == row.id).values(text=text, ref=ref))
+    for row in conn.execute(select(IncidentRow.id, IncidentRow.title)).all():
+        title = _without(row.title, keys)
+        if title != row.title:
+            conn.execute(update(IncidentRow).where(IncidentRow.id == row.id).values(title=title))
+
+
+def _without(text: str, keys: Sequence[str]) -> str:
+    for key in sorted(keys, key=len, reverse=True):
+        text = text.replace(key, ERASED).replace(key.partition(":")[2], ERASED)
+    return text

@@ -184,7 +184,9 @@ async def test_gdpr_erase_after_two_admins_leaves_a_valid_chain_and_no_link(app:
     for admin in ("admin2", "admin3"):
         app.store.grant_role(f"console:{admin}", "admin")
     app.store.grant_role(f"console:{who}", "developer")
-    for text in ("whoami", "lang fr", "servers list", "deploy web to production version v1", "role list"):
+    for text in ("whoami", "lang fr", "servers list", "deploy web to production version v1", "role list",
+                 "incident open sev2 Disk full on db-01", "incident ack", f"incident assign {who}",
+                 "incident update looking into it"):
         await chat.say(who, text)
     await say_direct(chat, who, "link")
     pseudonym = app.store.find_pseudonym(f"console:{who}")
