@@ -260,10 +260,10 @@ def _scrub_alerts(conn: Connection, keys: Sequence[str]) -> None:
         text, ref = _without(row.text, keys), _without(row.ref, keys)
         if (text, ref) != (row.text, row.ref):
             conn.execute(update(IncidentEventRow).where(IncidentEventRow.id == row.id).values(text=text, ref=ref))
-    for row in conn.execute(select(IncidentRow.id, IncidentRow.title)).all():
-        title = _without(row.title, keys)
-        if title != row.title:
-            conn.execute(update(IncidentRow).where(IncidentRow.id == row.id).values(title=title))
+    for incident in conn.execute(select(IncidentRow.id, IncidentRow.title)).all():
+        title = _without(incident.title, keys)
+        if title != incident.title:
+            conn.execute(update(IncidentRow).where(IncidentRow.id == incident.id).values(title=title))
 
 
 def _without(text: str, keys: Sequence[str]) -> str:
