@@ -14,7 +14,7 @@ from sqlalchemy import Engine
 from bot.catalog import ServiceCatalog
 from bot.context import Services
 from bot.core import Bot
-from bot.dedupe import RecentDeliveries
+from bot.dedupe import DeliveryLog, RecentDeliveries
 from bot.i18n import Catalogs
 from bot.identity import Identities
 from bot.jobs import JobQueue
@@ -142,7 +142,7 @@ def build_app(
         monitoring=monitoring_config(config, settings.grafana_url), reactions=REACTIONS,
     )
     limit = RateLimit(settings.rate_limit_per_minute, settings.rate_limit_burst, clock)
-    bot = Bot(services, RecentDeliveries(settings.dedupe_window), limit)
+    bot = Bot(services, _deliveries(settings), limit)
     runtime = Runtime(bot, redactor, settings.audit_flush_ms)
     watcher = JobWatcher(runtime, store, catalogs, executor, clock, stale_after=settings.job_stale_seconds)
     if isinstance(nudges, LocalNudges):
@@ -173,3 +173,13 @@ def _jobs(settings: Settings, store: SqlStore, catalog: ServiceCatalog,
     executor = build_executor(settings, store, catalog, redactor, remote)
     celery = make_celery(settings.redis_url, settings.celery_visibility_timeout)
     return remote, executor, CeleryQueue(celery, settings.redis_url, catalog, store)
+
+
+def _deliveries(settings: Settings) -> DeliveryLog:
+    """Replicas that share Redis (the Celery setup) also share their memory of deliveries."""
+    local = RecentDeliveries(settings.dedupe_window)
+    if settings.jobs != "celery":
+        return local
+    from dihya.dedupe_redis import SharedDeliveries
+
+    return SharedDeliveries(settings.redis_url, local=local)
