@@ -26,9 +26,11 @@ from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 from typing import Any, Protocol, TypeVar
 
+import aiohttp
 from nio import AsyncClient, AsyncClientConfig, ErrorResponse, MessageDirection
 from starlette.routing import BaseRoute
 
+from adapters.pacing import ChannelPacer, retrying
 from bot.actions import Action, Button, Edit, React, Send, Upload
 from bot.events import Event, Message, Place, Reaction, Sender
 from bot.ports import IdentityRecord
@@ -63,6 +65,13 @@ class MatrixError(Exception):
         self.operation = operation
         self.errcode = errcode
         self.retry_after_ms = retry_after_ms
+
+
+def _retry_after(err: BaseException) -> float | None:
+    """Seconds to wait before sending again (0: default backoff), or None when retrying is pointless."""
+    if isinstance(err, MatrixError):
+        return (err.retry_after_ms or 0) / 1000 if err.errcode == "M_LIMIT_EXCEEDED" else None
+    return 0.0 if isinstance(err, aiohttp.ClientError | TimeoutError) else None
 
 
 def _checked(response: _R, operation: str) -> _R:
@@ -261,6 +270,7 @@ class MatrixAdapter:
         self._vault = SecretVault([settings.secret_key]) if settings.secret_key else None
         self._reactions = ReactionMemory(self._kv)
         self._thread_tail: OrderedDict[str, str] = OrderedDict()
+        self._pacer = ChannelPacer(per_second=1.0, burst=5)  # per room, under homeservers' default limits
         self._sync_timeout_ms = sync_timeout_ms
         self._filter = {"room": {"timeline": {"limit": timeline_limit}, "state": {"lazy_load_members": True}},
                         "presence": {"not_types": ["*"]}}
@@ -538,8 +548,12 @@ class MatrixAdapter:
         return {**content, "m.relates_to": _thread_relation(thread, self._thread_tail.get(thread, thread))}
 
     async def _post(self, room_id: str, content: JsonDict, kind: str = "m.room.message") -> str:
-        response = _checked(await self._client.room_send(room_id, kind, content), "send")
-        return str(response.event_id)
+        await self._pacer.wait(room_id)
+
+        async def send() -> str:
+            return str(_checked(await self._client.room_send(room_id, kind, content), "send").event_id)
+
+        return await retrying(send, _retry_after)
 
     async def _upload(self, action: Upload) -> str:
         mimetype = mimetypes.guess_type(action.filename)[0] or "application/octet-stream"

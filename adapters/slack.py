@@ -35,6 +35,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from adapters.base import Performer
+from adapters.pacing import ChannelPacer
 from bot.actions import Action, Button, Edit, React, Send, Upload
 from bot.approvals import vote_of
 from bot.events import Event, Message, Place, Reaction, Sender
@@ -80,7 +81,7 @@ class SlackAdapter:
     """Slack ⇄ core. Identity is ``TEAM_ID/USER_ID`` (immutable ids; display names are decoration)."""
 
     platform = PLATFORM
-    __slots__ = ("_app_token", "_bolt", "_runtime", "_signed", "_socket", "_tasks", "client")
+    __slots__ = ("_app_token", "_bolt", "_pacer", "_runtime", "_signed", "_socket", "_tasks", "client")
 
     def __init__(self, runtime: EventSink, settings: Settings) -> None:
         token = _secret(settings.slack_bot_token)
@@ -91,6 +92,7 @@ class SlackAdapter:
         if not signing_secret and not self._app_token:
             raise SlackError("set DIHYA_SLACK_SIGNING_SECRET (HTTP mode) or DIHYA_SLACK_APP_TOKEN (Socket Mode)")
         self.client = web_client(token, settings.slack_api_url)
+        self._pacer = ChannelPacer(per_second=1.0, burst=5)
         # process_before_response: listeners return at once (they only schedule work), and the
         # work is then ours to track, so shutdown and tests can wait for it.
         self._bolt = AsyncApp(client=self.client, signing_secret=signing_secret or "",
@@ -205,6 +207,7 @@ class SlackAdapter:
 
     # -- outbound -----------------------------------------------------------------------------
     async def perform(self, action: Action, target: str | None) -> str | None:
+        await self._pacer.wait(action.channel)  # Slack allows about one message a second per channel
         if isinstance(action, Send):
             return await self._send(action)
         if isinstance(action, Edit):
