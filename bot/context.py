@@ -45,7 +45,7 @@ class Services:
     monitoring: MonitoringConfig = field(default_factory=MonitoringConfig)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # built for every message: a frozen init costs ~3x per field
 class Context:
     actor: Actor
     place: Place

@@ -27,7 +27,7 @@ class Arg:
     optional: bool = False
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # built for every message: a frozen init costs ~3x per field
 class Reply:
     """What a handler answers: translated lines, and what the audit row should say."""
 
