@@ -370,13 +370,14 @@ async def test_a_long_downtime_is_back_filled(start_bot: BotFactory, people: tup
 
 
 @ON_BOTH_DATABASES
-async def test_the_same_event_twice_acts_once(start_bot: BotFactory, people: tuple[Peer, Peer]) -> None:
+async def test_the_same_event_four_times_acts_once(start_bot: BotFactory, people: tuple[Peer, Peer]) -> None:
     alice, _bob = people
     bot = await start_bot()
     asked = await alice.say("!dihya ping")
     await alice.expect(_reply_to(asked), "pong")
     source = next(e for e in alice.seen if e["event_id"] == asked)
-    assert await bot.adapter.handle_event(alice.room, source)  # delivered again: reaches the core ...
+    for _ in range(3):  # delivered three more times: reaches the core ...
+        assert await bot.adapter.handle_event(alice.room, source)
     later = await alice.say("!dihya ping")
     await alice.expect(_reply_to(later), "the next pong")
     assert len(alice.bot_posts()) == 2  # ... which acts on it once
