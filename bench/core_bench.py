@@ -54,29 +54,42 @@ STATUS = Command(
 
 
 class Replies:
-    """The bench's chat platform: checks each reply as it arrives and keeps only its time."""
+    """The bench's chat platform: checks each reply as it arrives (each message once, in order)
+    and keeps only how many arrived and when the last one did."""
 
     platform = "bench"
 
     def __init__(self) -> None:
-        self.got: dict[str, float] = {}
+        self.count = 0
+        self.last = 0.0
         self.done = asyncio.Event()
         self.expected = 0
+        self.run = ""
+
+    def reset(self, run: str, expected: int) -> None:
+        self.count, self.expected, self.run = 0, expected, run
+        self.done.clear()
 
     async def perform(self, action: Action, target: str | None) -> str | None:  # noqa: ARG002
         assert isinstance(action, Send)
-        thread = action.thread or ""
-        check(int(thread.rsplit("-", 1)[1]), action.text)
-        self.got[thread] = time.perf_counter()
-        if len(self.got) >= self.expected:
+        run, _, index = (action.thread or "").rpartition("-")
+        assert run == self.run, action.thread
+        check(int(index), action.text)
+        self.count += 1
+        self.last = time.perf_counter()
+        if self.count >= self.expected:
             self.done.set()
         return None
 
 
+SENDERS = {ALLOWED: Sender("bench", ALLOWED), DENIED: Sender("bench", DENIED)}
+CHANNEL = Place("bench", "c1")
+
+
 def event(i: int, run: str) -> Message:
-    user = DENIED if i % 10 == 9 else ALLOWED
+    sender = SENDERS[DENIED if i % 10 == 9 else ALLOWED]
     message_id = f"{run}-{i}"
-    return Message(message_id, Sender("bench", user), Place("bench", "c1"), message_id, f"status srv-{i:06d}")
+    return Message(message_id, sender, CHANNEL, message_id, f"status srv-{i:06d}")
 
 
 def check(i: int, text: str) -> None:
@@ -88,9 +101,7 @@ def check(i: int, text: str) -> None:
 
 async def burst(app: App, replies: Replies, n: int, run: str) -> float:
     inbox: asyncio.Queue[Message] = asyncio.Queue()
-    replies.got.clear()
-    replies.done.clear()
-    replies.expected = n
+    replies.reset(run, n)
 
     async def consume() -> None:
         for _ in range(n):
@@ -103,20 +114,21 @@ async def burst(app: App, replies: Replies, n: int, run: str) -> float:
         inbox.put_nowait(message)
     await replies.done.wait()
     await worker
-    assert len(replies.got) == n
-    return n / (max(replies.got.values()) - first_push)
+    assert replies.count == n
+    return n / (replies.last - first_push)
 
 
 async def serial(app: App, replies: Replies, n: int, run: str) -> list[float]:
     latencies = []
+    replies.reset(run, 0)
     for i in range(n):
-        replies.got.clear()
+        replies.expected = i + 1
         replies.done.clear()
-        replies.expected = 1
         start = time.perf_counter()
         await app.runtime.dispatch(event(i, run))
         await replies.done.wait()
-        latencies.append((replies.got[f"{run}-{i}"] - start) * 1000)
+        latencies.append((replies.last - start) * 1000)
+    assert replies.count == n
     return latencies
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections import OrderedDict
+from collections import deque
 from typing import Protocol
 
 
@@ -16,16 +16,19 @@ class RecentDeliveries:
     Replicas that share deliveries use a shared implementation (Redis) of the same protocol.
     """
 
-    __slots__ = ("_capacity", "_seen")
+    __slots__ = ("_capacity", "_order", "_seen")
 
     def __init__(self, capacity: int = 100_000) -> None:
-        self._seen: OrderedDict[str, None] = OrderedDict()
+        # A set to ask and a queue to forget the oldest: about half the memory of an OrderedDict.
+        self._seen: set[str] = set()
+        self._order: deque[str] = deque()
         self._capacity = capacity
 
     def first_time(self, delivery_id: str) -> bool:
         if delivery_id in self._seen:
             return False
-        self._seen[delivery_id] = None
-        if len(self._seen) > self._capacity:
-            self._seen.popitem(last=False)
+        self._seen.add(delivery_id)
+        self._order.append(delivery_id)
+        if len(self._order) > self._capacity:
+            self._seen.discard(self._order.popleft())
         return True

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, inspect, text
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 
@@ -46,7 +47,23 @@ def _sqlite_engine(url: str) -> Engine:
 
 
 def upgrade(engine: Engine) -> None:
-    """Apply every Alembic migration (``dihya db upgrade``; also run on start of the embedded default)."""
+    """Bring the schema to the latest migrations (``dihya db upgrade``; also run on every start).
+
+    An empty database gets the tables straight from the models and is stamped with the heads (the
+    schema the migrations produce; a test compares them); a database already at the heads is left
+    alone. Only a database that needs migrating loads Alembic, which a running bot need not carry.
+    """
+    current = _stamped_revisions(engine)
+    heads = migration_heads()
+    if current == heads:
+        return
+    if current is None:
+        _create_and_stamp(engine, heads)
+        return
+    run_migrations(engine)
+
+
+def run_migrations(engine: Engine) -> None:
     from alembic import command  # only at start: keeps Alembic out of a running bot's memory
     from alembic.config import Config
 
@@ -55,3 +72,42 @@ def upgrade(engine: Engine) -> None:
     with engine.begin() as conn:
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "heads")  # feature branches of migrations may each have a head
+
+
+_REVISION = re.compile(r"^revision: str = ['\"]([^'\"]+)['\"]", re.M)
+_PARENTS = re.compile(r"^down_revision:[^=]*= (.+)$", re.M)
+
+
+def migration_heads() -> frozenset[str]:
+    """Revisions no other migration builds on, read from the migration files (no Alembic import)."""
+    revisions: set[str] = set()
+    parents: set[str] = set()
+    for path in (MIGRATIONS / "versions").glob("*.py"):
+        text = path.read_text(encoding="utf-8")
+        found = _REVISION.search(text)
+        if found:
+            revisions.add(found.group(1))
+        down = _PARENTS.search(text)
+        if down:
+            parents.update(re.findall(r"['\"]([^'\"]+)['\"]", down.group(1)))
+    return frozenset(revisions - parents)
+
+
+def _stamped_revisions(engine: Engine) -> frozenset[str] | None:
+    """The revisions recorded in ``alembic_version``; None for a database with no tables at all."""
+    names = set(inspect(engine).get_table_names())
+    if "alembic_version" not in names:
+        return None if not names else frozenset()
+    with engine.connect() as conn:
+        return frozenset(conn.execute(text("SELECT version_num FROM alembic_version")).scalars())
+
+
+def _create_and_stamp(engine: Engine, heads: frozenset[str]) -> None:
+    from dihya.store import models_alerts, models_compliance  # noqa: F401 - register their tables
+    from dihya.store.models import Base
+
+    with engine.begin() as conn:
+        Base.metadata.create_all(conn)
+        conn.execute(text("CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL PRIMARY KEY)"))
+        for head in sorted(heads):
+            conn.execute(text("INSERT INTO alembic_version (version_num) VALUES (:v)"), {"v": head})
