@@ -337,5 +337,11 @@ WITHHELD = "[withheld]"
 
 
 def _args(args: Mapping[str, object], private: frozenset[str] = frozenset()) -> dict[str, object]:
-    return {"args": {k: WITHHELD if k in private else clip(neutralise(str(v)), MAX_AUDITED_TEXT)
-                     for k, v in args.items()}}
+    return {"args": {k: WITHHELD if k in private else _audited(v) for k, v in args.items()}}
+
+
+def _audited(value: object) -> str:
+    text = value if type(value) is str else str(value)
+    if len(text) <= MAX_AUDITED_TEXT and text.isprintable():  # the common case: nothing to clean
+        return text
+    return clip(neutralise(text), MAX_AUDITED_TEXT)

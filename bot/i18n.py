@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import gettext
 import io
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -68,8 +68,9 @@ class Catalogs:
         params = {k: _param(v, locale, self) for k, v in message.params.items()}
         return template.format(**params)
 
-    def render_all(self, messages: Iterable[Msg], locale: str) -> str:
-        text = "\n".join(self.render(m, locale) for m in messages)
+    def render_all(self, messages: Sequence[Msg], locale: str) -> str:
+        text = self.render(messages[0], locale) if len(messages) == 1 else \
+            "\n".join([self.render(m, locale) for m in messages])
         return text if len(text) <= MAX_REPLY else text[: MAX_REPLY - 1] + "…"
 
 

@@ -83,7 +83,7 @@ class AccessPolicy:
 
     def holds(self, roles: frozenset[str], permission: str) -> bool:
         allowed = self.grants.get(permission)
-        return allowed is not None and not allowed.isdisjoint(roles | {GUEST})
+        return allowed is not None and (GUEST in allowed or not allowed.isdisjoint(roles))
 
     def decide(self, roles: frozenset[str], permission: str) -> Decision:
         if not self.holds(roles, permission):

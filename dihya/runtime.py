@@ -64,12 +64,13 @@ class Runtime:
         outcome = self.bot.handle(event)
         for later in outcome.later:
             self._defer(event.place.platform, later)
-        if outcome.durable or self.bot.audit_backlog >= MAX_BACKLOG:
+        backlog = self.bot.audit_backlog
+        if outcome.durable or backlog >= MAX_BACKLOG:
             if not self._flush_now() and outcome.durable:
                 return self._fault(event)
-        elif self.bot.audit_backlog and self._timer is None:
+        elif backlog and self._timer is None:
             self._timer = asyncio.get_running_loop().call_later(self._interval, self._on_timer)
-        return tuple(self._redacted(a) for a in outcome.actions)
+        return tuple([self._redacted(a) for a in outcome.actions])
 
     async def publish(self, platform: str, actions: Iterable[Action]) -> None:
         adapter = self._adapters.get(platform)
