@@ -78,7 +78,10 @@ class Runtime:
             log.error("no adapter for platform", extra={"platform": platform})
             return
         for action in actions:
-            await self._perform(adapter, action)
+            if type(action) is Send and action.key is None:  # the common reply: nothing to remember
+                await adapter.perform(action, None)
+            else:
+                await self._perform(adapter, action)
 
     async def _perform(self, adapter: Performer, action: Action) -> None:
         store = self.bot.services.store
