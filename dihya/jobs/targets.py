@@ -7,7 +7,6 @@ User-supplied values reach runners only as validated data (never a shell, never 
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,12 +18,7 @@ from bot.i18n import N_, Msg
 from bot.jobs import JobRecord
 from bot.ports import Store
 from dihya.runners.base import CancelToken, ProgressSink, RunnerError, RunResult
-
-
-def localhost_inventory() -> dict[str, Any]:
-    """This machine alone, run with this interpreter (the demo catalog's target)."""
-    return {"all": {"hosts": {"localhost": {"ansible_connection": "local",
-                                            "ansible_python_interpreter": sys.executable}}}}
+from dihya.runners.inventory import localhost_inventory
 
 
 class SecretSource(Protocol):

@@ -34,7 +34,8 @@ class PrometheusPort:
 
     def chart(self, template: str, instance: str, seconds: int, title: str, y_label: str) -> bytes:
         from dihya.monitoring.graph import render_png
-        from dihya.monitoring.prometheus import PrometheusMetrics, fill_template
+        from dihya.monitoring.prometheus import PrometheusMetrics
+        from dihya.monitoring.templates import fill_template
 
         query = fill_template(template, instance)
         end = datetime.now(UTC)

@@ -24,9 +24,7 @@ from urllib3.util.retry import Retry
 from bot.errors import UserError
 from bot.i18n import N_, Msg, Verbatim
 from bot.text import clip, neutralise
-from dihya.monitoring.templates import NODE_STATUS_TEMPLATES, PLACEHOLDER, fill_template
-
-__all__ = ["NODE_STATUS_TEMPLATES", "PLACEHOLDER", "fill_template"]  # also used by callers of this module
+from dihya.monitoring.templates import fill_template
 
 _T = TypeVar("_T")
 CONNECT_TIMEOUT_S = 2.0

@@ -33,6 +33,7 @@ from ansible_runner.utils import get_callback_dir
 from bot.i18n import N_, Msg
 from dihya.integrity import Manifest
 from dihya.runners.base import CancelToken, Progress, ProgressSink, RunnerError, RunResult
+from dihya.runners.inventory import localhost_inventory
 
 __all__ = ["AnsibleRunner", "ManifestLoader", "count_tasks", "localhost_inventory"]
 
@@ -96,12 +97,6 @@ class AnsibleRunner:
             raise RunnerError(Msg(N_("Run {run_id} was already started and interrupted; it will not run twice"),
                                   {"run_id": run_id})) from None
         return private_dir
-
-
-def localhost_inventory() -> dict[str, Any]:
-    """An inventory of this machine alone, run with this interpreter (the demo catalog's target)."""
-    return {"all": {"hosts": {"localhost": {"ansible_connection": "local",
-                                            "ansible_python_interpreter": sys.executable}}}}
 
 
 def count_tasks(playbook_path: Path) -> int:
