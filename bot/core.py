@@ -248,7 +248,7 @@ class Bot:
             return self._close(request, key, "denied", no)
         if len(yes) >= draft.quorum and store.transition_approval(request.id, "pending", "approved"):
             return self._dispatch(request, key, yes)
-        return Outcome((self._request_edit(request, key),), durable=True)
+        return Outcome((self._request_edit(request, key, yes),), durable=True)
 
     def _refuse_vote(self, request: ApprovalRecord, voter: Actor, reason: str, key: str) -> Outcome:
         draft = request.draft
@@ -298,8 +298,9 @@ class Bot:
             return N_("Not run: the request no longer matches what was approved."), {}
         return None, args
 
-    def _request_edit(self, request: ApprovalRecord, key: str) -> Edit:
-        yes, _ = approvals.tally(self.services.store.votes(request.id))
+    def _request_edit(self, request: ApprovalRecord, key: str, yes: list[str] | None = None) -> Edit:
+        if yes is None:
+            yes, _ = approvals.tally(self.services.store.votes(request.id))
         text = self.render((approvals.request_text(request, request.draft.text, yes),), request.draft.locale)
         return Edit(request.draft.place.channel, key, text,
                     approvals.buttons(self.services.catalogs, request.draft.locale))

@@ -42,9 +42,14 @@ from dihya.store.sql import SqlStore
 LOCALES_DIR = Path(__file__).resolve().parent.parent / "locales"
 
 
-class Nudges(Protocol):
+class RemoteNudges(Protocol):
+    """Nudges that cross processes (Redis): the bot process listens for them."""
+
     def send(self, job_id: int) -> None: ...
     async def listen(self, target: Callable[[int], None]) -> None: ...
+
+
+Nudges = LocalNudges | RemoteNudges
 
 
 @dataclass(slots=True)

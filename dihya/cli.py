@@ -54,7 +54,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
 
 
-def _default_log(settings: Settings):  # type: ignore[no-untyped-def]
+def _default_log(settings: Settings) -> Path:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     return settings.data_dir / "dihya.log"
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import sys
 from pathlib import Path
-from typing import Any
 
 from pythonjsonlogger.json import JsonFormatter
 
@@ -19,9 +18,6 @@ class RedactingJsonFormatter(JsonFormatter):
 
     def format(self, record: logging.LogRecord) -> str:
         return self._redact(super().format(record))
-
-    def process_log_record(self, log_data: dict[str, Any]) -> dict[str, Any]:
-        return log_data
 
 
 def configure(level: str, redactor: Redactor, path: Path | None = None) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import threading
 from collections.abc import Callable
@@ -53,8 +52,3 @@ class LocalNudges:
     def send(self, job_id: int) -> None:
         for target in self._targets:
             target(job_id)
-
-    async def listen(self, target: Callable[[int], None]) -> None:
-        """Nothing to listen to in-process: ``connect`` already delivers."""
-        self.connect(target)
-        await asyncio.Event().wait()

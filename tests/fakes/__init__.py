@@ -7,6 +7,7 @@ body; never headers, which may carry credentials) so tests can assert what was a
 
 from __future__ import annotations
 
+import abc
 import json
 import socket
 import threading
@@ -38,7 +39,7 @@ def error(status: int, message: str) -> Reply:
     return Reply(status, {"message": message})
 
 
-class FakeApiServer:
+class FakeApiServer(abc.ABC):
     """Threaded HTTP server around ``handle``; subclasses hold the state and answer requests."""
 
     def __init__(self) -> None:
@@ -47,8 +48,9 @@ class FakeApiServer:
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
+    @abc.abstractmethod
     def handle(self, request: RecordedRequest) -> Reply:
-        raise NotImplementedError
+        """Answer one request (the subclass's API)."""
 
     @property
     def url(self) -> str:
