@@ -19,6 +19,7 @@ from typing import TextIO
 
 from bot.actions import Action, Edit, React, Send, Upload
 from bot.events import Message, Place, Reaction, Sender
+from bot.i18n import DEFAULT_LOCALE, N_, Msg
 from dihya.runtime import Runtime
 
 PLATFORM = "console"
@@ -65,15 +66,15 @@ class ConsoleChat:
 
     def _switch(self, name: str) -> None:
         if _NAME.fullmatch(name) is None:
-            self._notice("usage: /as NAME (letters, digits, . _ -)")
+            self._notice(Msg(N_("usage: /as NAME (letters, digits, . _ -)")))
             return
         self._user = name
-        self._notice(f"now speaking as console:{name}")
+        self._notice(Msg(N_("now speaking as {identity}"), {"identity": f"{PLATFORM}:{name}"}))
 
     async def _react(self, parts: list[str]) -> None:
         target = parts[1] if len(parts) > 1 else self.last_bot_message
         if not parts or target is None:
-            self._notice("usage: /react EMOJI [MESSAGE_ID]")
+            self._notice(Msg(N_("usage: /react EMOJI [MESSAGE_ID]")))
             return
         delivery = f"console-r{next(self._ids)}"
         await self._runtime.dispatch(Reaction(delivery, Sender(PLATFORM, self._user, self._user), self._place,
@@ -113,7 +114,11 @@ class ConsoleChat:
             self._out.write(f"dihya [{record['id']}]{edited}: {record.get('text', record.get('emoji', ''))}\n")
         self._out.flush()
 
-    def _notice(self, text: str) -> None:
+    def _notice(self, message: Msg) -> None:
+        """The console's own word to the speaker, in their language (else English)."""
+        services = self._runtime.bot.services
+        known = services.store.identity(f"{PLATFORM}:{self._user}")
+        text = services.catalogs.render(message, (known.locale if known else None) or DEFAULT_LOCALE)
         if self._json:
             self._out.write(json.dumps({"op": "notice", "text": text}) + "\n")
         else:
