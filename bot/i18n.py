@@ -1,4 +1,4 @@
-"""Translated messages. Catalogs are compiled from the .po files when the app starts.
+"""Translated messages. Catalogs are read from the .po files (with Babel) when the app starts.
 
 A ``Msg`` carries a gettext message id and its parameters; it is rendered late, in the
 locale of the person reading it. Parameters are neutralised (control and bidi characters
@@ -8,16 +8,13 @@ made visible) and, in Arabic, wrapped in Unicode isolates so identifiers such as
 
 from __future__ import annotations
 
-import gettext
-import io
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
-from bot.text import echo
+from bot.text import MAX_ECHO, echo
 
 LOCALES: tuple[str, ...] = ("en", "fr", "ar", "tzm")
 DEFAULT_LOCALE = "en"
@@ -25,7 +22,6 @@ RTL_LOCALES = frozenset({"ar"})
 DOMAIN = "dihya"
 MAX_REPLY = 3500
 
-# First-strong isolate / pop directional isolate (Unicode Bidirectional Algorithm, UAX #9).
 # First-strong isolate / pop directional isolate (UAX #9): a value takes the direction of its own
 # first strong letter, so "web-01" stays left-to-right and an Arabic phrase right-to-left.
 _FSI, _PDI = "\u2068", "\u2069"
@@ -47,25 +43,34 @@ def msg(msgid: str, **params: object) -> Msg:
 
 
 class Catalogs:
-    """The four compiled catalogs; ``render`` turns a ``Msg`` into text in one locale."""
+    """The four catalogs (message id → translation); ``render`` turns a ``Msg`` into text in one
+    locale. A message missing from a catalog renders as its English id, as gettext would."""
 
     __slots__ = ("_translations",)
 
-    def __init__(self, translations: Mapping[str, gettext.NullTranslations]) -> None:
-        self._translations = dict(translations)
+    def __init__(self, translations: Mapping[str, Mapping[str, str]]) -> None:
+        self._translations = {loc: dict(table) for loc, table in translations.items()}
 
     @classmethod
     def load(cls, locales_dir: Path) -> Catalogs:
-        return cls({loc: _compile(locales_dir / loc / "LC_MESSAGES" / f"{DOMAIN}.po", loc) for loc in LOCALES})
+        return cls({loc: _read(locales_dir / loc / "LC_MESSAGES" / f"{DOMAIN}.po", loc) for loc in LOCALES})
 
     def gettext(self, msgid: str, locale: str) -> str:
-        return self._translations.get(locale, self._translations[DEFAULT_LOCALE]).gettext(msgid)
+        table = self._translations.get(locale) or self._translations.get(DEFAULT_LOCALE, {})
+        return table.get(msgid, msgid)
 
     def render(self, message: Msg, locale: str) -> str:
         template = self.gettext(message.msgid, locale)
         if not message.params:
             return template
-        params = {k: _param(v, locale, self) for k, v in message.params.items()}
+        rtl = locale in RTL_LOCALES
+        params = {}
+        for name, value in message.params.items():
+            # The common parameter, a short printable string, needs no neutralising or clipping.
+            if type(value) is str and len(value) <= MAX_ECHO and value.isprintable():
+                params[name] = f"{_FSI}{value}{_PDI}" if rtl else value
+            else:
+                params[name] = _param(value, locale, self)
         return template.format(**params)
 
     def render_all(self, messages: Sequence[Msg], locale: str) -> str:
@@ -90,12 +95,11 @@ class Verbatim:
     text: str
 
 
-def _compile(po_path: Path, locale: str) -> gettext.NullTranslations:
+def _read(po_path: Path, locale: str) -> dict[str, str]:
+    """A catalog's translated, non-fuzzy singular messages (the core uses no plural forms)."""
     if not po_path.exists():
-        return gettext.NullTranslations()
+        return {}
     with po_path.open("rb") as fh:
         catalog = read_po(fh, locale=locale, domain=DOMAIN)
-    buf = io.BytesIO()
-    write_mo(buf, catalog, use_fuzzy=False)
-    buf.seek(0)
-    return gettext.GNUTranslations(buf)
+    return {m.id: m.string for m in catalog
+            if isinstance(m.id, str) and m.id and isinstance(m.string, str) and m.string and not m.fuzzy}

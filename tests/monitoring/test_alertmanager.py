@@ -3,7 +3,6 @@ duration text as typed in chat."""
 
 from __future__ import annotations
 
-import gettext
 import time
 import uuid
 from collections.abc import Iterator
@@ -27,7 +26,7 @@ from dihya.monitoring.alertmanager import (
 from tests.monitoring.fake_http import canned_server
 from tests.servers.monitoring import INSTANCE, MonitoringStack, free_port
 
-CATALOGS = Catalogs({loc: gettext.NullTranslations() for loc in LOCALES})
+CATALOGS = Catalogs({loc: {} for loc in LOCALES})
 
 
 def render(message: Msg) -> str:

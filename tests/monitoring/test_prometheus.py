@@ -3,7 +3,6 @@ modes a chat reply must survive: unreachable, silent, not Prometheus, over budge
 
 from __future__ import annotations
 
-import gettext
 import math
 import time
 from collections.abc import Iterator
@@ -26,7 +25,7 @@ from tests.monitoring.fake_http import canned_server, silent_server
 from tests.servers.monitoring import INSTANCE, MonitoringStack, free_port
 
 HEAVY = "sum(count_over_time(node_cpu_seconds_total[10m:1ms]))"  # millions of subquery steps
-CATALOGS = Catalogs({loc: gettext.NullTranslations() for loc in LOCALES})
+CATALOGS = Catalogs({loc: {} for loc in LOCALES})
 
 
 def render(message: Msg) -> str:
