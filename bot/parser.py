@@ -36,31 +36,45 @@ def parse(registry: Registry, text: str, preferred: str | None = None) -> Parsed
         return Rejected(Msg(N_("Unknown command. Type “help” to see what you can do.")), preferred)
     if len(raw) > MAX_TOKENS:
         return Rejected(Msg(N_("That message is too long to be a command.")), None)
-    folded = [fold(t) for t in raw]
-    candidates = _ordered(registry.candidates(folded[0]), preferred)
+    candidates = _ordered(registry.candidates(fold(raw[0])), preferred)
+    folded: list[str] | None = None  # folded only when a pattern has more words to compare
     first_error: Rejected | None = None
     for pattern in candidates:
-        bound = match(pattern.elements, raw, folded)
-        if bound is None:
-            continue
         try:
+            if pattern.flat:
+                if len(raw) != pattern.length:
+                    continue
+                if pattern.words:
+                    folded = folded or [fold(t) for t in raw]
+                    if any(folded[i] != word for i, word in pattern.words):
+                        continue
+                args = {arg.name: arg.kind.convert(raw[i], arg.label) for i, arg in pattern.slots}
+                return Parsed(pattern.command, pattern.locale, args)
+            folded = folded or [fold(t) for t in raw]
+            bound = match(pattern.elements, raw, folded)
+            if bound is None:
+                continue
             return Parsed(pattern.command, pattern.locale, _convert(pattern.command, bound))
         except UserError as err:
             first_error = first_error or Rejected(err.message, pattern.locale, pattern.command)
     if first_error is not None:
         return first_error
-    return _not_understood(registry, candidates, folded, preferred)
+    return _not_understood(registry, candidates, folded or [fold(t) for t in raw], preferred)
 
 
 def _ordered(patterns: list[Pattern], preferred: str | None) -> list[Pattern]:
     """Prefer the person's language when the same words exist in several ("ping")."""
-    if preferred is None:
+    if preferred is None or len(patterns) < 2:
         return patterns
     return sorted(patterns, key=lambda p: p.locale != preferred)
 
 
 def _convert(command: Command, bound: dict[str, str]) -> dict[str, object]:
-    return {name: command.arg(name).kind.convert(value, command.arg(name).label) for name, value in bound.items()}
+    args = {}
+    for name, value in bound.items():
+        arg = command.arg(name)
+        args[name] = arg.kind.convert(value, arg.label)
+    return args
 
 
 def _not_understood(

@@ -86,6 +86,10 @@ class Command:
     # Arguments whose values never reach the audit log (secret values, people named by a command:
     # the handler records a pseudonym as the target instead), nor, when refused, the typed text.
     private: frozenset[str] = frozenset()
+    _by_name: Mapping[str, Arg] = field(init=False, repr=False, compare=False, default_factory=dict)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_by_name", {a.name: a for a in self.args})
 
     def permission_for(self, args: Mapping[str, object]) -> str:
         return self.permission if isinstance(self.permission, str) else self.permission(args)
@@ -95,10 +99,7 @@ class Command:
         return frozenset({self.permission}) if isinstance(self.permission, str) else self.permission.possible
 
     def arg(self, name: str) -> Arg:
-        for a in self.args:
-            if a.name == name:
-                return a
-        raise KeyError(name)
+        return self._by_name[name]
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +109,22 @@ class Pattern:
     elements: tuple[Element, ...]
     prefix: tuple[str, ...]
     phrase: str
+    # Most phrases are flat (words and one-token slots, no optional group, no rest-of-line slot):
+    # they match only a message of exactly ``length`` tokens, with these words at these positions,
+    # so the parser checks them without the general matcher. ``flat`` is False for the others.
+    flat: bool = False
+    length: int = 0
+    words: tuple[tuple[int, str], ...] = ()  # (position, folded word), after the first word
+    slots: tuple[tuple[int, Arg], ...] = ()  # (position, argument)
+
+
+def _pattern(command: Command, locale: str, elements: tuple[Element, ...], phrase: str) -> Pattern:
+    prefix = literal_prefix(elements)
+    if any(isinstance(e, Group) or (isinstance(e, Slot) and e.greedy) for e in elements):
+        return Pattern(command, locale, elements, prefix, phrase)
+    words = tuple((i, e.word) for i, e in enumerate(elements) if isinstance(e, Literal) and i > 0)
+    slots = tuple((i, command.arg(e.name)) for i, e in enumerate(elements) if isinstance(e, Slot))
+    return Pattern(command, locale, elements, prefix, phrase, True, len(elements), words, slots)
 
 
 class Registry:
@@ -139,10 +156,10 @@ class Registry:
 
         elements = compile_phrase(phrase, greedy)
         _check_slots(command, elements)
-        self._index(Pattern(command, locale, elements, literal_prefix(elements), phrase))
+        self._index(_pattern(command, locale, elements, phrase))
         positional = _positional(command, elements)
         if positional != elements:
-            self._index(Pattern(command, locale, positional, literal_prefix(positional), phrase))
+            self._index(_pattern(command, locale, positional, phrase))
 
     def _index(self, pattern: Pattern) -> None:
         self.patterns.append(pattern)
