@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Mapping
+import json.encoder
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
 from bot.i18n import N_
@@ -44,25 +45,35 @@ class ChainHead:
     hash: str
 
 
-# One encoder, built once: json.dumps with options builds a new encoder per call, which costs
-# more than the encoding itself on the audit hot path.
 _CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+# The same encoding without JSONEncoder.encode's two Python frames and its per-call construction
+# of the C encoder, which cost more than the encoding itself on the audit hot path. The C encoder
+# is what JSONEncoder.encode itself uses for these options, so the output is identical (a test
+# checks it); no circular-reference markers, as details are trees built by the core.
+_C_ENCODER: Callable[..., Callable[[object, int], Iterable[str]]] | None = \
+    getattr(json.encoder, "c_make_encoder", None)  # absent from typeshed and from non-CPython builds
+_FAST = None if _C_ENCODER is None else _C_ENCODER(
+    None, str, json.encoder.encode_basestring, None, ":", ",", True, False, True)
+
+
+def _encode(value: object) -> str:
+    return "".join(_FAST(value, 0)) if _FAST is not None else _CANONICAL.encode(value)
 
 
 def canonical_details(details: Mapping[str, object]) -> str:
-    return _CANONICAL.encode(details)
+    return _encode(details)
 
 
-def canonical(seq: int, d: AuditDraft, details_json: str | None = None) -> bytes:
+def canonical(seq: int, d: AuditDraft, details_json: str | None = None) -> str:
     """The hashed form of a row: its fields, then its details as canonical JSON (which the store
     also writes, so it is encoded once per row on the hot path)."""
-    head = _CANONICAL.encode([seq, d.ts_us, d.actor, d.action, d.target, d.outcome, d.ref])
-    details = canonical_details(d.details) if details_json is None else details_json
-    return f"{head}\n{details}".encode()
+    head = _encode([seq, d.ts_us, d.actor, d.action, d.target, d.outcome, d.ref])
+    return f"{head}\n{_encode(d.details) if details_json is None else details_json}"
 
 
 def chain_hash(prev_hash: str, seq: int, draft: AuditDraft, details_json: str | None = None) -> str:
-    return hashlib.sha256(prev_hash.encode() + b"\n" + canonical(seq, draft, details_json)).hexdigest()
+    """SHA-256 of the previous row's hash, a newline and the row's canonical form (UTF-8)."""
+    return hashlib.sha256(f"{prev_hash}\n{canonical(seq, draft, details_json)}".encode()).hexdigest()
 
 
 @dataclass(frozen=True, slots=True)
