@@ -100,7 +100,7 @@ class Bot:
 
     # -- messages -----------------------------------------------------------------------------
     def _message(self, event: Message) -> Outcome:
-        if not event.text.strip():
+        if not event.text or event.text.isspace():
             return IGNORED
         actor = self.services.identities.resolve(event.sender)
         parsed = parse(self.services.registry, event.text, actor.locale)
@@ -134,16 +134,25 @@ class Bot:
         return Outcome(self._reply(ctx.place, ctx.locale, reply), durable=parsed.command.mutating, later=later)
 
     def _execute(self, ctx: Context, command: Command, args: Mapping[str, object], ref: str = "") -> Reply:
-        reply = _guarded(command.name, lambda: command.handler(ctx, args))
+        try:
+            reply = command.handler(ctx, args)
+        except Exception as err:  # a failing handler must not stop the bot; _failed logs it
+            reply = _failed(command.name, err)
         if reply.later is None:  # deferred work is audited when it finishes
-            self.audit(ctx.actor, f"command:{command.name}", target=reply.target, outcome=reply.outcome,
-                       ref=reply.ref or ref, details={**_args(args, command.private), **reply.details})
+            details = _args(args, command.private)
+            if reply.details:
+                details.update(reply.details)
+            self._pending.append(AuditDraft(self.now_us(), ctx.actor.pseudonym, f"command:{command.name}",
+                                            reply.target, reply.outcome, reply.ref or ref, details))
         return reply
 
     @staticmethod
     def run_later(later: Later) -> Reply:
         """Run deferred work (in a worker thread); errors become replies like a handler's."""
-        return _guarded(later.command, later.work)
+        try:
+            return later.work()
+        except Exception as err:  # a failing handler must not stop the bot; _failed logs it
+            return _failed(later.command, err)
 
     def finish(self, later: Later, reply: Reply) -> Outcome:
         """Audit and render deferred work's reply (on the event loop)."""
@@ -160,6 +169,8 @@ class Bot:
 
     def _reply(self, place: Place, locale: str, reply: Reply) -> tuple[Action, ...]:
         """A handler's reply as actions: its text, its files, and edits of earlier messages."""
+        if not reply.uploads and not reply.edits:  # the common reply: one message, or none
+            return self._say(place, locale, reply.lines, reply.key).actions if reply.lines else ()
         actions: list[Action] = []
         if reply.lines:
             actions.extend(self._say(place, locale, reply.lines, reply.key).actions)
@@ -311,15 +322,14 @@ class Bot:
         return Outcome((Edit(request.draft.place.channel, key, text),), durable=True)
 
 
-def _guarded(command: str, work: Callable[[], Reply]) -> Reply:
-    try:
-        return work()
-    except UserError as err:
+def _failed(command: str, err: Exception) -> Reply:
+    """A handler's error as its reply: a user error says what was wrong, anything else is logged
+    with a reference the reply quotes (never the exception text, which may hold a secret)."""
+    if isinstance(err, UserError):
         return Reply((err.message,), outcome="invalid")
-    except Exception:
-        fault = uuid.uuid4().hex[:8]
-        log.exception("command failed", extra={"ref": fault, "command": command})
-        return Reply((Msg(N_("Something failed (ref {ref})."), {"ref": fault}),), outcome="fault")
+    fault = uuid.uuid4().hex[:8]
+    log.error("command failed", exc_info=err, extra={"ref": fault, "command": command})
+    return Reply((Msg(N_("Something failed (ref {ref})."), {"ref": fault}),), outcome="fault")
 
 
 def _reply_place(event: Message) -> Place:

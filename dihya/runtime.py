@@ -42,7 +42,7 @@ class Runtime:
 
     async def dispatch(self, event: Event) -> None:
         """Handle one inbound event and perform its actions on the platform it came from."""
-        await self.publish(event.place.platform, await self.handle(event))
+        await self.publish(event.place.platform, self.handle(event))
 
     async def idle(self) -> None:
         """Wait until deferred command work started so far has been answered."""
@@ -60,7 +60,8 @@ class Runtime:
         self._flush_now()
         await self.publish(platform, tuple(self._redacted(a) for a in outcome.actions))
 
-    async def handle(self, event: Event) -> tuple[Action, ...]:
+    def handle(self, event: Event) -> tuple[Action, ...]:
+        """Run ``event`` through the core; its actions, redacted, once they may be delivered."""
         outcome = self.bot.handle(event)
         for later in outcome.later:
             self._defer(event.place.platform, later)
@@ -70,7 +71,10 @@ class Runtime:
                 return self._fault(event)
         elif backlog and self._timer is None:
             self._timer = asyncio.get_running_loop().call_later(self._interval, self._on_timer)
-        return tuple([self._redacted(a) for a in outcome.actions])
+        actions = outcome.actions
+        if len(actions) == 1:  # most outcomes are one message
+            return (self._redacted(actions[0]),)
+        return tuple([self._redacted(a) for a in actions])
 
     async def publish(self, platform: str, actions: Iterable[Action]) -> None:
         adapter = self._adapters.get(platform)
@@ -122,7 +126,7 @@ class Runtime:
         return (Send(event.place.channel, text, thread=event.place.thread or thread),)
 
     def _redacted(self, action: Action) -> Action:
-        if isinstance(action, Send | Edit):
+        if type(action) is Send or type(action) is Edit:
             text = self._redact(action.text)
             return action if text is action.text else dataclasses.replace(action, text=text)
         if isinstance(action, Upload):
