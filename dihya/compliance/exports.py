@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING
 
 from bot.ports import ExportedFile, PersonData, Store
 from dihya.redaction import Redactor
-from dihya.signing import sha256sum_line, sign
 
 if TYPE_CHECKING:
     from dihya.audit_export import ExportFilter
@@ -27,6 +26,8 @@ def signing_key_pem(setting: str | None) -> bytes | None:
 
 
 def with_checks(name: str, content: bytes, key_pem: bytes | None) -> list[ExportedFile]:
+    from dihya.signing import sha256sum_line, sign  # loads cryptography: only when exporting
+
     files = [ExportedFile(name, content), ExportedFile(f"{name}.sha256", sha256sum_line(content, name).encode())]
     if key_pem is not None:
         files.append(ExportedFile(f"{name}.sig", sign(content, key_pem)))

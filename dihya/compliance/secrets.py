@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import logging
 import re
+from typing import TYPE_CHECKING
 
 from bot.errors import UserError
 from bot.i18n import N_
 from bot.ports import Store
 from dihya.redaction import Redactor
-from dihya.vault import SecretVault, VaultError
+
+if TYPE_CHECKING:  # the vault loads cryptography, which a bot without a secret key never needs
+    from dihya.vault import SecretVault
 
 log = logging.getLogger("dihya.secrets")
 NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
@@ -48,6 +51,8 @@ class SecretBox:
         """Teach the redactor every stored value (at start); unreadable tokens are logged, not fatal."""
         if self._vault is None:
             return 0
+        from dihya.vault import VaultError  # loaded already: a vault exists
+
         loaded = 0
         for name, token in self._store.secret_tokens().items():
             try:
@@ -72,4 +77,8 @@ class SecretBox:
 
 
 def build_vault(keys: tuple[str, ...]) -> SecretVault | None:
-    return SecretVault(keys) if keys else None
+    if not keys:
+        return None
+    from dihya.vault import SecretVault
+
+    return SecretVault(keys)
