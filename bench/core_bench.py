@@ -28,7 +28,7 @@ from bot.context import Context
 from bot.events import Message, Place, Sender
 from bot.i18n import N_, Msg
 from bot.registry import Arg, Command, Reply
-from dihya.app import App, build_app
+from dihya.app import App, build_app, settle_heap
 from dihya.settings import load_settings
 
 INVENTORY = frozenset(f"srv-{i:06d}" for i in range(1000))
@@ -143,6 +143,7 @@ async def measure(sizes: list[int], data_dir: Path) -> list[str]:
     app.store.grant_role(f"bench:{ALLOWED}", "auditor")
     replies = Replies()
     app.runtime.attach(replies)
+    settle_heap()  # as `dihya console` and `dihya serve` do once started
     lines = []
     app.bot.flush_audit()
     before = app.store.audit_head()

@@ -118,14 +118,14 @@ class Bot:
     def _authorised(self, event: Message, ctx: Context, parsed: Parsed) -> Outcome:
         permission = parsed.command.permission_for(parsed.args)
         decision = self.services.policy.decide(ctx.actor.roles, permission)
-        action = f"command:{parsed.command.name}"
         if decision is Decision.DENY:
             refusal = Msg(N_("You are not allowed to do that (needs “{permission}”; your roles: {roles})."),
                           {"permission": permission, "roles": ", ".join(ctx.actor.role_names)})
-            self.audit(ctx.actor, action, outcome="denied", details=_attempt(event, parsed.command))
+            self.audit(ctx.actor, f"command:{parsed.command.name}", outcome="denied",
+                       details=_attempt(event, parsed.command))
             return self._say(ctx.place, ctx.locale, (refusal,))
         if not self._limit.allow(ctx.actor.key):
-            self.audit(ctx.actor, action, outcome="rate_limited")
+            self.audit(ctx.actor, f"command:{parsed.command.name}", outcome="rate_limited")
             return self._say(ctx.place, ctx.locale, (Msg(N_("Too many commands; please wait a moment.")),))
         if decision is Decision.NEEDS_APPROVAL:
             return self._ask_approval(event, ctx, parsed, permission)
@@ -164,16 +164,19 @@ class Bot:
                    details={**_args(later.args, private), **reply.details})
         return Outcome(self._reply(ctx.place, ctx.locale, reply), durable=True)
 
-    def _say(self, place: Place, locale: str, lines: tuple[Msg, ...], key: str | None = None) -> Outcome:
-        return Outcome((Send(place.channel, self.render(lines, locale), thread=place.thread, key=key),))
+    def _say(self, place: Place, locale: str, lines: tuple[Msg, ...]) -> Outcome:
+        return Outcome((self._send(place, locale, lines),))
+
+    def _send(self, place: Place, locale: str, lines: tuple[Msg, ...], key: str | None = None) -> Send:
+        return Send(place.channel, self.services.catalogs.render_all(lines, locale), place.thread, key)
 
     def _reply(self, place: Place, locale: str, reply: Reply) -> tuple[Action, ...]:
         """A handler's reply as actions: its text, its files, and edits of earlier messages."""
         if not reply.uploads and not reply.edits:  # the common reply: one message, or none
-            return self._say(place, locale, reply.lines, reply.key).actions if reply.lines else ()
+            return (self._send(place, locale, reply.lines, reply.key),) if reply.lines else ()
         actions: list[Action] = []
         if reply.lines:
-            actions.extend(self._say(place, locale, reply.lines, reply.key).actions)
+            actions.append(self._send(place, locale, reply.lines, reply.key))
         for file in reply.uploads:
             title = self.render((file.title,), locale)
             actions.append(Upload(place.channel, file.filename, file.content, title, thread=place.thread))
@@ -348,11 +351,13 @@ WITHHELD = "[withheld]"
 
 
 def _args(args: Mapping[str, object], private: frozenset[str] = frozenset()) -> dict[str, object]:
-    return {"args": {k: WITHHELD if k in private else _audited(v) for k, v in args.items()}}
-
-
-def _audited(value: object) -> str:
-    text = value if type(value) is str else str(value)
-    if len(text) <= MAX_AUDITED_TEXT and text.isprintable():  # the common case: nothing to clean
-        return text
-    return clip(neutralise(text), MAX_AUDITED_TEXT)
+    audited: dict[str, object] = {}
+    for name, value in args.items():
+        if name in private:
+            audited[name] = WITHHELD
+            continue
+        text = value if type(value) is str else str(value)
+        if len(text) > MAX_AUDITED_TEXT or not text.isprintable():  # rare: most values need no cleaning
+            text = clip(neutralise(text), MAX_AUDITED_TEXT)
+        audited[name] = text
+    return {"args": audited}

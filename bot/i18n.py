@@ -60,7 +60,9 @@ class Catalogs:
         return table.get(msgid, msgid)
 
     def render(self, message: Msg, locale: str) -> str:
-        template = self.gettext(message.msgid, locale)
+        table = self._translations.get(locale)
+        template = table.get(message.msgid, message.msgid) if table is not None else \
+            self.gettext(message.msgid, locale)
         if not message.params:
             return template
         rtl = locale in RTL_LOCALES

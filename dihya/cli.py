@@ -8,7 +8,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from dihya.app import App, build_app
+from dihya.app import App, build_app, settle_heap
 from dihya.logs import configure
 from dihya.redaction import Redactor
 from dihya.settings import Settings, SettingsError, load_settings
@@ -112,6 +112,7 @@ def _console(settings: Settings, json_mode: bool) -> int:
 
     async def session(app: App) -> None:
         await app.start()
+        settle_heap()
         chat = ConsoleChat(app.runtime, sys.stdout, json_mode=json_mode, user=settings.console_user,
                            channel=settings.console_channel, upload_dir=settings.data_dir / "uploads")
         try:

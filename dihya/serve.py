@@ -9,7 +9,7 @@ import uvicorn
 
 from adapters.base import ChatAdapter
 from dihya.alerts.webhook import alertmanager_routes
-from dihya.app import App, build_app
+from dihya.app import App, build_app, settle_heap
 from dihya.http import build_http
 from dihya.settings import Settings
 
@@ -38,6 +38,7 @@ def configured_adapters(app: App) -> list[ChatAdapter]:
 async def serve(settings: Settings) -> None:
     app = build_app(settings)
     await app.start()
+    settle_heap()
     adapters = configured_adapters(app)
     routes = [route for adapter in adapters for route in adapter.routes()]
     if app.alerts is not None:  # issue 5: POST /hooks/alertmanager
