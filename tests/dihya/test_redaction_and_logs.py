@@ -2,12 +2,16 @@
 
 import json
 import logging
+import re
+import string
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
 
 from dihya.logs import configure
-from dihya.redaction import MASK, Redactor
+from dihya.redaction import MASK, TOKEN_SHAPES, Redactor, TokenShape, fold
 from dihya.settings import SettingsError, load_settings
 
 SAMPLES = [
@@ -53,3 +57,32 @@ def test_bad_setting_is_named_and_secrets_hide_in_repr() -> None:
     settings = load_settings(slack_bot_token="xoxb-should-not-show")
     assert "xoxb-should-not-show" not in repr(settings)
     assert "xoxb-should-not-show" in settings.secret_values()
+
+
+# -- the cheap trigger search must never let a shape's match through -------------------------------
+@pytest.mark.parametrize("shape", TOKEN_SHAPES, ids=lambda shape: shape.triggers[0])
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.filter_too_much])
+@given(data=st.data())
+def test_every_match_of_a_shape_holds_one_of_its_triggers(shape: TokenShape, data: st.DataObject) -> None:
+    found = data.draw(st.from_regex(shape.pattern, fullmatch=False))
+    match = shape.pattern.search(found)
+    assume(match is not None)
+    assert any(trigger in fold(match.group()) for trigger in shape.triggers)
+    assert MASK in Redactor()(found)
+
+
+def test_folding_keeps_every_case_insensitive_spelling_of_a_letter() -> None:
+    # re.IGNORECASE lets some non-ASCII letters ("ſ", "K" (Kelvin), "ı") match ASCII ones.
+    any_letter = re.compile("[a-z]", re.IGNORECASE)
+    for code in range(0x110000):
+        char = chr(code)
+        if 0xD800 <= code <= 0xDFFF or any_letter.fullmatch(char) is None:
+            continue
+        for letter in string.ascii_lowercase:
+            if re.fullmatch(letter, char, re.IGNORECASE):
+                assert letter in fold(char), (hex(code), letter)
+
+
+def test_a_long_reply_without_secrets_is_left_as_is() -> None:
+    text = "Deployment of web v1.2.3 to production finished; 12 hosts updated: healthy. " * 40
+    assert Redactor()(text) is text
