@@ -8,7 +8,7 @@ import re
 from collections.abc import Mapping
 
 from bot.argtypes import Choice, Name, Text
-from bot.audit import Verdict, verify
+from bot.audit import verify
 from bot.context import Context
 from bot.errors import UserError
 from bot.i18n import N_, Msg
@@ -25,20 +25,22 @@ def audit_verify(ctx: Context, args: Mapping[str, object]) -> Reply:
     else:
         store = ctx.services.store
         report = LogReport(verify(store.audit_records(), store.audit_head()), None)
+    intact, lines = verification_lines(report)
+    return Reply(lines) if intact else Reply(lines, outcome="tampered")
+
+
+def verification_lines(report: LogReport) -> tuple[bool, tuple[Msg, ...]]:
+    """What ``audit verify`` says, in chat and from ``dihya audit verify``: (intact, lines)."""
     if not report.chain.ok:
-        return _tampered(report.chain)
+        return False, (Msg(N_("Audit log TAMPERED: row {seq} is bad ({reason})."),
+                           {"seq": report.chain.bad_seq, "reason": Msg(report.chain.reason)}),)
     chain = Msg(N_("Audit log intact: {count} rows, chain verified."), {"count": report.chain.checked})
     if report.tail is None:
-        return Reply((chain,))
+        return True, (chain,)
     if not report.tail.ok:
-        return Reply((Msg(N_("Audit log TAMPERED at its end: {reason} (anchored row {seq})."),
-                          {"reason": Msg(report.tail.reason), "seq": report.tail.bad_seq}),), outcome="tampered")
-    return Reply((chain, Msg(N_("Tail check passed: the log still holds every row the latest anchor recorded."))))
-
-
-def _tampered(verdict: Verdict) -> Reply:
-    return Reply((Msg(N_("Audit log TAMPERED: row {seq} is bad ({reason})."),
-                      {"seq": verdict.bad_seq, "reason": Msg(verdict.reason)}),), outcome="tampered")
+        return False, (Msg(N_("Audit log TAMPERED at its end: {reason} (anchored row {seq})."),
+                           {"reason": Msg(report.tail.reason), "seq": report.tail.bad_seq}),)
+    return True, (chain, Msg(N_("Tail check passed: the log still holds every row the latest anchor recorded.")))
 
 
 def audit_export(ctx: Context, args: Mapping[str, object]) -> Reply:

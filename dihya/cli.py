@@ -4,53 +4,62 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from dihya.app import App, build_app, settle_heap
+from bot.i18n import N_, Msg, Verbatim
+from dihya.app import LOCALES_DIR, App, build_app, settle_heap
+from dihya.cli_text import CliText
 from dihya.logs import configure
 from dihya.redaction import Redactor
 from dihya.settings import Settings, SettingsError, load_settings
 from dihya.store.engine import make_engine, upgrade
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="dihya", description="Dihya ChatOps bot")
+def _parser(text: Callable[[str], str] = str) -> argparse.ArgumentParser:
+    """The command line; ``text`` translates the help texts."""
+    parser = argparse.ArgumentParser(prog="dihya", description=text(N_("Dihya ChatOps bot")))
     sub = parser.add_subparsers(dest="command", required=True)
-    console = sub.add_parser("console", help="chat with the bot in this terminal (embedded default)")
-    console.add_argument("--json", action="store_true", help="print one JSON object per bot action")
-    sub.add_parser("serve", help="run the configured chat adapters and the HTTP app")
-    db = sub.add_parser("db", help="database maintenance")
+    console = sub.add_parser("console", help=text(N_("chat with the bot in this terminal (embedded default)")))
+    console.add_argument("--json", action="store_true", help=text(N_("print one JSON object per bot action")))
+    sub.add_parser("serve", help=text(N_("run the configured chat adapters and the HTTP app")))
+    db = sub.add_parser("db", help=text(N_("database maintenance")))
     db.add_argument("action", choices=["upgrade"])
-    audit = sub.add_parser("audit", help="audit log tools")
+    audit = sub.add_parser("audit", help=text(N_("audit log tools")))
     audit.add_argument("action", choices=["verify", "export"])
-    audit.add_argument("--format", choices=["csv", "json"], default="csv", help="export format")
-    audit.add_argument("--since", help="export rows since a date (2026-11-01) or a duration (7d, 12h)")
-    audit.add_argument("--action", dest="actions", action="append", default=[], help="export only this action")
-    audit.add_argument("--out", type=Path, default=Path(), help="directory for the export and its checks")
-    secrets = sub.add_parser("secrets", help="encrypted secrets")
+    audit.add_argument("--format", choices=["csv", "json"], default="csv", help=text(N_("export format")))
+    audit.add_argument("--since", help=text(N_("export rows since a date (2026-11-01) or a duration (7d, 12h)")))
+    audit.add_argument("--action", dest="actions", action="append", default=[],
+                       help=text(N_("export only this action")))
+    audit.add_argument("--out", type=Path, default=Path(), help=text(N_("directory for the export and its checks")))
+    secrets = sub.add_parser("secrets", help=text(N_("encrypted secrets")))
     secrets.add_argument("action", choices=["rotate-key"])
-    worker = sub.add_parser("worker", help="run a Celery worker for jobs (DIHYA_JOBS=celery)")
+    worker = sub.add_parser("worker", help=text(N_("run a Celery worker for jobs (DIHYA_JOBS=celery)")))
     worker.add_argument("--concurrency", type=int, default=2)
-    worker.add_argument("--queues", default="", help="comma-separated (default: all runner queues)")
-    manifest = sub.add_parser("manifest", help="integrity manifest of playbooks, scripts and artifacts")
+    worker.add_argument("--queues", default="", help=text(N_("comma-separated (default: all runner queues)")))
+    manifest = sub.add_parser("manifest", help=text(N_("integrity manifest of playbooks, scripts and artifacts")))
     manifest.add_argument("action", choices=["update"])
     return parser
 
 
+CANNOT_START = N_("dihya: {problem}")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    text = CliText.load(LOCALES_DIR, os.environ)
+    args = _parser(text.gettext).parse_args(argv)
     try:
         settings = load_settings()
     except SettingsError as err:
-        print(f"dihya: {err}", file=sys.stderr)
+        text.fail(Msg(CANNOT_START, {"problem": Verbatim(str(err))}))
         return 2
     configure(settings.log_level, Redactor(settings.secret_values()), settings.log_file or _default_log(settings))
     try:
-        return _dispatch(args, settings)
+        return _dispatch(args, settings, text)
     except SettingsError as err:
-        print(f"dihya: {err}", file=sys.stderr)
+        text.fail(Msg(CANNOT_START, {"problem": Verbatim(str(err))}))
         return 2
 
 
@@ -59,12 +68,12 @@ def _default_log(settings: Settings) -> Path:
     return settings.data_dir / "dihya.log"
 
 
-def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
+def _dispatch(args: argparse.Namespace, settings: Settings, text: CliText) -> int:
     if args.command == "console":
         return _console(settings, json_mode=args.json)
     if args.command == "db":
         upgrade(make_engine(settings.sqlalchemy_url))
-        print("database is at the latest schema")
+        text.say(Msg(N_("The database is at the latest schema.")))
         return 0
     if args.command == "serve":
         from dihya.serve import run
@@ -74,18 +83,18 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "worker":
         return _worker(settings, args.concurrency, args.queues)
     if args.command == "manifest":
-        return _manifest_update(settings)
-    return _compliance(args, settings)
+        return _manifest_update(settings, text)
+    return _compliance(args, settings, text)
 
 
-def _compliance(args: argparse.Namespace, settings: Settings) -> int:
+def _compliance(args: argparse.Namespace, settings: Settings, text: CliText) -> int:
     from dihya.compliance import cli_tools
 
     if args.command == "secrets":
-        return cli_tools.secrets_rotate(settings)
+        return cli_tools.secrets_rotate(settings, text)
     if args.action == "export":
-        return cli_tools.audit_export(settings, args.format, args.since, args.actions, args.out)
-    return cli_tools.audit_verify(settings)
+        return cli_tools.audit_export(settings, text, args.format, args.since, args.actions, args.out)
+    return cli_tools.audit_verify(settings, text)
 
 
 def _worker(settings: Settings, concurrency: int, queues: str) -> int:
@@ -97,11 +106,12 @@ def _worker(settings: Settings, concurrency: int, queues: str) -> int:
     return 0
 
 
-def _manifest_update(settings: Settings) -> int:
+def _manifest_update(settings: Settings, text: CliText) -> int:
     from dihya.integrity import update_manifest
 
     manifest = update_manifest(settings.content_dir)
-    print(f"manifest updated: {len(manifest.files)} files under {settings.content_dir}")
+    text.say(Msg(N_("Manifest updated: {count} files under {folder}."),
+                 {"count": len(manifest.files), "folder": Verbatim(str(settings.content_dir))}))
     return 0
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 from pathlib import Path
 
@@ -11,6 +12,7 @@ from sqlalchemy import Engine, delete, select, update
 
 from dihya.app import App, build_app
 from dihya.audit_anchor import latest_anchor
+from dihya.cli_text import CliText
 from dihya.compliance import cli_tools
 from dihya.settings import Settings, load_settings
 from dihya.signing import check_sha256sum, generate_keypair, verify
@@ -89,7 +91,9 @@ async def test_fifty_commands_are_each_audited_and_tail_deletion_is_detected(
     reply = await chat.say("aud1", "audit verify")
     assert "TAMPERED at its end" in reply and "deleted" in reply
     if app.engine.dialect.name == "sqlite":  # the CLI reads DIHYA_DATABASE_URL: the same file here
-        assert cli_tools.audit_verify(settings) == 1
+        err = io.StringIO()
+        assert cli_tools.audit_verify(settings, CliText(app.bot.services.catalogs, "fr", err=err)) == 1
+        assert "Journal d’audit ALTÉRÉ à sa fin" in err.getvalue()  # in the operator's language
 
 
 async def test_refused_and_invalid_commands_are_audited_without_private_values(app: App, chat: Transcript) -> None:

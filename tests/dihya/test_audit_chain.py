@@ -78,8 +78,8 @@ def test_cli_verify_passes_then_names_the_bad_row(tmp_path: Path, monkeypatch: p
     monkeypatch.setenv("DIHYA_DATABASE_URL", url)
     monkeypatch.setenv("DIHYA_DATA_DIR", str(tmp_path))
     assert main(["audit", "verify"]) == 0
-    assert "6 rows verified" in capsys.readouterr().out
+    assert "6 rows, chain verified" in capsys.readouterr().out
     with engine.begin() as conn:
         conn.execute(update(AuditEvent).where(AuditEvent.seq == 4).values(action="command:other"))
     assert main(["audit", "verify"]) == 1
-    assert "seq 4" in capsys.readouterr().err
+    assert "row 4 is bad" in capsys.readouterr().err

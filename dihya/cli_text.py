@@ -1,0 +1,54 @@
+"""What the ``dihya`` command line prints, in the operator's language.
+
+The language comes from the environment as gettext reads it (``LANGUAGE``, ``LC_ALL``,
+``LC_MESSAGES``, ``LANG``: ``fr_FR.UTF-8`` → French, ``ar_MA`` → Arabic, ``tzm_MA`` → Tamazight);
+English when none names a language the bot speaks. Messages come from the same catalogs as chat.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TextIO
+
+from bot.i18n import DEFAULT_LOCALE, LOCALES, Catalogs, Msg
+
+LOCALE_VARIABLES = ("LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG")
+
+
+def cli_locale(environ: Mapping[str, str]) -> str:
+    """The first language the environment names that the bot speaks (``LANGUAGE`` may list several)."""
+    for variable in LOCALE_VARIABLES:
+        for entry in environ.get(variable, "").split(":"):
+            code = entry.split(".")[0].split("@")[0].split("_")[0].lower()
+            if code in LOCALES:
+                return code
+    return DEFAULT_LOCALE
+
+
+class CliText:
+    """Prints translated lines: results on standard output, problems on standard error."""
+
+    __slots__ = ("_catalogs", "locale", "_out", "_err")
+
+    def __init__(self, catalogs: Catalogs, locale: str, out: TextIO | None = None, err: TextIO | None = None) -> None:
+        self._catalogs = catalogs
+        self.locale = locale
+        self._out, self._err = out, err
+
+    @classmethod
+    def load(cls, locales_dir: Path, environ: Mapping[str, str]) -> CliText:
+        return cls(Catalogs.load(locales_dir), cli_locale(environ))
+
+    def gettext(self, msgid: str) -> str:
+        return self._catalogs.gettext(msgid, self.locale)
+
+    def render(self, message: Msg) -> str:
+        return self._catalogs.render(message, self.locale)
+
+    def say(self, message: Msg) -> None:
+        print(self.render(message), file=self._out or sys.stdout)
+
+    def fail(self, message: Msg) -> None:
+        print(self.render(message), file=self._err or sys.stderr)
