@@ -172,6 +172,7 @@ class Bot:
 
     def _reply(self, place: Place, locale: str, reply: Reply) -> tuple[Action, ...]:
         """A handler's reply as actions: its text, its files, and edits of earlier messages."""
+        locale = reply.locale or locale
         if not reply.uploads and not reply.edits:  # the common reply: one message, or none
             return (self._send(place, locale, reply.lines, reply.key),) if reply.lines else ()
         actions: list[Action] = []

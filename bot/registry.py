@@ -42,6 +42,7 @@ class Reply:
     # Work that does I/O (a Prometheus query, an Alertmanager call): the runtime runs it off the
     # event loop and its Reply replaces this one (which may hold a "working on it" line or none).
     later: Callable[[], Reply] | None = None
+    locale: str | None = None  # answer in this language instead of the asker's (``lang fr`` confirms in French)
 
 
 @dataclass(frozen=True, slots=True)

@@ -40,7 +40,8 @@ def lang(ctx: Context, args: Mapping[str, object]) -> Reply:
     ctx.services.identities.forget(ctx.actor.key)
     if stored is None:
         return say(N_("I will answer in the language you write in."), target=ctx.actor.pseudonym)
-    return Reply((Msg(N_("I will answer you in {locale}."), {"locale": stored}),), target=ctx.actor.pseudonym)
+    return Reply((Msg(N_("I will answer you in {locale}."), {"locale": stored}),), target=ctx.actor.pseudonym,
+                 locale=stored)  # confirmed in the language chosen
 
 
 def role_grant(ctx: Context, args: Mapping[str, object]) -> Reply:

@@ -45,8 +45,9 @@ async def test_roles_whoami_and_refusal_are_audited(chat: Transcript, app: App) 
 
 
 async def test_lang_overrides_the_phrase_language(chat: Transcript) -> None:
-    await chat.say("user3", "lang fr")
+    assert "Je vous répondrai désormais" in await chat.say("user3", "lang fr")
     assert "Commandes que vous pouvez" in await chat.say("user3", "help")
+    assert "سأجيبك" in await chat.say("user3", "langue ar")
     await chat.say("user3", "langue auto")
     assert "Commands you can run" in await chat.say("user3", "help")
 
