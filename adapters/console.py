@@ -2,8 +2,10 @@
 
 Each input line is a message from the current speaker in one channel. ``/as NAME`` switches the
 speaker (identity ``console:NAME``); ``/react EMOJI [MESSAGE_ID]`` reacts to a bot message (default:
-the latest approval request, else the last message). ``--json`` prints one JSON object per
-action so scripts can drive it.
+the latest approval request, else the last message); ``/dm MESSAGE`` sends a direct message to the
+bot (``secret set``, ``link`` and ``gdpr export`` are only accepted there). ``--json`` prints one
+JSON object per action so scripts can drive it; replies in a direct conversation carry
+``"direct": true``.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from bot.i18n import DEFAULT_LOCALE, N_, Msg
 from dihya.runtime import Runtime
 
 PLATFORM = "console"
+DIRECT_PREFIX = "@"  # the channel of a direct conversation with a speaker: "@NAME"
 _NAME = re.compile(r"[A-Za-z0-9._-]{1,64}")
 
 
@@ -52,17 +55,27 @@ class ConsoleChat:
 
     async def line(self, text: str) -> None:
         text = text.rstrip("\r\n")
-        if text.startswith("/as"):
-            self._switch(text[3:].strip())
-        elif text.startswith("/react"):
-            await self._react(text[6:].split())
+        word, _, rest = text.strip().partition(" ")
+        if word == "/as":
+            self._switch(rest.strip())
+        elif word == "/react":
+            await self._react(rest.split())
+        elif word == "/dm":
+            await self._direct(rest.strip())
         elif text.strip():
-            await self._say(text)
+            await self._say(text, self._place)
 
-    async def _say(self, text: str) -> None:
+    async def _say(self, text: str, place: Place) -> None:
         message_id = f"u{next(self._ids)}"
         sender = Sender(PLATFORM, self._user, self._user)
-        await self._runtime.dispatch(Message(f"console-{message_id}", sender, self._place, message_id, text))
+        await self._runtime.dispatch(Message(f"console-{message_id}", sender, place, message_id, text))
+
+    async def _direct(self, text: str) -> None:
+        """A direct message from the speaker to the bot (where ``secret set`` and ``link`` are accepted)."""
+        if not text:
+            self._notice(Msg(N_("usage: /dm MESSAGE (a direct message to the bot)")))
+            return
+        await self._say(text, Place(PLATFORM, f"{DIRECT_PREFIX}{self._user}", direct=True))
 
     def _switch(self, name: str) -> None:
         if _NAME.fullmatch(name) is None:
@@ -87,10 +100,10 @@ class ConsoleChat:
                 self.last_bot_message = message_id
             if action.buttons:
                 self._last_with_buttons = message_id
-            self._print({"op": "send", "id": message_id, "thread": action.thread, "text": action.text})
+            self._print({"op": "send", "id": message_id, "thread": action.thread, "text": action.text}, action.channel)
             return message_id
         if isinstance(action, Edit):
-            self._print({"op": "edit", "id": target, "text": action.text})
+            self._print({"op": "edit", "id": target, "text": action.text}, action.channel)
         elif isinstance(action, React):
             self._print({"op": "react", "id": action.message_id, "emoji": action.emoji})
         else:
@@ -103,22 +116,27 @@ class ConsoleChat:
         path.write_bytes(action.content)
         message_id = f"m{next(self._ids)}"
         self._print({"op": "upload", "id": message_id, "thread": action.thread, "text": action.title,
-                     "path": str(path)})
+                     "path": str(path)}, action.channel)
         return message_id
 
-    def _print(self, record: dict[str, object]) -> None:
+    def _print(self, record: dict[str, object], channel: str = "") -> None:
+        direct = channel.startswith(DIRECT_PREFIX)
         if self._json:
-            self._out.write(json.dumps(record, ensure_ascii=False) + "\n")
+            self._out.write(json.dumps(record | {"direct": True} if direct else record, ensure_ascii=False) + "\n")
         else:
-            edited = " (edited)" if record["op"] == "edit" else ""
-            self._out.write(f"dihya [{record['id']}]{edited}: {record.get('text', record.get('emoji', ''))}\n")
+            marks = ([N_("(edited)")] if record["op"] == "edit" else []) + ([N_("(direct)")] if direct else [])
+            shown = "".join(f" {self._render(Msg(mark))}" for mark in marks)
+            self._out.write(f"dihya [{record['id']}]{shown}: {record.get('text', record.get('emoji', ''))}\n")
         self._out.flush()
 
-    def _notice(self, message: Msg) -> None:
-        """The console's own word to the speaker, in their language (else English)."""
+    def _render(self, message: Msg) -> str:
+        """The console's own words, in the speaker's language (else English)."""
         services = self._runtime.bot.services
         known = services.store.identity(f"{PLATFORM}:{self._user}")
-        text = services.catalogs.render(message, (known.locale if known else None) or DEFAULT_LOCALE)
+        return services.catalogs.render(message, (known.locale if known else None) or DEFAULT_LOCALE)
+
+    def _notice(self, message: Msg) -> None:
+        text = self._render(message)
         if self._json:
             self._out.write(json.dumps({"op": "notice", "text": text}) + "\n")
         else:

@@ -18,12 +18,17 @@ LOCALE_VARIABLES = ("LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG")
 
 
 def cli_locale(environ: Mapping[str, str]) -> str:
-    """The first language the environment names that the bot speaks (``LANGUAGE`` may list several)."""
+    """As gettext does: the first of these variables that is set decides (``LANGUAGE`` may list
+    several languages, the first the bot speaks wins); ``C``, ``POSIX`` or an unknown one is English."""
     for variable in LOCALE_VARIABLES:
-        for entry in environ.get(variable, "").split(":"):
+        value = environ.get(variable, "")
+        if not value:
+            continue
+        for entry in value.split(":"):
             code = entry.split(".")[0].split("@")[0].split("_")[0].lower()
             if code in LOCALES:
                 return code
+        return DEFAULT_LOCALE
     return DEFAULT_LOCALE
 
 

@@ -3,6 +3,7 @@ PostgreSQL at 127.0.0.1:5432 (each test in a schema of its own, dropped afterwar
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -13,6 +14,10 @@ from dihya.app import App, build_app
 from dihya.settings import Settings, load_settings
 from tests.helpers.databases import database
 from tests.helpers.transcript import Transcript
+
+# The command line speaks the language of the environment; tests that read its output expect English
+# unless they choose a language themselves (LANGUAGE comes first, and is inherited by subprocesses).
+os.environ["LANGUAGE"] = "en"
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])

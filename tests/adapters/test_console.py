@@ -57,3 +57,25 @@ def test_state_survives_a_restart(tmp_path: Path) -> None:
     assert "intact" in subprocess.run([str(Path(sys.executable).with_name("dihya")), "audit", "verify"],
                                       env={**os.environ, "DIHYA_DATA_DIR": str(tmp_path)}, capture_output=True,
                                       text=True, check=True).stdout
+
+
+def test_dm_is_a_direct_conversation_where_secrets_are_accepted(tmp_path: Path) -> None:
+    canary = "canary-9f8e7d6c5b4a"
+    script = f"secret set DB_PASSWORD {canary}\n/dm secret set DB_PASSWORD {canary}\n/dm\nsecrets\n"
+    dihya = Path(sys.executable).with_name("dihya")
+    env = {**os.environ, "DIHYA_DATA_DIR": str(tmp_path), "DIHYA_ADMINS": "console:admin1",
+           "DIHYA_SECRET_KEY": "a long passphrase for the console test"}
+    out = subprocess.run([str(dihya), "console", "--json"], input=script, capture_output=True, text=True,
+                         env=env, timeout=120, check=True).stdout
+    records = [json.loads(line) for line in out.splitlines()]
+    refused, stored, usage, listed = records
+    assert "did not store it" in refused["text"] and "direct" not in refused
+    assert "Secret DB_PASSWORD stored" in stored["text"] and stored["direct"] is True
+    assert usage["op"] == "notice" and "/dm" in usage["text"]
+    assert "DB_PASSWORD" in listed["text"]
+    assert canary not in out
+
+
+def test_human_mode_marks_direct_replies_in_the_speakers_language(tmp_path: Path) -> None:
+    out = run_console(tmp_path, "lang fr\n/dm ping\n")
+    assert "dihya [m4] (privé): pong" in out

@@ -16,6 +16,7 @@ from dihya.cli_text import LOCALE_VARIABLES, cli_locale
     ({"LANGUAGE": "de:ar", "LANG": "en_US.UTF-8"}, "ar"),  # LANGUAGE lists preferences in order
     ({"LC_ALL": "fr_CA@euro", "LANG": "ar_MA"}, "fr"),
     ({"LC_ALL": "C"}, "en"),
+    ({"LC_ALL": "C", "LANG": "fr_FR.UTF-8"}, "en"),  # the first variable set decides
     ({"LANG": "de_DE.UTF-8"}, "en"),
     ({}, "en"),
 ])
