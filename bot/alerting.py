@@ -217,7 +217,8 @@ def storm_lines(summary: StormSummary) -> tuple[Msg, ...]:
         Msg(N_("Alerts: {firing} firing, {resolved} resolved."), {"firing": summary.firing,
                                                                   "resolved": summary.resolved}),
         Msg(N_("Most frequent: {names}"), {"names": names or "-"}),
-        Msg(N_("“alerts” lists every firing alert.")),
+        Msg(N_("“alerts” lists every firing alert. React {ack} to acknowledge every group here, {silence} to "
+               "silence them all for 1 h."), {"ack": ACK, "silence": SILENCE}),
     )
 
 

@@ -13,6 +13,7 @@ from bot.alerting import (
     INCIDENT,
     KEY_PREFIX,
     SILENCE,
+    STORM_PREFIX,
     AlertGroupRecord,
     alert_list_line,
     group_lines,
@@ -107,7 +108,7 @@ def alert_reaction(ctx: Context, emoji: str, added: bool, key: str) -> Reply | N
     group = ctx.services.store.alert_group(int(key.removeprefix(KEY_PREFIX)))
     if group is None:
         return None
-    refusal = _refusal(ctx, _PERMISSION[emoji], group)
+    refusal = _refusal(ctx, _PERMISSION[emoji], group.key)
     if refusal is not None:
         return refusal
     if emoji == ACK:
@@ -117,7 +118,65 @@ def alert_reaction(ctx: Context, emoji: str, added: bool, key: str) -> Reply | N
     return _open_incident(ctx, group)
 
 
-def _refusal(ctx: Context, permission: str, group: AlertGroupRecord) -> Reply | None:
+def storm_reaction(ctx: Context, emoji: str, added: bool, key: str) -> Reply | None:
+    """On a storm summary: 👀 acknowledges every group it stands for, 🔕 silences every firing one for
+    1 h (one silence per group, as on the group's own message); 🚨 needs one alert, not a storm."""
+    storm_id = key.removeprefix(STORM_PREFIX)
+    if not added or emoji not in _PERMISSION or not storm_id.isdigit():
+        return None
+    groups = ctx.services.store.storm_groups(int(storm_id))
+    if not groups:
+        return None
+    refusal = _refusal(ctx, _PERMISSION[emoji], key)
+    if refusal is not None:
+        return refusal
+    if emoji == ACK:
+        return _acknowledge_storm(ctx, key, groups)
+    if emoji == SILENCE:
+        return _silence_storm(ctx, key, groups)
+    return Reply((Msg(N_("{who}: this summary stands for many alerts; open an incident with “incident open TITLE”."),
+                      {"who": ctx.actor.key}),), target=key, outcome="invalid")
+
+
+def _acknowledge_storm(ctx: Context, key: str, groups: list[AlertGroupRecord]) -> Reply:
+    store, who, now_us = ctx.services.store, ctx.actor.key, int(ctx.services.clock() * 1e6)
+    acked = [g.id for g in groups if g.acked_by is None and store.ack_alert_group(g.id, who, now_us)]
+    if not acked:
+        return Reply((Msg(N_("Every alert group of this storm is already acknowledged.")),), target=key,
+                     outcome="duplicate")
+    return Reply((Msg(N_("👀 {who} acknowledged {count} alert groups of this storm."),
+                      {"who": who, "count": len(acked)}),), target=key, details={"groups": acked})
+
+
+def _silence_storm(ctx: Context, key: str, groups: list[AlertGroupRecord]) -> Reply:
+    silences, who = silences_of(ctx), ctx.actor.key
+    pending = [g for g in groups if g.status == "firing" and g.silence_id is None]
+
+    def work() -> Reply:
+        made: dict[str, str] = {}  # group id → silence id, for the audit row
+        problem: UserError | None = None
+        try:
+            for group in pending:
+                comment = f"Alert group #{group.id} ({group.name}) silenced from chat with its storm"
+                silence_id = silences.silence(matcher_text(group.matchers), REACTION_SILENCE_S, who, comment)
+                ctx.services.store.set_alert_silence(group.id, silence_id)  # a retry skips it
+                made[str(group.id)] = silence_id
+        except UserError as err:  # Alertmanager refused or went away part-way: say what was done
+            if not made:
+                raise
+            problem = err
+        if not made:
+            return Reply((Msg(N_("Every firing alert group of this storm is already silenced.")),), target=key,
+                         outcome="duplicate")
+        done = Msg(N_("🔕 {who} silenced {count} alert groups of this storm for 1 h."),
+                   {"who": who, "count": len(made)})
+        lines = (done,) if problem is None else (done, problem.message)
+        return Reply(lines, target=key, outcome="ok" if problem is None else "partial", details={"silences": made})
+
+    return Reply((), target=key, later=work)
+
+
+def _refusal(ctx: Context, permission: str, target: str) -> Reply | None:
     decision = ctx.services.policy.decide(ctx.actor.roles, permission)
     if decision is Decision.ALLOW:
         return None
@@ -126,7 +185,7 @@ def _refusal(ctx: Context, permission: str, group: AlertGroupRecord) -> Reply | 
     else:
         reason = Msg(N_("{who}: you are not allowed to do that (needs “{permission}”; your roles: {roles})."),
                      {"who": ctx.actor.key, "permission": permission, "roles": ", ".join(ctx.actor.role_names)})
-    return Reply((reason,), target=group.key, outcome="denied")
+    return Reply((reason,), target=target, outcome="denied")
 
 
 def refreshed(ctx: Context, group_id: int) -> tuple[tuple[str, tuple[Msg, ...]], ...]:

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from bot.alerting import KEY_PREFIX
+from bot.alerting import KEY_PREFIX, STORM_PREFIX
 from bot.context import ReactionHandler
 from bot.monitoring import Metrics, Silences
-from commands.alerts import alert_reaction
+from commands.alerts import alert_reaction, storm_reaction
 from dihya.monitoring.port import AlertmanagerPort, PrometheusPort
 from dihya.settings import Settings
 
-REACTIONS: Mapping[str, ReactionHandler] = {KEY_PREFIX: alert_reaction}
+REACTIONS: Mapping[str, ReactionHandler] = {KEY_PREFIX: alert_reaction, STORM_PREFIX: storm_reaction}
 
 
 def build_metrics(settings: Settings) -> Metrics | None:

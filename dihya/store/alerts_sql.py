@@ -96,6 +96,11 @@ class AlertsSql:
             conn.execute(update(AlertGroupRow).where(AlertGroupRow.id == group_id).values(storm_id=storm_id))
             return int(storm_id), started
 
+    def storm_groups(self, storm_id: int) -> list[AlertGroupRecord]:
+        query = select(AlertGroupRow).where(AlertGroupRow.storm_id == storm_id).order_by(AlertGroupRow.id)
+        with self.engine.connect() as conn:
+            return [_group(row) for row in conn.execute(query)]
+
     def storm_summary(self, storm_id: int) -> StormSummary | None:
         with self.engine.connect() as conn:
             storm = conn.execute(select(AlertStormRow).where(AlertStormRow.id == storm_id)).first()

@@ -14,8 +14,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
+from bot.alerting import AlertGroupRecord
 from bot.monitoring import SilenceView
 from dihya.app import App
+from dihya.monitoring.alertmanager import AlertmanagerUnavailable
 from tests.helpers.alerts import alert, alert_app, deliver, payload
 from tests.helpers.transcript import Transcript
 
@@ -131,3 +133,87 @@ async def test_without_alertmanager_silencing_says_so(app: App, chat: Transcript
     assert "Alertmanager is not configured" in await chat.say("ops1", "silence alertname=X for 1h")
     target = await firing(app, chat)
     assert "Alertmanager is not configured" in await chat.react("ops1", "🔕", target)
+
+
+# --- reactions on a storm summary --------------------------------------------------------------
+
+
+async def storm(app: App, chat: Transcript) -> tuple[str, list[int]]:
+    """Enough groups in one channel to start a storm: the summary's message id and its groups."""
+    for n in range(app.settings.alert_storm_threshold + 4):
+        await deliver(app, payload(f"g{n}", [alert(f"f{n}", instance=f"web-{n:02d}")]))
+    summary = next(p for p in chat.posted if p.key and p.key.startswith("alert-storm:"))
+    assert summary.key is not None
+    groups = [g.id for g in app.store.storm_groups(int(summary.key.removeprefix("alert-storm:")))]
+    assert len(groups) >= 3
+    assert "React 👀 to acknowledge every group here" in summary.current
+    return summary.id, groups
+
+
+def group(app: App, group_id: int) -> AlertGroupRecord:
+    found = app.store.alert_group(group_id)
+    assert found is not None
+    return found
+
+
+def storm_audit(app: App) -> list[tuple[str, object]]:
+    rows = [r.draft for r in app.store.audit_records() if r.draft.action == "reaction:alert-storm"]
+    return [(r.outcome, r.details.get("groups", r.details.get("silences"))) for r in rows]
+
+
+async def test_eyes_on_a_storm_acknowledges_every_group_in_it(app: App, chat: Transcript) -> None:
+    target, groups = await storm(app, chat)
+    answer = await chat.react("ops1", "👀", target)
+    assert f"console:ops1 acknowledged {len(groups)} alert groups of this storm" in answer
+    assert all(group(app, g).acked_by == "console:ops1" for g in groups)
+    assert "already acknowledged" in await chat.react("admin1", "👀", target)
+    assert storm_audit(app) == [("ok", groups), ("duplicate", None)]
+
+
+async def test_silence_on_a_storm_silences_each_firing_group_once(app: App, chat: Transcript,
+                                                                   silences: MemorySilences) -> None:
+    target, groups = await storm(app, chat)
+    assert "not allowed" in await chat.react("dev1", "🔕", target)
+    assert silences.created == []
+    answer = await chat.react("ops1", "🔕", target)
+    assert f"silenced {len(groups)} alert groups of this storm for 1 h" in answer
+    made = {s.matchers for s in silences.created}
+    expected = {f'alertname="InstanceDown",instance="{group(app, g).group_labels["instance"]}"' for g in groups}
+    assert made == expected and len(silences.created) == len(groups)
+    assert "already silenced" in await chat.react("admin1", "🔕", target)
+    assert len(silences.created) == len(groups)
+    outcomes = storm_audit(app)
+    assert [o for o, _ in outcomes] == ["denied", "ok", "duplicate"]
+    assert outcomes[1][1] == {str(g): group(app, g).silence_id for g in groups}
+
+
+class FailingAfter(MemorySilences):
+    """Alertmanager that goes away after ``ok`` silences."""
+
+    def __init__(self, ok: int) -> None:
+        super().__init__()
+        self.ok = ok
+
+    def silence(self, matchers: str, seconds: int, created_by: str, comment: str) -> str:
+        if len(self.created) >= self.ok:
+            raise AlertmanagerUnavailable
+        return super().silence(matchers, seconds, created_by, comment)
+
+
+async def test_a_silence_cut_short_says_what_was_done_and_a_retry_finishes_it(app: App, chat: Transcript) -> None:
+    flaky = FailingAfter(2)
+    app.bot.services = dataclasses.replace(app.bot.services, silences=flaky)
+    target, groups = await storm(app, chat)
+    answer = await chat.react("ops1", "🔕", target)
+    assert "silenced 2 alert groups" in answer and "cannot be reached" in answer
+    flaky.ok = len(groups)
+    answer = await chat.react("ops1", "🔕", target)
+    assert f"silenced {len(groups) - 2} alert groups" in answer
+    assert len(flaky.created) == len(groups)
+    assert [o for o, _ in storm_audit(app)] == ["partial", "ok"]
+
+
+async def test_siren_on_a_storm_points_to_the_incident_command(app: App, chat: Transcript) -> None:
+    target, _ = await storm(app, chat)
+    assert "incident open" in await chat.react("ops1", "🚨", target)
+    assert app.store.incident_events(1) == []
