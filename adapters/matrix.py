@@ -27,7 +27,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any, Protocol, TypeVar
 
 import aiohttp
-from nio import AsyncClient, AsyncClientConfig, ErrorResponse, MessageDirection
+from nio import AsyncClient, AsyncClientConfig, ErrorResponse, MegolmEvent, MessageDirection
 from starlette.routing import BaseRoute
 
 from adapters.pacing import ChannelPacer, retrying
@@ -50,7 +50,10 @@ REMEMBERED_REACTIONS = 1000
 REMEMBERED_THREADS = 1000
 BACKFILL_PAGES = 20
 NIO_LOGGERS = ("nio.responses", "nio.http", "nio.rooms", "nio.events.misc", "nio.client.async_client",
-               "nio.client.base_client", "nio.client.http_client")
+               "nio.client.base_client", "nio.client.http_client", "peewee")
+# DEBUG dumps dropped whole: parsed responses (the login's access token, people's messages) and the
+# key store's SQL (pickled device and room keys).
+DUMPING_LOGGERS = frozenset({"nio.responses", "peewee"})
 MASK = "[REDACTED]"
 VAULT_NAME = "matrix:access_token"  # binds the sealed token to its use (see dihya.vault)
 _R = TypeVar("_R")
@@ -67,8 +70,17 @@ class MatrixError(Exception):
         self.retry_after_ms = retry_after_ms
 
 
+class RoomNotSynced(MatrixError):
+    """The bot is in the room but has not synced it yet, so it cannot tell whether to encrypt."""
+
+    def __init__(self, room_id: str) -> None:
+        super().__init__("send", None, f"room {room_id} not synced yet")
+
+
 def _retry_after(err: BaseException) -> float | None:
     """Seconds to wait before sending again (0: default backoff), or None when retrying is pointless."""
+    if isinstance(err, RoomNotSynced):
+        return 0.0  # the running sync loop brings the room in a moment
     if isinstance(err, MatrixError):
         return (err.retry_after_ms or 0) / 1000 if err.errcode == "M_LIMIT_EXCEEDED" else None
     return 0.0 if isinstance(err, aiohttp.ClientError | TimeoutError) else None
@@ -173,22 +185,34 @@ def _edit_content(text: str, target: str) -> JsonDict:
             "m.relates_to": {"rel_type": "m.replace", "event_id": target}}
 
 
-def _file_content(action: Upload, uri: str, mimetype: str) -> JsonDict:
+def _file_content(action: Upload, uri: str, mimetype: str, keys: Mapping[str, Any] | None = None) -> JsonDict:
+    """A file message; in an encrypted room the file itself is encrypted and ``keys`` decrypt it."""
     kind = "m.image" if mimetype.startswith("image/") else "m.file"
-    return {"msgtype": kind, "body": action.title or action.filename, "filename": action.filename, "url": uri,
+    where: JsonDict = {"url": uri} if keys is None else {"file": {**keys, "url": uri}}
+    return {"msgtype": kind, "body": action.title or action.filename, "filename": action.filename, **where,
             "info": {"mimetype": mimetype, "size": len(action.content)}}
+
+
+def _readable(room_id: str, event: Any) -> Mapping[str, Any]:
+    """An event as the room sees it: nio has already decrypted what it could. One it could not
+    (its room key never reached this device) stays ``m.room.encrypted``, which nothing acts on."""
+    if isinstance(event, MegolmEvent):
+        log.warning("an encrypted Matrix event could not be decrypted",
+                    extra={"room_id": room_id, "event_id": event.event_id, "sender": event.sender})
+    return dict(event.source)
 
 
 class SessionLogFilter(logging.Filter):
     """nio logs every parsed response at DEBUG, the login response with its access token and room
-    timelines with people's messages: drop those dumps and mask the session's secrets elsewhere."""
+    timelines with people's messages, and its key store logs its SQL: drop those dumps and mask the
+    session's secrets elsewhere."""
 
     def __init__(self) -> None:
         super().__init__()
         self.secrets: set[str] = set()
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if record.name == "nio.responses" and record.levelno <= logging.DEBUG:
+        if record.name in DUMPING_LOGGERS and record.levelno <= logging.DEBUG:
             return False
         message = record.getMessage()
         if any(secret in message for secret in self.secrets):
@@ -276,9 +300,16 @@ class MatrixAdapter:
                         "presence": {"not_types": ["*"]}}
         self._localpart = self._user_id[1:].partition(":")[0]
         self._address = addressing((PREFIX, self._user_id), (self._localpart,))
-        config = AsyncClientConfig(max_timeouts=3, max_limit_exceeded=3, encryption_enabled=False,
-                                   store_sync_tokens=False, request_timeout=sync_timeout_ms / 1000 + 30)
-        self._client = AsyncClient(settings.matrix_homeserver, self._user_id, config=config)
+        # End-to-end encryption (vodozemac): the device's keys live in data_dir/matrix, pickled under
+        # the secret key when one is set. The bot cannot compare emoji with anyone, so it shares room
+        # keys with every device of the room's members (ignore_unverified_devices below).
+        keys_dir = settings.data_dir / "matrix"
+        keys_dir.mkdir(parents=True, exist_ok=True)
+        pickle_key = settings.secret_key.get_secret_value() if settings.secret_key else AsyncClientConfig.pickle_key
+        config = AsyncClientConfig(max_timeouts=3, max_limit_exceeded=3, encryption_enabled=True,
+                                   store_sync_tokens=False, request_timeout=sync_timeout_ms / 1000 + 30,
+                                   pickle_key=pickle_key)
+        self._client = AsyncClient(settings.matrix_homeserver, self._user_id, store_path=str(keys_dir), config=config)
         self._task: asyncio.Task[None] | None = None
         self._log_filter = SessionLogFilter()
         runtime.attach(self)
@@ -318,6 +349,7 @@ class MatrixAdapter:
         response = _checked(await self._client.login(password.get_secret_value(), device_name="Dihya"), "login")
         self._log_filter.secrets.add(response.access_token)
         self._remember_session(response.device_id, response.access_token)
+        await self._keys()
 
     def _stored_token(self) -> str | None:
         sealed = self._kv.get("access_token")
@@ -334,13 +366,23 @@ class MatrixAdapter:
         if token is None or self._client.device_id is None:
             return False
         self._log_filter.secrets.add(token)
-        self._client.access_token = token
+        self._client.restore_login(self._user_id, self._client.device_id, token)  # also opens the key store
         response = await self._client.whoami()
         if isinstance(response, ErrorResponse) and response.status_code == "M_UNKNOWN_TOKEN":
             self._client.access_token = ""
             return False
         _checked(response, "whoami")
+        await self._keys()
         return True
+
+    async def _keys(self) -> None:
+        """Encryption upkeep after a login or a sync: publish this device's keys, learn the devices
+        of people in encrypted rooms, and send the room keys queued for them."""
+        if self._client.should_upload_keys:
+            _checked(await self._client.keys_upload(), "keys_upload")
+        if self._client.should_query_keys:
+            _checked(await self._client.keys_query(), "keys_query")
+        await self._client.send_to_device_messages()
 
     def _remember_session(self, device_id: str, token: str) -> None:
         self._kv.set("device_id", device_id)
@@ -392,6 +434,7 @@ class MatrixAdapter:
         """Take a token without running anything from before the bot's first start."""
         response = _checked(await self._client.sync(timeout=0, sync_filter=self._filter), "sync")
         await self._invites(response.rooms.invite)
+        await self._keys()
         self._kv.set("next_batch", response.next_batch)
 
     async def _sync_forever(self) -> None:
@@ -419,6 +462,7 @@ class MatrixAdapter:
             for source in await self._timeline(room_id, info.timeline, since):
                 await self._once(room_id, source, since, handled)
         await self._invites(response.rooms.invite)
+        await self._keys()
         self._kv.set("next_batch", response.next_batch)  # only now: the batch was processed
 
     def _handled(self, since: str | None) -> set[str]:
@@ -436,7 +480,7 @@ class MatrixAdapter:
 
     async def _timeline(self, room_id: str, timeline: Any, since: str | None) -> list[Mapping[str, Any]]:
         """The room's new events, oldest first; a gap left by a long downtime is filled in."""
-        events = [e.source for e in timeline.events]
+        events = [_readable(room_id, e) for e in timeline.events]
         if timeline.limited and since is not None and timeline.prev_batch:
             events = await self._backfill(room_id, timeline.prev_batch, since) + events
         return self._after_own_join(events)
@@ -446,7 +490,7 @@ class MatrixAdapter:
         for _ in range(BACKFILL_PAGES):
             page = _checked(await self._client.room_messages(room_id, start=start, end=since,
                                                              direction=MessageDirection.back, limit=100), "messages")
-            missed.extend(e.source for e in page.chunk)
+            missed.extend(_readable(room_id, e) for e in page.chunk)
             if not page.chunk or not page.end:
                 return missed[::-1]
             start = page.end
@@ -551,13 +595,21 @@ class MatrixAdapter:
         await self._pacer.wait(room_id)
 
         async def send() -> str:
-            return str(_checked(await self._client.room_send(room_id, kind, content), "send").event_id)
+            if room_id not in self._client.rooms:  # nio must know a room to tell whether to encrypt
+                _checked(await self._client.joined_members(room_id), "send")  # not a member: the server says so
+                raise RoomNotSynced(room_id)
+            sent = await self._client.room_send(room_id, kind, content, ignore_unverified_devices=True)
+            return str(_checked(sent, "send").event_id)
 
         return await retrying(send, _retry_after)
 
     async def _upload(self, action: Upload) -> str:
         mimetype = mimetypes.guess_type(action.filename)[0] or "application/octet-stream"
-        uploaded, _keys = await self._client.upload(lambda _limited, _timeouts: action.content, content_type=mimetype,
-                                                    filename=action.filename, filesize=len(action.content))
+        room = self._client.rooms.get(action.channel)
+        encrypt = room is not None and room.encrypted
+        uploaded, keys = await self._client.upload(lambda _limited, _timeouts: action.content, content_type=mimetype,
+                                                   filename=action.filename, filesize=len(action.content),
+                                                   encrypt=encrypt)
         uri = str(_checked(uploaded, "upload").content_uri)
-        return await self._post(action.channel, self._threaded(_file_content(action, uri, mimetype), action.thread))
+        content = _file_content(action, uri, mimetype, keys if encrypt else None)
+        return await self._post(action.channel, self._threaded(content, action.thread))

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from nio import AsyncClient, AsyncClientConfig, ErrorResponse, RoomGetStateEventError
 from sqlalchemy import Engine
@@ -187,6 +188,78 @@ async def start_bot(synapse: Synapse, engine: Engine, tmp_path: Path,
 async def stop(bot: Dihya) -> None:
     await bot.adapter.stop()
     bot.runtime.close()
+
+
+# -- encrypted rooms --------------------------------------------------------------------------------
+MEGOLM = {"type": "m.room.encryption", "state_key": "", "content": {"algorithm": "m.megolm.v1.aes-sha2"}}
+
+
+async def _e2e_login(synapse: Synapse, user_id: str, keys: Path) -> AsyncClient:
+    """A client that encrypts, like Element in a private room: its device keys are published."""
+    keys.mkdir(parents=True, exist_ok=True)
+    config = AsyncClientConfig(encryption_enabled=True, store_sync_tokens=False)
+    client = AsyncClient(synapse.url, user_id, store_path=str(keys), config=config)
+    _ok(await client.login(synapse.passwords[user_id]))
+    if client.should_upload_keys:
+        _ok(await client.keys_upload())
+    return client
+
+
+async def _decrypted_replies(client: AsyncClient, room: str, since: str | None) -> tuple[list[Any], str]:
+    response = _ok(await client.sync(timeout=200, since=since))
+    if client.should_query_keys:
+        _ok(await client.keys_query())
+    events = response.rooms.join[room].timeline.events if room in response.rooms.join else []
+    return [e for e in events if getattr(e, "sender", "") == BOT], response.next_batch
+
+
+async def test_an_encrypted_room_is_read_and_answered_encrypted(
+        start_bot: BotFactory, synapse: Synapse, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    bot = await start_bot()
+    alice = await _e2e_login(synapse, ALICE, tmp_path / "alice-keys")
+    try:
+        room = _ok(await alice.room_create(invite=[BOT], name="secure", initial_state=[MEGOLM])).room_id
+
+        async def bot_joined() -> bool:
+            return BOT in [m.user_id for m in _ok(await alice.joined_members(room)).members]
+        await _until(bot_joined, "the bot joining on an admin's invite")
+        since = _ok(await alice.sync(timeout=0)).next_batch
+        if alice.should_query_keys:
+            _ok(await alice.keys_query())  # learn the bot's device, to share the room key with it
+        asked = _ok(await alice.room_send(room, "m.room.message", {"msgtype": "m.text", "body": "!dihya ping"},
+                                          ignore_unverified_devices=True)).event_id
+
+        replies: list[Any] = []
+
+        async def answered() -> bool:
+            nonlocal since
+            found, since = await _decrypted_replies(alice, room, since)
+            replies.extend(found)
+            return any(getattr(e, "body", None) == "pong" for e in replies)
+        await _until(answered, "an encrypted pong")
+        pong = next(e for e in replies if getattr(e, "body", None) == "pong")
+        assert pong.decrypted  # it travelled encrypted and alice's device could read it
+        assert pong.source["content"]["m.relates_to"]["m.in_reply_to"] == {"event_id": asked}
+        received = [e for e in bot.runtime.events if isinstance(e, Message)]
+        assert [(m.sender.user_id, m.text) for m in received] == [(ALICE, "ping")]
+        await stop(bot)  # a restart keeps the device and its keys (data_dir/matrix, under the secret key)
+        again = await start_bot()
+        asked_again = _ok(await alice.room_send(room, "m.room.message", {"msgtype": "m.text", "body": "!dihya ping"},
+                                                ignore_unverified_devices=True)).event_id
+        replies.clear()
+        await _until(answered, "an encrypted pong after a restart")
+        assert [m.text for m in again.runtime.events if isinstance(m, Message)] == ["ping"]
+        assert next(e for e in replies if getattr(e, "body", None) == "pong").decrypted
+        for event_id in (asked, asked_again, pong.event_id):  # as the homeserver keeps them: it never saw the text
+            raw = httpx.get(f"{synapse.url}/_matrix/client/v3/rooms/{room}/event/{event_id}",
+                            headers={"Authorization": f"Bearer {alice.access_token}"}, timeout=10).json()
+            assert raw["type"] == "m.room.encrypted" and "ciphertext" in raw["content"], raw
+        # the key store's SQL (pickled keys) never reaches the logs; nio's own crypto logs do
+        assert not [r for r in caplog.records if r.name == "peewee"]
+        assert [r for r in caplog.records if r.name.startswith("nio.crypto")]
+    finally:
+        await alice.close()
 
 
 # -- commands ---------------------------------------------------------------------------------------
