@@ -20,6 +20,7 @@ from typing import Any
 import httpx
 import pytest
 from nio import AsyncClient, AsyncClientConfig, ErrorResponse, RoomGetStateEventError
+from nio.crypto import decrypt_attachment
 from sqlalchemy import Engine
 
 from adapters.matrix import MatrixAdapter, MatrixError, addressing, backoff_delay, command_text
@@ -251,6 +252,22 @@ async def test_an_encrypted_room_is_read_and_answered_encrypted(
         await _until(answered, "an encrypted pong after a restart")
         assert [m.text for m in again.runtime.events if isinstance(m, Message)] == ["ping"]
         assert next(e for e in replies if getattr(e, "body", None) == "pong").decrypted
+        replies.clear()
+        report = b"seq,action\n1,ping\n"
+        await again.publish(Upload(room, "audit.csv", report, "Audit export"))
+
+        async def file_arrived() -> bool:
+            nonlocal since
+            found, since = await _decrypted_replies(alice, room, since)
+            replies.extend(found)
+            return any(e.source["content"].get("msgtype") == "m.file" for e in replies)
+        await _until(file_arrived, "an encrypted file")
+        sent = next(e for e in replies if e.source["content"].get("msgtype") == "m.file")
+        assert "url" not in sent.source["content"]  # the file is encrypted; its keys ride in the message
+        file = sent.source["content"]["file"]
+        stored = _ok(await alice.download(file["url"])).body
+        assert stored != report
+        assert decrypt_attachment(stored, file["key"]["k"], file["hashes"]["sha256"], file["iv"]) == report
         for event_id in (asked, asked_again, pong.event_id):  # as the homeserver keeps them: it never saw the text
             raw = httpx.get(f"{synapse.url}/_matrix/client/v3/rooms/{room}/event/{event_id}",
                             headers={"Authorization": f"Bearer {alice.access_token}"}, timeout=10).json()
