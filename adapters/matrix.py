@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import html
 import json
 import logging
@@ -306,6 +307,9 @@ class MatrixAdapter:
         keys_dir = settings.data_dir / "matrix"
         keys_dir.mkdir(parents=True, exist_ok=True)
         pickle_key = settings.secret_key.get_secret_value() if settings.secret_key else AsyncClientConfig.pickle_key
+        # Which key a device's keys were pickled under (a digest, never the key): after a key change
+        # its store cannot be opened, so the bot signs in as a new device instead of failing.
+        self._pickled_under = hashlib.sha256(f"dihya-matrix-pickle:{pickle_key}".encode()).hexdigest()[:16]
         config = AsyncClientConfig(max_timeouts=3, max_limit_exceeded=3, encryption_enabled=True,
                                    store_sync_tokens=False, request_timeout=sync_timeout_ms / 1000 + 30,
                                    pickle_key=pickle_key)
@@ -339,7 +343,7 @@ class MatrixAdapter:
 
     # -- login ---------------------------------------------------------------------------------
     async def _log_in(self) -> None:
-        self._client.device_id = self._kv.get("device_id")
+        self._client.device_id = self._device()
         if await self._resume(self._stored_token()):
             return
         password = self._settings.matrix_password
@@ -350,6 +354,15 @@ class MatrixAdapter:
         self._log_filter.secrets.add(response.access_token)
         self._remember_session(response.device_id, response.access_token)
         await self._keys()
+
+    def _device(self) -> str | None:
+        """The stored device, unless its encryption keys were pickled under another secret key."""
+        device, pickled_under = self._kv.get("device_id"), self._kv.get("device_pickled_under")
+        if device and pickled_under not in (None, self._pickled_under):
+            log.warning("the secret key changed: the Matrix device's keys cannot be read; signing in as a new "
+                        "device", extra={"device_id": device})
+            return None
+        return device
 
     def _stored_token(self) -> str | None:
         sealed = self._kv.get("access_token")
@@ -386,6 +399,7 @@ class MatrixAdapter:
 
     def _remember_session(self, device_id: str, token: str) -> None:
         self._kv.set("device_id", device_id)
+        self._kv.set("device_pickled_under", self._pickled_under)
         if self._vault is not None:  # without a secret key the token is not stored; the password logs in
             self._kv.set("access_token", self._vault.encrypt(VAULT_NAME, token).decode("ascii"))
         log.info("logged in to Matrix", extra={"user_id": self._user_id, "device_id": device_id})

@@ -23,7 +23,7 @@ from nio import AsyncClient, AsyncClientConfig, ErrorResponse, RoomGetStateEvent
 from nio.crypto import decrypt_attachment
 from sqlalchemy import Engine
 
-from adapters.matrix import MatrixAdapter, MatrixError, addressing, backoff_delay, command_text
+from adapters.matrix import KeyValues, MatrixAdapter, MatrixError, addressing, backoff_delay, command_text
 from bot.actions import Action, Button, Edit, React, Send, Upload
 from bot.events import Message, Reaction
 from dihya.app import App, build_app
@@ -195,88 +195,114 @@ async def stop(bot: Dihya) -> None:
 MEGOLM = {"type": "m.room.encryption", "state_key": "", "content": {"algorithm": "m.megolm.v1.aes-sha2"}}
 
 
-async def _e2e_login(synapse: Synapse, user_id: str, keys: Path) -> AsyncClient:
-    """A client that encrypts, like Element in a private room: its device keys are published."""
-    keys.mkdir(parents=True, exist_ok=True)
-    config = AsyncClientConfig(encryption_enabled=True, store_sync_tokens=False)
-    client = AsyncClient(synapse.url, user_id, store_path=str(keys), config=config)
-    _ok(await client.login(synapse.passwords[user_id]))
-    if client.should_upload_keys:
-        _ok(await client.keys_upload())
-    return client
+@dataclass
+class SecurePeer:
+    """alice on a client that encrypts, like Element in a private room, in a room of her own."""
+
+    client: AsyncClient
+    room: str = ""
+    since: str | None = None
+    from_bot: list[Any] = field(default_factory=list)  # the bot's events, as alice's device read them
+
+    @classmethod
+    async def log_in(cls, synapse: Synapse, keys: Path) -> SecurePeer:
+        keys.mkdir(parents=True, exist_ok=True)
+        config = AsyncClientConfig(encryption_enabled=True, store_sync_tokens=False)
+        client = AsyncClient(synapse.url, ALICE, store_path=str(keys), config=config)
+        _ok(await client.login(synapse.passwords[ALICE]))
+        if client.should_upload_keys:
+            _ok(await client.keys_upload())
+        return cls(client)
+
+    async def open_room(self) -> None:
+        """An encrypted room the bot joins on alice's invite (she is an admin)."""
+        self.room = _ok(await self.client.room_create(invite=[BOT], name="secure", initial_state=[MEGOLM])).room_id
+
+        async def bot_joined() -> bool:
+            return BOT in [m.user_id for m in _ok(await self.client.joined_members(self.room)).members]
+        await _until(bot_joined, "the bot joining on an admin's invite")
+        await self.read()  # learn the bot's device, to share the room key with it
+
+    async def say(self, body: str) -> str:
+        sent = await self.client.room_send(self.room, "m.room.message", {"msgtype": "m.text", "body": body},
+                                           ignore_unverified_devices=True)
+        return str(_ok(sent).event_id)
+
+    async def read(self) -> list[Any]:
+        response = _ok(await self.client.sync(timeout=200, since=self.since))
+        self.since = response.next_batch
+        if self.client.should_query_keys:
+            _ok(await self.client.keys_query())
+        info = response.rooms.join.get(self.room)
+        self.from_bot.extend(e for e in (info.timeline.events if info else []) if getattr(e, "sender", "") == BOT)
+        return self.from_bot
+
+    async def expect(self, predicate: Callable[[Any], bool], what: str) -> Any:
+        async def probe() -> Any:
+            return next((e for e in await self.read() if predicate(e)), None)
+        return await _until(probe, what)
 
 
-async def _decrypted_replies(client: AsyncClient, room: str, since: str | None) -> tuple[list[Any], str]:
-    response = _ok(await client.sync(timeout=200, since=since))
-    if client.should_query_keys:
-        _ok(await client.keys_query())
-    events = response.rooms.join[room].timeline.events if room in response.rooms.join else []
-    return [e for e in events if getattr(e, "sender", "") == BOT], response.next_batch
+def _pong_to(event_id: str) -> Callable[[Any], bool]:
+    def matches(event: Any) -> bool:
+        relates = event.source["content"].get("m.relates_to", {})
+        return getattr(event, "body", None) == "pong" and relates.get("m.in_reply_to") == {"event_id": event_id}
+    return matches
 
 
 async def test_an_encrypted_room_is_read_and_answered_encrypted(
         start_bot: BotFactory, synapse: Synapse, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG)
     bot = await start_bot()
-    alice = await _e2e_login(synapse, ALICE, tmp_path / "alice-keys")
+    alice = await SecurePeer.log_in(synapse, tmp_path / "alice-keys")
     try:
-        room = _ok(await alice.room_create(invite=[BOT], name="secure", initial_state=[MEGOLM])).room_id
-
-        async def bot_joined() -> bool:
-            return BOT in [m.user_id for m in _ok(await alice.joined_members(room)).members]
-        await _until(bot_joined, "the bot joining on an admin's invite")
-        since = _ok(await alice.sync(timeout=0)).next_batch
-        if alice.should_query_keys:
-            _ok(await alice.keys_query())  # learn the bot's device, to share the room key with it
-        asked = _ok(await alice.room_send(room, "m.room.message", {"msgtype": "m.text", "body": "!dihya ping"},
-                                          ignore_unverified_devices=True)).event_id
-
-        replies: list[Any] = []
-
-        async def answered() -> bool:
-            nonlocal since
-            found, since = await _decrypted_replies(alice, room, since)
-            replies.extend(found)
-            return any(getattr(e, "body", None) == "pong" for e in replies)
-        await _until(answered, "an encrypted pong")
-        pong = next(e for e in replies if getattr(e, "body", None) == "pong")
+        await alice.open_room()
+        asked = await alice.say("!dihya ping")
+        pong = await alice.expect(_pong_to(asked), "an encrypted pong")
         assert pong.decrypted  # it travelled encrypted and alice's device could read it
-        assert pong.source["content"]["m.relates_to"]["m.in_reply_to"] == {"event_id": asked}
         received = [e for e in bot.runtime.events if isinstance(e, Message)]
         assert [(m.sender.user_id, m.text) for m in received] == [(ALICE, "ping")]
+
         await stop(bot)  # a restart keeps the device and its keys (data_dir/matrix, under the secret key)
         again = await start_bot()
-        asked_again = _ok(await alice.room_send(room, "m.room.message", {"msgtype": "m.text", "body": "!dihya ping"},
-                                                ignore_unverified_devices=True)).event_id
-        replies.clear()
-        await _until(answered, "an encrypted pong after a restart")
+        asked_again = await alice.say("!dihya ping")
+        assert (await alice.expect(_pong_to(asked_again), "an encrypted pong after a restart")).decrypted
         assert [m.text for m in again.runtime.events if isinstance(m, Message)] == ["ping"]
-        assert next(e for e in replies if getattr(e, "body", None) == "pong").decrypted
-        replies.clear()
-        report = b"seq,action\n1,ping\n"
-        await again.publish(Upload(room, "audit.csv", report, "Audit export"))
 
-        async def file_arrived() -> bool:
-            nonlocal since
-            found, since = await _decrypted_replies(alice, room, since)
-            replies.extend(found)
-            return any(e.source["content"].get("msgtype") == "m.file" for e in replies)
-        await _until(file_arrived, "an encrypted file")
-        sent = next(e for e in replies if e.source["content"].get("msgtype") == "m.file")
+        report = b"seq,action\n1,ping\n"
+        await again.publish(Upload(alice.room, "audit.csv", report, "Audit export"))
+        sent = await alice.expect(lambda e: e.source["content"].get("msgtype") == "m.file", "an encrypted file")
         assert "url" not in sent.source["content"]  # the file is encrypted; its keys ride in the message
         file = sent.source["content"]["file"]
-        stored = _ok(await alice.download(file["url"])).body
+        stored = _ok(await alice.client.download(file["url"])).body
         assert stored != report
         assert decrypt_attachment(stored, file["key"]["k"], file["hashes"]["sha256"], file["iv"]) == report
+
         for event_id in (asked, asked_again, pong.event_id):  # as the homeserver keeps them: it never saw the text
-            raw = httpx.get(f"{synapse.url}/_matrix/client/v3/rooms/{room}/event/{event_id}",
-                            headers={"Authorization": f"Bearer {alice.access_token}"}, timeout=10).json()
+            raw = httpx.get(f"{synapse.url}/_matrix/client/v3/rooms/{alice.room}/event/{event_id}",
+                            headers={"Authorization": f"Bearer {alice.client.access_token}"}, timeout=10).json()
             assert raw["type"] == "m.room.encrypted" and "ciphertext" in raw["content"], raw
         # the key store's SQL (pickled keys) never reaches the logs; nio's own crypto logs do
         assert not [r for r in caplog.records if r.name == "peewee"]
         assert [r for r in caplog.records if r.name.startswith("nio.crypto")]
     finally:
-        await alice.close()
+        await alice.client.close()
+
+
+async def test_a_new_secret_key_signs_in_as_a_new_device_that_still_reads_encrypted_rooms(
+        start_bot: BotFactory, synapse: Synapse, tmp_path: Path) -> None:
+    first = await start_bot()
+    device = KeyValues(first.app.store, BOT).get("device_id")
+    await stop(first)
+    rotated = await start_bot(secret_key=generate_key())  # the old device's keys cannot be unpickled now
+    assert KeyValues(rotated.app.store, BOT).get("device_id") not in (None, device)
+    alice = await SecurePeer.log_in(synapse, tmp_path / "alice-keys")
+    try:
+        await alice.open_room()
+        asked = await alice.say("!dihya ping")
+        assert (await alice.expect(_pong_to(asked), "an encrypted pong from the new device")).decrypted
+    finally:
+        await alice.client.close()
 
 
 # -- commands ---------------------------------------------------------------------------------------
