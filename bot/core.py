@@ -139,11 +139,8 @@ class Bot:
         except Exception as err:  # a failing handler must not stop the bot; _failed logs it
             reply = _failed(command.name, err)
         if reply.later is None:  # deferred work is audited when it finishes
-            details = _args(args, command.private)
-            if reply.details:
-                details.update(reply.details)
-            self._pending.append(AuditDraft(self.now_us(), ctx.actor.pseudonym, f"command:{command.name}",
-                                            reply.target, reply.outcome, reply.ref or ref, details))
+            self.audit(ctx.actor, f"command:{command.name}", reply.target, reply.outcome, reply.ref or ref,
+                       _args(args, command.private, reply.details))
         return reply
 
     @staticmethod
@@ -159,9 +156,8 @@ class Bot:
         ctx = later.ctx
         command = self.services.registry.commands.get(later.command)
         private = command.private if command else frozenset()
-        self.audit(ctx.actor, later.action or f"command:{later.command}", target=reply.target,
-                   outcome=reply.outcome, ref=reply.ref or later.ref,
-                   details={**_args(later.args, private), **reply.details})
+        self.audit(ctx.actor, later.action or f"command:{later.command}", reply.target, reply.outcome,
+                   reply.ref or later.ref, _args(later.args, private, reply.details))
         return Outcome(self._reply(ctx.place, ctx.locale, reply), durable=True)
 
     def _say(self, place: Place, locale: str, lines: tuple[Msg, ...]) -> Outcome:
@@ -351,7 +347,10 @@ def _attempt(event: Message, command: Command | None) -> dict[str, object]:
 WITHHELD = "[withheld]"
 
 
-def _args(args: Mapping[str, object], private: frozenset[str] = frozenset()) -> dict[str, object]:
+def _args(args: Mapping[str, object], private: frozenset[str] = frozenset(),
+          extra: Mapping[str, object] | None = None) -> dict[str, object]:
+    """An audit row's details: the arguments (private ones withheld, long or odd ones cleaned), then
+    what the handler added."""
     audited: dict[str, object] = {}
     for name, value in args.items():
         if name in private:
@@ -361,4 +360,4 @@ def _args(args: Mapping[str, object], private: frozenset[str] = frozenset()) -> 
         if len(text) > MAX_AUDITED_TEXT or not text.isprintable():  # rare: most values need no cleaning
             text = clip(neutralise(text), MAX_AUDITED_TEXT)
         audited[name] = text
-    return {"args": audited}
+    return {"args": audited, **extra} if extra else {"args": audited}
