@@ -11,7 +11,7 @@ from pathlib import Path
 
 from bot.i18n import N_, Msg, Verbatim
 from dihya.app import LOCALES_DIR, App, build_app, settle_heap
-from dihya.cli_text import CliText
+from dihya.cli_text import PROBLEM, CliText
 from dihya.logs import configure
 from dihya.redaction import Redactor
 from dihya.settings import Settings, SettingsError, load_settings
@@ -44,22 +44,19 @@ def _parser(text: Callable[[str], str] = str) -> argparse.ArgumentParser:
     return parser
 
 
-CANNOT_START = N_("dihya: {problem}")
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     text = CliText.load(LOCALES_DIR, os.environ)
     args = _parser(text.gettext).parse_args(argv)
     try:
         settings = load_settings()
     except SettingsError as err:
-        text.fail(Msg(CANNOT_START, {"problem": Verbatim(str(err))}))
+        text.fail(Msg(PROBLEM, {"problem": Verbatim(str(err))}))
         return 2
     configure(settings.log_level, Redactor(settings.secret_values()), settings.log_file or _default_log(settings))
     try:
         return _dispatch(args, settings, text)
     except SettingsError as err:
-        text.fail(Msg(CANNOT_START, {"problem": Verbatim(str(err))}))
+        text.fail(Msg(PROBLEM, {"problem": Verbatim(str(err))}))
         return 2
 
 

@@ -12,9 +12,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TextIO
 
-from bot.i18n import DEFAULT_LOCALE, LOCALES, Catalogs, Msg
+from bot.i18n import DEFAULT_LOCALE, LOCALES, N_, Catalogs, Msg
 
 LOCALE_VARIABLES = ("LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG")
+PROBLEM = N_("dihya: {problem}")  # why a command could not be carried out
 
 
 def cli_locale(environ: Mapping[str, str]) -> str:

@@ -11,7 +11,8 @@ from pathlib import Path
 from bot.audit import AuditDraft
 from bot.errors import UserError
 from bot.i18n import N_, Msg
-from dihya.cli_text import CliText
+from commands.audit import verification_lines
+from dihya.cli_text import PROBLEM, CliText
 from dihya.compliance.secrets import NO_KEY
 from dihya.compliance.wiring import build_compliance, secret_box
 from dihya.redaction import Redactor
@@ -33,8 +34,6 @@ def _audit(store: SqlStore, action: str, target: str, details: dict[str, object]
 
 
 def audit_verify(settings: Settings, text: CliText) -> int:
-    from commands.audit import verification_lines
-
     store = _store(settings)
     report = build_compliance(settings, store, Redactor(settings.secret_values()), time.time).verify_log()
     intact, lines = verification_lines(report)
@@ -53,7 +52,7 @@ def audit_export(settings: Settings, text: CliText, fmt: str, since: str | None,
     try:
         files = compliance.audit_export(fmt, since, frozenset(actions))
     except UserError as err:
-        text.fail(Msg(N_("dihya: {problem}"), {"problem": err.message}))
+        text.fail(Msg(PROBLEM, {"problem": err.message}))
         return 2
     out.mkdir(parents=True, exist_ok=True)
     for exported in files:
@@ -69,7 +68,7 @@ def secrets_rotate(settings: Settings, text: CliText) -> int:
     store = _store(settings)
     box = secret_box(settings, store, Redactor(settings.secret_values()))
     if not box.configured:
-        text.fail(Msg(N_("dihya: {problem}"), {"problem": Msg(NO_KEY)}))
+        text.fail(Msg(PROBLEM, {"problem": Msg(NO_KEY)}))
         return 2
     count = box.rotate()
     _audit(store, "secrets.rotate-key", "secrets", {"secrets": count})
