@@ -131,16 +131,16 @@ def storm_reaction(ctx: Context, emoji: str, added: bool, key: str) -> Reply | N
     if refusal is not None:
         return refusal
     if emoji == ACK:
-        return _acknowledge_storm(ctx, key, groups)
+        return _acknowledge_storm(ctx, key, int(storm_id))
     if emoji == SILENCE:
         return _silence_storm(ctx, key, groups)
     return Reply((Msg(N_("{who}: this summary stands for many alerts; open an incident with “incident open TITLE”."),
                       {"who": ctx.actor.key}),), target=key, outcome="invalid")
 
 
-def _acknowledge_storm(ctx: Context, key: str, groups: list[AlertGroupRecord]) -> Reply:
-    store, who, now_us = ctx.services.store, ctx.actor.key, int(ctx.services.clock() * 1e6)
-    acked = [g.id for g in groups if g.acked_by is None and store.ack_alert_group(g.id, who, now_us)]
+def _acknowledge_storm(ctx: Context, key: str, storm_id: int) -> Reply:
+    who = ctx.actor.key
+    acked = ctx.services.store.ack_storm(storm_id, who, int(ctx.services.clock() * 1e6))
     if not acked:
         return Reply((Msg(N_("Every alert group of this storm is already acknowledged.")),), target=key,
                      outcome="duplicate")

@@ -65,6 +65,14 @@ class AlertsSql:
                                                             AlertGroupRow.acked_by.is_(None))
                                 .values(acked_by=who, acked_us=now_us)).rowcount == 1
 
+    def ack_storm(self, storm_id: int, who: str, now_us: int) -> list[int]:
+        """Acknowledge every group of a storm not acknowledged yet, in one statement; their ids."""
+        with self.engine.begin() as conn:
+            acked = conn.scalars(update(AlertGroupRow)
+                                 .where(AlertGroupRow.storm_id == storm_id, AlertGroupRow.acked_by.is_(None))
+                                 .values(acked_by=who, acked_us=now_us).returning(AlertGroupRow.id))
+            return sorted(acked)
+
     def set_alert_silence(self, group_id: int, silence_id: str) -> None:
         with self.engine.begin() as conn:
             conn.execute(update(AlertGroupRow).where(AlertGroupRow.id == group_id).values(silence_id=silence_id))
