@@ -38,7 +38,6 @@ def configured_adapters(app: App) -> list[ChatAdapter]:
 async def serve(settings: Settings) -> None:
     app = build_app(settings)
     await app.start()
-    settle_heap()
     adapters = configured_adapters(app)
     routes = [route for adapter in adapters for route in adapter.routes()]
     if app.alerts is not None:  # issue 5: POST /hooks/alertmanager
@@ -51,6 +50,7 @@ async def serve(settings: Settings) -> None:
             app.runtime.attach(adapter)
             await adapter.start()
             log.info("adapter started", extra={"platform": adapter.platform})
+        settle_heap()  # everything start-up built, adapters included, lives as long as the process
         await server.serve()
     finally:
         for adapter in adapters:
