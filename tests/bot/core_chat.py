@@ -170,6 +170,7 @@ class CoreChat:
                     self.store.remember_message(action.key, action.channel, posted.id)
             elif isinstance(action, Edit):
                 found = self.store.message_id(action.key)
-                if found is not None:
-                    next(p for p in self.posted if p.id == found[1]).edits.append(action.text)
+                for posted in self.posted:
+                    if found is not None and posted.id == found[1]:
+                        posted.edits.append(action.text)
             yield action
