@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.events import Sender
-from bot.ports import Clock, IdentityRecord, Store
+from bot.ports import Clock, IdentityRecord, IdentityStore
 from bot.rbac import GUEST
 
 
@@ -31,7 +31,7 @@ class Actor:
 class Identities:
     __slots__ = ("_cache", "_clock", "_store", "_ttl")
 
-    def __init__(self, store: Store, clock: Clock, ttl: float = 2.0) -> None:
+    def __init__(self, store: IdentityStore, clock: Clock, ttl: float = 2.0) -> None:
         self._store = store
         self._clock = clock
         self._ttl = ttl

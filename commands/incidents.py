@@ -25,7 +25,7 @@ from bot.incidents import (
     nis2_deadlines,
     stats,
 )
-from bot.ports import Store
+from bot.ports import IncidentStore
 from bot.registry import Arg, Attachment, Command, Handler, Reply
 from bot.text import fold
 from commands.common import say
@@ -66,7 +66,7 @@ def find_incident(ctx: Context, args: Mapping[str, object]) -> IncidentRecord:
     raise UserError(N_("Which incident? Give its number, e.g. “incident ack 3”."))
 
 
-def incident_for_alert(store: Store, group: AlertGroupRecord, opened_by: str, place: Place, locale: str,
+def incident_for_alert(store: IncidentStore, group: AlertGroupRecord, opened_by: str, place: Place, locale: str,
                        now_us: int) -> IncidentRecord:
     """Open an incident linked to an alert group (🚨, or automatically for critical alerts)."""
     title = group.common_annotations.get("summary") or group.name
