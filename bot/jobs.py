@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from string import Formatter
 from typing import Protocol
 
 from bot.events import Place
@@ -27,7 +28,7 @@ EXCERPT_LINES = 8
 class JobDraft:
     kind: str  # deploy | rollback | playbook | restart | scale
     args: Mapping[str, object]
-    summary: str  # e.g. "deploy web → production (v1.2.3)"
+    summary: str  # English text for the audit log; shown only when ``args`` cannot fill the kind's template
     requester: str
     place: Place
     locale: str
@@ -69,6 +70,38 @@ class JobQueue(Protocol):
     def submit(self, job_id: int, kind: str) -> None: ...
 
 
+# How each kind of job reads, filled from its arguments and rendered in the reader's language.
+_SUMMARIES: Mapping[str, str] = {
+    "deploy": N_("deploy {service} → {env} ({version})"),
+    "rollback": N_("rollback {service} in {env}"),
+    "restart": N_("restart {service} in {env}"),
+    "scale": N_("scale {service} in {env} to {replicas}"),
+    "playbook": N_("playbook {name} on {target}"),
+}
+_FIELDS: Mapping[str, tuple[str, ...]] = {
+    kind: tuple(name for _, name, _, _ in Formatter().parse(template) if name)
+    for kind, template in _SUMMARIES.items()
+}
+
+
+def job_summary(kind: str, args: Mapping[str, object]) -> Msg | None:
+    """What a job of ``kind`` does, as a message; None when ``args`` lack what its template names."""
+    template = _SUMMARIES.get(kind)
+    if template is None or any(args.get(name) in (None, "") for name in _FIELDS[kind]):
+        return None
+    return Msg(template, {name: args[name] for name in _FIELDS[kind]})
+
+
+def summary_text(message: Msg) -> str:
+    """A summary as plain English, for records that are not read in a locale (the audit target)."""
+    return message.msgid.format(**message.params)
+
+
+def shown_summary(draft: JobDraft) -> Msg | str:
+    """The summary to display: from the kind and arguments, else the stored text (rows it cannot fill)."""
+    return job_summary(draft.kind, draft.args) or draft.summary
+
+
 def _bar(step: int, total: int) -> str:
     filled = BAR_WIDTH * min(step, total) // total if total else 0
     return "█" * filled + "░" * (BAR_WIDTH - filled)
@@ -91,11 +124,13 @@ _FINAL = {
 
 def status_lines(job: JobRecord, now_us: int) -> tuple[Msg, ...]:
     """The job's status message, rebuilt from the record each time it is edited."""
-    base = {"id": job.id, "summary": job.draft.summary}
+    base = {"id": job.id, "summary": shown_summary(job.draft)}
     if job.state == "queued":
         return (Msg(N_("⏳ Job #{id} queued: {summary}"), base),)
     if job.state == "running":
         elapsed = _duration(job.started_us, now_us)
+        if not job.total:  # no runner has reported its steps yet (Ansible is still loading the playbook)
+            return (Msg(N_("🔄 Job #{id} starting: {summary} ({elapsed})"), {**base, "elapsed": elapsed}),)
         return (Msg(N_("🔄 Job #{id} running: {summary}\n{bar} step {step} of {total}: {step_name} ({elapsed})"),
                     {**base, "bar": _bar(job.step, job.total), "step": job.step, "total": job.total,
                      "step_name": job.step_name or "…", "elapsed": elapsed}),)

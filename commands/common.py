@@ -8,7 +8,7 @@ from bot.argtypes import Choice
 from bot.context import Context
 from bot.errors import UserError
 from bot.i18n import N_, Msg
-from bot.jobs import JobDraft, QueueUnavailable, status_lines
+from bot.jobs import JobDraft, QueueUnavailable, job_summary, status_lines, summary_text
 from bot.registry import Reply
 
 
@@ -36,8 +36,15 @@ def is_production(environment: object) -> bool:
     return environment == "production"
 
 
-def start_job(ctx: Context, kind: str, args: Mapping[str, object], summary: str, timeout_s: int) -> Reply:
-    """Record a job, hand it to the queue, and answer with its status message (edited as it runs)."""
+def start_job(ctx: Context, kind: str, args: Mapping[str, object], timeout_s: int) -> Reply:
+    """Record a job, hand it to the queue, and answer with its status message (edited as it runs).
+
+    Its summary is rendered from ``kind`` and ``args`` wherever it is shown; the English text is
+    stored for the audit log."""
+    message = job_summary(kind, args)
+    if message is None:
+        raise ValueError(f"job kind {kind!r} has no summary for arguments {sorted(args)}")
+    summary = summary_text(message)
     store = ctx.services.store
     draft = JobDraft(kind, args, summary, ctx.actor.key, ctx.place, ctx.locale, timeout_s, ctx.approvers)
     job_id = store.create_job(draft, int(ctx.services.clock() * 1_000_000))

@@ -19,7 +19,7 @@ def deploy(ctx: Context, args: Mapping[str, object]) -> Reply:
     version = str(args.get("version") or DEFAULT_VERSION)
     target = ctx.services.catalog.deployment(service, env)
     job_args = {"service": service, "env": env, "version": version}
-    return start_job(ctx, "deploy", job_args, f"deploy {service} → {env} ({version})", target.timeout_s)
+    return start_job(ctx, "deploy", job_args, target.timeout_s)
 
 
 def rollback(ctx: Context, args: Mapping[str, object]) -> Reply:
@@ -28,7 +28,7 @@ def rollback(ctx: Context, args: Mapping[str, object]) -> Reply:
     job_args: dict[str, object] = {"service": service, "env": env}
     if target.runner == "ansible":  # containers remember their previous image; playbooks need the version
         job_args["version"] = _previous_version(ctx, service, env)
-    return start_job(ctx, "rollback", job_args, f"rollback {service} in {env}", target.timeout_s)
+    return start_job(ctx, "rollback", job_args, target.timeout_s)
 
 
 def _previous_version(ctx: Context, service: str, env: str) -> str:
@@ -49,15 +49,13 @@ def _previous_version(ctx: Context, service: str, env: str) -> str:
 def restart(ctx: Context, args: Mapping[str, object]) -> Reply:
     service, env = str(args["service"]), str(args["env"])
     target = ctx.services.catalog.deployment(service, env)
-    return start_job(ctx, "restart", {"service": service, "env": env}, f"restart {service} in {env}",
-                     target.timeout_s)
+    return start_job(ctx, "restart", {"service": service, "env": env}, target.timeout_s)
 
 
 def scale(ctx: Context, args: Mapping[str, object]) -> Reply:
     service, env, replicas = str(args["service"]), str(args["env"]), int(str(args["replicas"]))
     target = ctx.services.catalog.deployment(service, env)
-    return start_job(ctx, "scale", {"service": service, "env": env, "replicas": replicas},
-                     f"scale {service} in {env} to {replicas}", target.timeout_s)
+    return start_job(ctx, "scale", {"service": service, "env": env, "replicas": replicas}, target.timeout_s)
 
 
 _SERVICE = Arg("service", Name(), N_("service"))

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from bot.context import Context
 from bot.i18n import N_, Msg, Verbatim
 from bot.incidents import Deadline, IncidentEvent, IncidentRecord, duration_text, nis2_deadlines
-from bot.jobs import JobRecord
+from bot.jobs import JobRecord, shown_summary
 from bot.text import neutralise
 
 RECENT_JOBS = 500
@@ -93,7 +93,7 @@ def _timeline(events: Sequence[IncidentEvent], jobs: Sequence[JobRecord]) -> lis
     rows: list[tuple[int, Msg]] = [(e.ts_us, _event_row(e)) for e in events]
     rows.extend((j.created_us, Msg(N_("- {at} — {who}: started job #{id} ({summary})"),
                                    {"at": when(j.created_us), "who": j.draft.requester, "id": j.id,
-                                    "summary": _text(j.draft.summary)})) for j in jobs)
+                                    "summary": _summary_of(j)})) for j in jobs)
     rows.sort(key=lambda row: row[0])
     return [Msg(N_("## Timeline")), *(msg for _, msg in rows), BLANK]
 
@@ -101,6 +101,11 @@ def _timeline(events: Sequence[IncidentEvent], jobs: Sequence[JobRecord]) -> lis
 def _event_row(e: IncidentEvent) -> Msg:
     what = Msg(EVENT_TEXT.get(e.kind, N_("{text}")), {"text": _text(e.text), "ref": _ref(e)})
     return Msg(N_("- {at} — {who}: {what}"), {"at": when(e.ts_us), "who": e.actor, "what": what})
+
+
+def _summary_of(job: JobRecord) -> Msg | Verbatim:
+    shown = shown_summary(job.draft)
+    return shown if isinstance(shown, Msg) else _text(shown)
 
 
 def _ref(e: IncidentEvent) -> Msg | str:
@@ -111,7 +116,7 @@ def _jobs_section(jobs: Sequence[JobRecord]) -> list[Line]:
     lines: list[Line] = [Msg(N_("## Jobs"))]
     if not jobs:
         lines.append(Msg(N_("No job was run from the incident's thread.")))
-    lines.extend(Msg(N_("- Job #{id}: {summary} — {state}"), {"id": j.id, "summary": _text(j.draft.summary),
+    lines.extend(Msg(N_("- Job #{id}: {summary} — {state}"), {"id": j.id, "summary": _summary_of(j),
                                                               "state": j.state}) for j in jobs)
     return [*lines, BLANK]
 

@@ -8,7 +8,7 @@ from bot.argtypes import Choice, Integer
 from bot.context import Context
 from bot.errors import UserError
 from bot.i18n import N_, Msg
-from bot.jobs import JobRecord, status_lines
+from bot.jobs import JobRecord, shown_summary, status_lines
 from bot.registry import Arg, Command, Reply
 from commands.common import say
 
@@ -19,7 +19,7 @@ _ACTIVE = frozenset({"queued", "running"})
 
 def _line(job: JobRecord) -> Msg:
     return Msg(N_("• #{id} {state} — {summary} (by {who})"),
-               {"id": job.id, "state": job.state, "summary": job.draft.summary, "who": job.draft.requester})
+               {"id": job.id, "state": job.state, "summary": shown_summary(job.draft), "who": job.draft.requester})
 
 
 def list_jobs(ctx: Context, args: Mapping[str, object]) -> Reply:

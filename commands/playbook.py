@@ -20,8 +20,7 @@ def run_playbook(ctx: Context, args: Mapping[str, object]) -> Reply:
     target = str(args.get("target") or "localhost")
     if target != "localhost" and ctx.services.store.server(target) is None:
         raise UserError(N_("No server named {name}. “servers list” shows them."), name=target)
-    return start_job(ctx, "playbook", {"name": name, "target": target}, f"playbook {name} on {target}",
-                     PLAYBOOK_TIMEOUT_S)
+    return start_job(ctx, "playbook", {"name": name, "target": target}, PLAYBOOK_TIMEOUT_S)
 
 
 COMMANDS = (

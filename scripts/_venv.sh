@@ -5,9 +5,10 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 
 pick_python() {
-  # Debian's own interpreter first: it is what a fresh machine has (and CPython 3.11.7, which
+  # DIHYA_PYTHON when set (CI's actions/setup-python 3.11 on a runner whose /usr/bin/python3 is
+  # newer). Then Debian's own interpreter: it is what a fresh machine has (and CPython 3.11.7, which
   # pyenv may shadow it with, raises a spurious "AST constructor recursion depth mismatch").
-  for candidate in /usr/bin/python3.11 /usr/bin/python3 python3.13 python3.12 python3.11 python3; do
+  for candidate in ${DIHYA_PYTHON:-} /usr/bin/python3.11 /usr/bin/python3 python3.13 python3.12 python3.11 python3; do
     if command -v "$candidate" >/dev/null 2>&1 &&
        "$candidate" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)'; then
       echo "$candidate"; return 0
