@@ -32,7 +32,8 @@ def test_queued_and_running_jobs_show_their_progress() -> None:
     running = replace(JOB, state="running", step=3, total=10, step_name="pull image", started_us=T0)
     shown = text(running, T0 + 75_000_000)
     assert "███░░░░░░░ step 3 of 10: pull image (1m15s)" in shown
-    assert "░" * 10 + " step 0 of 0: … (0s)" in text(replace(running, step=0, total=0, step_name=""), T0)
+    # Before the runner knows how many steps there are, the job says it is starting (issue 12, item 7).
+    assert text(replace(running, step=0, total=0, step_name=""), T0) == "🔄 Job #7 starting: deploy web → staging (v2) (0s)"
 
 
 @pytest.mark.parametrize(("state", "start"), [("succeeded", "✅"), ("failed", "❌"), ("cancelled", "🛑"),
