@@ -98,8 +98,9 @@ def address_policy(config: dict[str, Any]) -> AddressPolicy:
     names: set[str] = set()
     for entry in entries:
         try:
-            networks.append(ipaddress.ip_network(entry))
-            continue
+            if "%" not in entry:  # the stdlib takes a zone id here too; an allow-list entry has none
+                networks.append(ipaddress.ip_network(entry))
+                continue
         except ValueError:
             pass
         name = parse_address(entry)
