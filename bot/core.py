@@ -71,11 +71,12 @@ class Bot:
             return IGNORED
         if isinstance(event, Message) and (not event.text or event.text.isspace()):
             return IGNORED
-        flood = self._limit.check(event.sender.key)  # before any lookup or parsing: floods cost nothing
-        if flood is not None:
-            return self._throttled(event, flood)
-        if self._limit.floods:
-            self._close_floods()
+        if self._limit.active:  # before any lookup or parsing: a flood costs next to nothing
+            flood = self._limit.check(event.sender.key)
+            if flood is not None:
+                return self._throttled(event, flood)
+            if self._limit.floods:
+                self._close_floods()
         if isinstance(event, Message):
             return self._message(event)
         return self._reaction(event)

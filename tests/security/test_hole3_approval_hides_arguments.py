@@ -97,3 +97,16 @@ async def test_hole3_bidi_and_control_characters_in_a_value_are_made_visible(not
     note_app.store.grant_role("console:ops1", "ops")
     request = await chat.say("ops1", "note safe\u202eevil")
     assert "\u202e" not in request and "safe<U+202E>evil" in request
+
+
+async def test_hole3_a_long_approvals_list_shows_whole_requests_and_counts_the_rest(note_app: App) -> None:
+    chat = Transcript(note_app)
+    note_app.store.grant_role("console:ops1", "ops")
+    note_app.store.grant_role("console:devops1", "devops")
+    values = [f"{i}" + "-".join(f"w{j:03d}" for j in range(150)) for i in range(6)]
+    for value in values:
+        await chat.say("ops1", f"note {value}")
+    listing = plain(await chat.say("devops1", "approvals"))
+    shown = [v for v in values if v in listing]
+    assert 1 < len(shown) < len(values) and shown == values[:len(shown)]
+    assert f"…and {len(values) - len(shown)} more" in listing

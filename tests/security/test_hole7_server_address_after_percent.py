@@ -91,7 +91,7 @@ async def runner_app(running: Settings, engine: Engine) -> AsyncIterator[App]:
     await built.stop()
 
 
-@pytest.mark.parametrize("stored", [INJECTION, "127.0.0.1", "x" * 300])
+@pytest.mark.parametrize("stored", [INJECTION, "127.0.0.1", "x" * 254])
 async def test_hole7_a_stored_bad_address_never_reaches_the_inventory(runner_app: App, stored: str) -> None:
     chat = Transcript(runner_app)
     runner_app.store.add_server(Server("evil", stored, "production"))  # written before the rules, or around them

@@ -1,0 +1,48 @@
+"""The per-sender rate limit: token bucket, one flood per window, floods handed over once (hole 5)."""
+
+from __future__ import annotations
+
+from bot.ratelimit import RateLimit
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_off_when_the_rate_is_zero() -> None:
+    limit = RateLimit(0, 1, Clock())
+    assert not limit.active
+    assert all(limit.check("a") is None for _ in range(1000))
+
+
+def test_burst_then_one_flood_per_window_counting_every_event() -> None:
+    clock = Clock()
+    limit = RateLimit(60, 3, clock)
+    assert [limit.check("a") for _ in range(3)] == [None] * 3
+    flood = limit.check("a")
+    assert flood is not None and flood.first
+    clock.now += 30  # tokens refill meanwhile, but the sender stays silenced for the whole window
+    for _ in range(9):
+        assert limit.check("a") is flood
+    assert flood.count == 10 and not flood.first
+    assert limit.ended() == [] and limit.due_in() == 30
+    clock.now += 30
+    assert limit.check("a") is None  # the window is over and the bucket has refilled
+    assert [f.count for f in limit.ended()] == [10]
+    assert limit.ended() == [] and limit.due_in() is None
+
+
+def test_senders_are_limited_apart_and_floods_end_in_order() -> None:
+    clock = Clock()
+    limit = RateLimit(60, 1, clock)
+    for key in ("b", "a"):
+        limit.check(key)
+        limit.check(key)
+    clock.now += 5
+    limit.check("c")
+    limit.check("c")
+    assert [f.key for f in limit.ended(everything=True)] == ["a", "b", "c"]
