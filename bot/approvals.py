@@ -10,15 +10,22 @@ from datetime import UTC, datetime
 
 from bot.actions import Button
 from bot.events import Place
-from bot.i18n import N_, Catalogs, Msg
+from bot.i18n import N_, Catalogs, Msg, Verbatim, isolated
 from bot.identity import Actor
-from bot.ports import ApprovalRecord, Vote
+from bot.ports import ApprovalDraft, ApprovalRecord, Vote
 from bot.rbac import AccessPolicy
+from bot.registry import Command
+from bot.text import neutralise
 
 APPROVE_EMOJI = frozenset({"✅", "👍", "✔"})
 DENY_EMOJI = frozenset({"❌", "👎", "✖"})
 KEY_PREFIX = "approval:"
 _VARIATION_SELECTOR = "\ufe0f"
+# Every argument is shown to approvers in full; a request whose values are longer than this in
+# all is refused rather than shown cut (the longest built-in request is far below it).
+MAX_SHOWN = 1000
+TOO_LONG = N_("This request is too long to show approvers in full ({length} characters of arguments; at most "
+              "{limit}). Shorten it.")
 
 
 def vote_of(emoji: str) -> bool | None:
@@ -38,14 +45,23 @@ def digest(command: str, args: Mapping[str, object], place: Place) -> str:
     return hashlib.sha256(body.encode()).hexdigest()
 
 
-def refusal(request: ApprovalRecord, voter: Actor, policy: AccessPolicy, now_us: int) -> str | None:
+def asked_by(actor: Actor, draft: ApprovalDraft, requester_now: int | None = None) -> bool:
+    """Whether ``actor`` is the person who asked: the same identity, or one linked to it when the
+    request was made or since (``requester_now``: the requester's person today)."""
+    if actor.key == draft.requester:
+        return True
+    return actor.person_id is not None and actor.person_id in (draft.requester_person, requester_now)
+
+
+def refusal(request: ApprovalRecord, voter: Actor, policy: AccessPolicy, now_us: int,
+            requester_now: int | None = None) -> str | None:
     """Why ``voter`` may not vote on ``request`` now (a message id), or None when they may."""
     draft = request.draft
     if request.state != "pending":
         return N_("This request is already closed ({state}).")
     if now_us >= draft.expires_us:
         return N_("This request has expired; ask again.")
-    if voter.key == draft.requester or (voter.person_id is not None and voter.person_id == draft.requester_person):
+    if asked_by(voter, draft, requester_now):
         return N_("You cannot approve your own request.")
     if voter.roles.isdisjoint(draft.approver_roles) or not policy.can_approve(voter.roles, draft.permission):
         return N_("Your roles ({roles}) may not approve this; approvers: {approvers}.")
@@ -67,14 +83,50 @@ def buttons(catalogs: Catalogs, locale: str) -> tuple[Button, ...]:
             Button("❌", catalogs.render(Msg(N_("Deny")), locale)))
 
 
+def shown(value: object) -> str:
+    """An argument as approvers see it: control and bidi characters made visible, whitespace
+    collapsed, nothing cut."""
+    return " ".join(neutralise(str(value)).split())
+
+
+def shown_length(args: Mapping[str, object]) -> int:
+    return sum(len(shown(v)) for v in args.values())
+
+
+def describe(catalogs: Catalogs, command: Command | None, name: str, args: Mapping[str, object],
+             locale: str) -> str:
+    """What will run, rendered from the parsed command in ``locale``: the command's words, then
+    each argument by its translated label with its value in full. Never the text as typed, where
+    padding or a cut could hide an argument."""
+    labels = {a.name: a.label for a in command.args} if command is not None else {}
+    parts = [_words(command, locale) if command is not None else name]
+    for arg_name in [n for n in labels if n in args] + sorted(n for n in args if n not in labels):
+        value = Verbatim(isolated(shown(args[arg_name]), locale))
+        label = labels.get(arg_name, arg_name)
+        parts.append(catalogs.render(Msg(N_("{name}: {value}"), {"name": Msg(label), "value": value}), locale))
+    return " · ".join(parts)
+
+
+def _words(command: Command, locale: str) -> str:
+    """The command's leading words in ``locale`` ("servers remove", "rôle retirer")."""
+    phrases = command.phrases.get(locale) or next(iter(command.phrases.values()))
+    words = []
+    for token in phrases[0].split():
+        if token.startswith(("{", "[")):
+            break
+        words.append(token)
+    return " ".join(words)
+
+
 def request_text(request: ApprovalRecord, what: str, approvals: Sequence[str]) -> Msg:
     draft = request.draft
     expires = datetime.fromtimestamp(draft.expires_us / 1e6, UTC).strftime("%Y-%m-%d %H:%M")
     return Msg(
         N_("🔐 Approval needed (#{id}): {what}\nAsked by {requester}. Approvers: {roles} ({quorum} needed; "
            "so far: {so_far}). Expires {expires} UTC.\nReact ✅ or 👍 to approve, ❌ to deny."),
-        {"id": request.id, "what": what, "requester": draft.requester, "roles": ", ".join(sorted(draft.approver_roles)),
-         "quorum": draft.quorum, "so_far": ", ".join(approvals) or "-", "expires": expires},
+        {"id": request.id, "what": Verbatim(what), "requester": draft.requester,
+         "roles": ", ".join(sorted(draft.approver_roles)), "quorum": draft.quorum,
+         "so_far": ", ".join(approvals) or "-", "expires": expires},
     )
 
 
@@ -85,6 +137,6 @@ def closed_text(request: ApprovalRecord, what: str, state: str, people: Sequence
         "expired": N_("⌛ Expired (#{id}): {what}"),
         "refused": N_("⛔ Not run (#{id}): {what}"),
     }
-    return Msg(texts[state], {"id": request.id, "people": ", ".join(people) or "-", "what": what})
+    return Msg(texts[state], {"id": request.id, "people": ", ".join(people) or "-", "what": Verbatim(what)})
 
 

@@ -3,11 +3,11 @@ or raises a ``UserError`` that names the argument and says what was expected."""
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from bot.addresses import parse_address
 from bot.errors import UserError
 from bot.i18n import N_, Msg
 from bot.text import fold
@@ -35,22 +35,17 @@ class Name:
 
 @dataclass(frozen=True, slots=True)
 class Address:
-    """An IP address or a DNS host name."""
+    """A host name (RFC 1123, at most 253 characters) or an IP address without a zone id, in its
+    canonical form. Which kinds of address may be used is ``bot.addresses.AddressPolicy``'s call."""
 
-    expected: str = N_("an IP address or a host name")
+    expected: str = N_("an IP address (without “%zone”) or a host name of at most 253 characters")
     greedy: bool = False
-    _host: re.Pattern[str] = field(
-        default=re.compile(r"(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*")
-    )
 
     def convert(self, raw: str, label: str) -> object:
-        try:
-            return str(ipaddress.ip_address(raw))
-        except ValueError:
-            pass
-        if self._host.fullmatch(raw) is None:
+        found = parse_address(raw)
+        if found is None:
             raise _reject(raw, label, self.expected)
-        return raw.lower()
+        return found
 
 
 @dataclass(frozen=True, slots=True)

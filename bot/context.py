@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from bot.addresses import STRICT, AddressPolicy
 from bot.catalog import ServiceCatalog
 from bot.events import Place
 from bot.i18n import Catalogs
@@ -43,6 +44,10 @@ class Services:
     metrics: Metrics | None = None
     silences: Silences | None = None
     monitoring: MonitoringConfig = field(default_factory=MonitoringConfig)
+    # which server addresses the inventory accepts (``[inventory] allow_addresses`` widens it)
+    addresses: AddressPolicy = STRICT
+    # DIHYA_ADMINS: identities made admin at every start (so a revocation in chat would not last)
+    bootstrap_admins: frozenset[str] = frozenset()
 
 
 @dataclass(slots=True)  # built for every message: a frozen init costs ~3x per field

@@ -1,8 +1,10 @@
 """The dispatcher: (event) → actions, through a pipeline of small steps.
 
-dedupe → identify → parse → authorise → rate-limit → approve → run → audit. Each step either lets
-the event go on or stops it with a translated reply. Audit rows are buffered and written in groups
-by ``flush_audit``; an ``Outcome`` marked ``durable`` must not be delivered before that flush.
+dedupe → rate-limit → identify → parse → authorise → approve → run → audit. Each step either lets
+the event go on or stops it with a translated reply. The rate limit comes first, per sender, for
+messages and reactions alike, so a flood costs no lookup, no parse and one audit row per window.
+Audit rows are buffered and written in groups by ``flush_audit``; an ``Outcome`` marked
+``durable`` must not be delivered before that flush.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from bot.i18n import DEFAULT_LOCALE, N_, Msg
 from bot.identity import Actor
 from bot.parser import Parsed, Rejected, parse
 from bot.ports import ApprovalDraft, ApprovalRecord, Vote
-from bot.ratelimit import RateLimit
+from bot.ratelimit import Flood, RateLimit
 from bot.rbac import Decision
 from bot.registry import Command, Reply
 from bot.text import clip, neutralise
@@ -67,12 +69,22 @@ class Bot:
     def handle(self, event: Event) -> Outcome:
         if not self._deliveries.first_time(event.delivery_id):
             return IGNORED
+        if isinstance(event, Message) and (not event.text or event.text.isspace()):
+            return IGNORED
+        if self._limit.active:  # before any lookup or parsing: a flood costs next to nothing
+            flood = self._limit.check(event.sender.key)
+            if flood is not None:
+                return self._throttled(event, flood)
+            if self._limit.floods:
+                self._close_floods()
         if isinstance(event, Message):
             return self._message(event)
         return self._reaction(event)
 
-    def flush_audit(self) -> int:
-        """Write buffered audit rows in one transaction; returns how many were written."""
+    def flush_audit(self, final: bool = False) -> int:
+        """Write buffered audit rows in one transaction; returns how many were written. Floods
+        whose window has ended (all of them when ``final``) are written with them."""
+        self._close_floods(final)
         if not self._pending:
             return 0
         batch, self._pending = self._pending, []
@@ -98,10 +110,33 @@ class Bot:
     def render(self, lines: tuple[Msg, ...], locale: str) -> str:
         return self.services.catalogs.render_all(lines, locale)
 
+    # -- floods -------------------------------------------------------------------------------
+    def _throttled(self, event: Event, flood: Flood) -> Outcome:
+        """A sender past the rate limit: one notice for the window, then silence."""
+        if not flood.first:
+            return IGNORED
+        actor = self.services.identities.resolve(event.sender)
+        flood.actor, flood.place = actor.pseudonym, event.place.address
+        place = _reply_place(event) if isinstance(event, Message) else \
+            Place(event.place.platform, event.place.channel, event.place.thread or event.target_message_id)
+        notice = Msg(N_("Too many messages: I will not answer you for {seconds} seconds."),
+                     {"seconds": round(self._limit.window)})
+        return self._say(place, actor.locale or DEFAULT_LOCALE, (notice,))
+
+    def _close_floods(self, everything: bool = False) -> None:
+        """One audit row per flood, once its window is over: who, where, and how many events."""
+        for flood in self._limit.ended(everything):
+            self.audit(flood.actor, "rate_limit", outcome="throttled", details={
+                "count": flood.count, "place": flood.place,
+                "from_us": int(flood.started * 1_000_000), "until_us": int(flood.ends * 1_000_000)})
+
+    @property
+    def flood_due_in(self) -> float | None:
+        """Seconds until an open flood's window ends (its audit row is then due); None when none is open."""
+        return self._limit.due_in()
+
     # -- messages -----------------------------------------------------------------------------
     def _message(self, event: Message) -> Outcome:
-        if not event.text or event.text.isspace():
-            return IGNORED
         actor = self.services.identities.resolve(event.sender)
         parsed = parse(self.services.registry, event.text, actor.locale)
         if isinstance(parsed, Rejected):
@@ -124,14 +159,24 @@ class Bot:
             self.audit(ctx.actor, f"command:{parsed.command.name}", outcome="denied",
                        details=_attempt(event, parsed.command))
             return self._say(ctx.place, ctx.locale, (refusal,))
-        if not self._limit.allow(ctx.actor.key):
-            self.audit(ctx.actor, f"command:{parsed.command.name}", outcome="rate_limited")
-            return self._say(ctx.place, ctx.locale, (Msg(N_("Too many commands; please wait a moment.")),))
         if decision is Decision.NEEDS_APPROVAL:
-            return self._ask_approval(event, ctx, parsed, permission)
+            refused = self._checked(ctx, parsed)
+            return refused or self._ask_approval(event, ctx, parsed, permission)
         reply = self._execute(ctx, parsed.command, parsed.args)
         later = (Later(ctx, parsed.command.name, parsed.args, reply.later),) if reply.later else ()
         return Outcome(self._reply(ctx.place, ctx.locale, reply), durable=parsed.command.mutating, later=later)
+
+    def _checked(self, ctx: Context, parsed: Parsed) -> Outcome | None:
+        """The command's own check before an approval is asked: a refusal, or None to go on."""
+        if parsed.command.check is None:
+            return None
+        try:
+            parsed.command.check(ctx, parsed.args)
+        except UserError as err:
+            self.audit(ctx.actor, f"command:{parsed.command.name}", outcome="invalid",
+                       details=_args(parsed.args, parsed.command.private))
+            return self._say(ctx.place, ctx.locale, (err.message,))
+        return None
 
     def _execute(self, ctx: Context, command: Command, args: Mapping[str, object], ref: str = "") -> Reply:
         try:
@@ -183,6 +228,12 @@ class Bot:
 
     # -- approvals ----------------------------------------------------------------------------
     def _ask_approval(self, event: Message, ctx: Context, parsed: Parsed, permission: str) -> Outcome:
+        length = approvals.shown_length(parsed.args)
+        if length > approvals.MAX_SHOWN:
+            self.audit(ctx.actor, f"command:{parsed.command.name}", outcome="invalid",
+                       details={**_args(parsed.args, parsed.command.private), "reason": "too_long"})
+            line = Msg(approvals.TOO_LONG, {"length": length, "limit": approvals.MAX_SHOWN})
+            return self._say(ctx.place, ctx.locale, (line,))
         policy = self.services.policy.approvals[permission]
         now = self.now_us()
         draft = ApprovalDraft(
@@ -196,7 +247,7 @@ class Bot:
         ref = f"{approvals.KEY_PREFIX}{request.id}"
         self.audit(ctx.actor, f"command:{parsed.command.name}", outcome="approval_requested", ref=ref,
                    details=_args(parsed.args, parsed.command.private))
-        text = self.render((approvals.request_text(request, draft.text, ()),), ctx.locale)
+        text = self.render((approvals.request_text(request, self._what(request, ctx.locale), ()),), ctx.locale)
         buttons = approvals.buttons(self.services.catalogs, ctx.locale)
         send = Send(ctx.place.channel, text, thread=ctx.place.thread, key=ref, buttons=buttons)
         return Outcome((send,), durable=True)
@@ -249,7 +300,8 @@ class Bot:
 
     def _vote(self, request: ApprovalRecord, voter: Actor, approve: bool, key: str) -> Outcome:
         store, draft = self.services.store, request.draft
-        reason = approvals.refusal(request, voter, self.services.policy, self.now_us())
+        requester = self.services.identities.fresh(draft.requester)
+        reason = approvals.refusal(request, voter, self.services.policy, self.now_us(), requester.person_id)
         if reason is not None:
             return self._refuse_vote(request, voter, reason, key)
         store.cast_vote(request.id, Vote(voter.key, voter.person_id, approve), self.now_us())
@@ -295,9 +347,13 @@ class Bot:
         draft, policy = request.draft, self.services.policy
         if policy.decide(requester.roles, draft.permission) is Decision.DENY:
             return N_("Not run: the requester is no longer allowed to do this."), {}
-        fresh = self.services.identities.fresh
-        allowed = [a for a in approvers if policy.can_approve(fresh(a).roles, draft.permission)]
-        if len(allowed) < draft.quorum:
+        people: set[object] = set()  # distinct people, none of them the requester, as linked today
+        for key in approvers:
+            approver = self.services.identities.fresh(key)
+            if policy.can_approve(approver.roles, draft.permission) and \
+                    not approvals.asked_by(approver, draft, requester.person_id):
+                people.add(approver.person_id if approver.person_id is not None else key)
+        if len(people) < draft.quorum:
             return N_("Not run: an approver is no longer allowed to approve this."), {}
         command = self.services.registry.commands.get(draft.command)
         try:
@@ -312,13 +368,19 @@ class Bot:
     def _request_edit(self, request: ApprovalRecord, key: str, yes: list[str] | None = None) -> Edit:
         if yes is None:
             yes, _ = approvals.tally(self.services.store.votes(request.id))
-        text = self.render((approvals.request_text(request, request.draft.text, yes),), request.draft.locale)
+        locale = request.draft.locale
+        text = self.render((approvals.request_text(request, self._what(request, locale), yes),), locale)
         return Edit(request.draft.place.channel, key, text,
                     approvals.buttons(self.services.catalogs, request.draft.locale))
 
+    def _what(self, request: ApprovalRecord, locale: str) -> str:
+        draft = request.draft
+        command = self.services.registry.commands.get(draft.command)
+        return approvals.describe(self.services.catalogs, command, draft.command, draft.args, locale)
+
     def _close(self, request: ApprovalRecord, key: str, state: str, people: list[str] | tuple[()]) -> Outcome:
-        text = self.render((approvals.closed_text(request, request.draft.text, state, people),),
-                           request.draft.locale)
+        locale = request.draft.locale
+        text = self.render((approvals.closed_text(request, self._what(request, locale), state, people),), locale)
         return Outcome((Edit(request.draft.place.channel, key, text),), durable=True)
 
 

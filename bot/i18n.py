@@ -81,6 +81,11 @@ class Catalogs:
         return text if len(text) <= MAX_REPLY else text[: MAX_REPLY - 1] + "…"
 
 
+def isolated(text: str, locale: str) -> str:
+    """``text`` as one directional unit inside a right-to-left locale's sentence."""
+    return f"{_FSI}{text}{_PDI}" if locale in RTL_LOCALES else text
+
+
 def _param(value: object, locale: str, catalogs: Catalogs) -> str:
     if isinstance(value, Msg):
         return catalogs.render(value, locale)

@@ -32,7 +32,7 @@ class Server:
 @dataclass(frozen=True, slots=True)
 class ApprovalDraft:
     command: str
-    text: str  # the command as typed (neutralised, clipped), shown in every message about it
+    text: str  # the command as typed (neutralised, clipped), for the record; approvers see ``args`` rendered
     args: Mapping[str, object]
     digest: str
     permission: str

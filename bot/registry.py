@@ -87,6 +87,9 @@ class Command:
     # Arguments whose values never reach the audit log (secret values, people named by a command:
     # the handler records a pseudonym as the target instead), nor, when refused, the typed text.
     private: frozenset[str] = frozenset()
+    # Run before an approval is asked (a UserError refuses the request at once, rather than after
+    # people approved something that cannot run); the handler runs it again when the command runs.
+    check: Callable[[Context, Mapping[str, object]], None] | None = None
     _by_name: Mapping[str, Arg] = field(init=False, repr=False, compare=False, default_factory=dict)
 
     def __post_init__(self) -> None:

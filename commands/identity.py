@@ -54,10 +54,29 @@ def role_grant(ctx: Context, args: Mapping[str, object]) -> Reply:
     return say(N_("{who} now has the role {role}."), target=target, who=who, role=role)
 
 
-def role_revoke(ctx: Context, args: Mapping[str, object]) -> Reply:
-    who, role = ctx.resolve_person(str(args["who"])), str(args["role"])
-    if who == ctx.actor.key and role == "admin":
+def check_revoke(ctx: Context, args: Mapping[str, object]) -> None:
+    """Admin is taken away only from someone else (another person, not an account linked to the
+    asker), never from the last admin, and not from a DIHYA_ADMINS identity (restored at every start)."""
+    who = ctx.resolve_person(str(args["who"]))
+    if str(args["role"]) != "admin":
+        return
+    store = ctx.services.store
+    target = store.identity(who)
+    if who == ctx.actor.key or (target is not None and target.person_id == ctx.actor.person_id):
         raise UserError(N_("You cannot remove your own admin role; ask another admin."))
+    if target is None or "admin" not in target.roles:
+        return  # nothing to take away: the handler answers so
+    holders = [h for h in store.role_holders() if "admin" in h.roles]
+    if any(h.person_id == target.person_id and h.key in ctx.services.bootstrap_admins for h in holders):
+        raise UserError(N_("{who} is an admin through DIHYA_ADMINS, which gives the role back at every start; "
+                           "remove them from that setting instead."), who=who)
+    if {h.person_id for h in holders} <= {target.person_id}:
+        raise UserError(N_("{who} is the last admin; make someone else admin first."), who=who)
+
+
+def role_revoke(ctx: Context, args: Mapping[str, object]) -> Reply:
+    check_revoke(ctx, args)  # again: admins may have changed while the request waited
+    who, role = ctx.resolve_person(str(args["who"])), str(args["role"])
     changed = ctx.services.store.revoke_role(who, role)
     ctx.services.identities.forget(who)
     target = ctx.services.store.pseudonym(who)
@@ -76,6 +95,8 @@ def role_list(ctx: Context, args: Mapping[str, object]) -> Reply:
 
 _WHO = Arg("who", Person(), N_("person"))
 _ROLE = Arg("role", ROLE, N_("role"))
+# Granting and revoking admin both need "roles.grant_admin" and its approval policy (two admins).
+_ADMIN_CHANGE = ByArgument("role", {"admin": "roles.grant_admin"}, "roles.manage")
 
 COMMANDS = (
     Command(
@@ -105,7 +126,7 @@ COMMANDS = (
                  "ar": ("دور منح {who} {role}", "امنح {who} الدور {role}"),
                  "tzm": ("ⵜⴰⵖⵓⵍⵜ ⴼⴽ {who} {role}",)},
         args=(_WHO, _ROLE),
-        permission=ByArgument("role", {"admin": "roles.grant_admin"}, "roles.manage"),
+        permission=_ADMIN_CHANGE,
         help=N_("Give a person a role (granting admin needs two admins' approval)."),
         handler=role_grant,
         mutating=True,
@@ -119,9 +140,11 @@ COMMANDS = (
                  "ar": ("دور سحب {who} {role}", "اسحب من {who} الدور {role}"),
                  "tzm": ("ⵜⴰⵖⵓⵍⵜ ⴽⴽⵙ {who} {role}",)},
         args=(_WHO, _ROLE),
-        permission="roles.manage",
-        help=N_("Take a role away from a person."),
+        permission=_ADMIN_CHANGE,  # the same two-person rule as granting admin
+        help=N_("Take a role away from a person (revoking admin needs two admins' approval, and the last "
+                "admin stays)."),
         handler=role_revoke,
+        check=check_revoke,
         mutating=True,
         private=frozenset({"who"}),
         examples=("role revoke user2 devops",),

@@ -22,6 +22,9 @@ def _server(ctx: Context, name: str) -> Server:
 
 def add(ctx: Context, args: Mapping[str, object]) -> Reply:
     server = Server(str(args["name"]), str(args["address"]), str(args["env"]))
+    refused = ctx.services.addresses.refusal(server.address)
+    if refused is not None:
+        raise UserError(REFUSED_ADDRESS, value=server.address, arg=Msg(_ADDRESS.label), kind=Msg(refused))
     if not ctx.services.store.add_server(server):
         raise UserError(N_("A server named {name} already exists."), name=server.name)
     return say(N_("Added {name} ({address}, {env})."), target=server.name,
@@ -50,6 +53,9 @@ def remove(ctx: Context, args: Mapping[str, object]) -> Reply:
 
 
 _NAME = Arg("name", Name(), N_("server name"))
+_ADDRESS = Arg("address", Address(), N_("address"))
+REFUSED_ADDRESS = N_("“{value}” is not allowed as {arg}: it is a {kind} address. The settings file can allow it "
+                     "([inventory] allow_addresses).")
 
 COMMANDS = (
     Command(
@@ -58,7 +64,7 @@ COMMANDS = (
                  "fr": ("serveurs ajouter {name} {address} {env}", "ajouter serveur {name} {address} {env}"),
                  "ar": ("خوادم أضف {name} {address} {env}", "أضف خادم {name} {address} {env}"),
                  "tzm": ("ⵉⵙⵉⵔⴼⵉⵔⵏ ⵔⵏⵓ {name} {address} {env}",)},
-        args=(_NAME, Arg("address", Address(), N_("address")), Arg("env", ENVIRONMENT, N_("environment"))),
+        args=(_NAME, _ADDRESS, Arg("env", ENVIRONMENT, N_("environment"))),
         permission="servers.add",
         help=N_("Add a server to the inventory."),
         handler=add,

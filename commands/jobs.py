@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from bot import approvals
 from bot.argtypes import Choice, Integer
 from bot.context import Context
 from bot.errors import UserError
-from bot.i18n import N_, Msg
+from bot.i18n import MAX_REPLY, N_, Msg, Verbatim
 from bot.jobs import JobRecord, shown_summary, status_lines
 from bot.registry import Arg, Command, Reply
 from commands.common import say
@@ -15,6 +16,7 @@ from commands.common import say
 FILTER = Choice({"mine": ("moi", "لي", "ⵉⵏⵓ"), "running": ("en cours", "encours", "جارية", "ⵜⵜⴰⵣⵣⴰⵍⵏ")},
                 expected=N_("“mine” or “running”"))
 _ACTIVE = frozenset({"queued", "running"})
+LIST_ROOM = MAX_REPLY - 500  # the pending list stays one message, each request shown whole
 
 
 def _line(job: JobRecord) -> Msg:
@@ -58,15 +60,24 @@ def cancel_job(ctx: Context, args: Mapping[str, object]) -> Reply:
 
 
 def pending_approvals(ctx: Context, args: Mapping[str, object]) -> Reply:
-    policy, now = ctx.services.policy, int(ctx.services.clock() * 1_000_000)
+    policy, now, actor = ctx.services.policy, int(ctx.services.clock() * 1_000_000), ctx.actor
     mine = [r for r in ctx.services.store.pending_approvals()
-            if r.draft.expires_us > now and r.draft.requester != ctx.actor.key
-            and not ctx.actor.roles.isdisjoint(r.draft.approver_roles)
-            and policy.can_approve(ctx.actor.roles, r.draft.permission)]
+            if r.draft.expires_us > now and not approvals.asked_by(actor, r.draft)
+            and not actor.roles.isdisjoint(r.draft.approver_roles)
+            and policy.can_approve(actor.roles, r.draft.permission)]
     if not mine:
         return say(N_("Nothing is waiting for your approval."))
-    rows = [Msg(N_("• #{id} {what} (asked by {who})"), {"id": r.id, "what": r.draft.text, "who": r.draft.requester})
-            for r in mine]
+    rows: list[Msg] = []
+    room = LIST_ROOM
+    for r in mine:  # every request in full (as its approval message shows it), as many as fit
+        what = approvals.describe(ctx.services.catalogs, ctx.services.registry.commands.get(r.draft.command),
+                                  r.draft.command, r.draft.args, ctx.locale)
+        room -= len(what) + len(r.draft.requester) + 20
+        if room < 0 and rows:
+            rows.append(Msg(N_("…and {count} more; approve these first."), {"count": len(mine) - len(rows)}))
+            break
+        rows.append(Msg(N_("• #{id} {what} (asked by {who})"),
+                        {"id": r.id, "what": Verbatim(what), "who": r.draft.requester}))
     return Reply((Msg(N_("Waiting for your approval ({count}):"), {"count": len(mine)}), *rows))
 
 

@@ -12,6 +12,7 @@ from typing import Protocol
 
 from sqlalchemy import Engine
 
+from bot.addresses import STRICT, AddressPolicy
 from bot.catalog import ServiceCatalog
 from bot.context import Services
 from bot.core import Bot
@@ -28,7 +29,14 @@ from dihya.alerts.wiring import REACTIONS, build_metrics, build_silences  # issu
 from dihya.compliance.service import ComplianceService
 from dihya.compliance.settings_audit import audit_settings
 from dihya.compliance.wiring import build_compliance, compliance_task, secret_box
-from dihya.config_file import access_policy, alert_policy, load_config, monitoring_config, service_catalog
+from dihya.config_file import (
+    access_policy,
+    address_policy,
+    alert_policy,
+    load_config,
+    monitoring_config,
+    service_catalog,
+)
 from dihya.jobs.backends import build_backends
 from dihya.jobs.execution import JobExecutor
 from dihya.jobs.local import LocalNudges, LocalQueue
@@ -138,10 +146,11 @@ def build_app(
         store.grant_role(admin, "admin")
     config = load_config(settings.config_file)
     catalog = service_catalog(config)
+    addresses = address_policy(config)
     catalogs = Catalogs.load(LOCALES_DIR)
     redactor = Redactor(settings.secret_values())
     compliance = build_compliance(settings, store, redactor, clock)  # compliance (issue 6)
-    nudges, executor, queue = _jobs(settings, store, catalog, redactor)
+    nudges, executor, queue = _jobs(settings, store, catalog, redactor, addresses)
     services = Services(
         store=store,
         registry=Registry(commands),
@@ -155,6 +164,7 @@ def build_app(
         # monitoring and alerts (issue 5)
         metrics=build_metrics(settings), silences=build_silences(settings),
         monitoring=monitoring_config(config, settings.grafana_url), reactions=REACTIONS,
+        addresses=addresses, bootstrap_admins=frozenset(settings.admins),
     )
     limit = RateLimit(settings.rate_limit_per_minute, settings.rate_limit_burst, clock)
     bot = Bot(services, _deliveries(settings), limit)
@@ -168,24 +178,24 @@ def build_app(
 
 
 def build_executor(settings: Settings, store: SqlStore, catalog: ServiceCatalog, redactor: Redactor,
-                   nudges: Nudges) -> JobExecutor:
+                   nudges: Nudges, addresses: AddressPolicy = STRICT) -> JobExecutor:
     runner = CatalogRunner(catalog, build_backends(settings), store, settings.data_dir.resolve(),
-                           secret_box(settings, store, redactor))  # compliance: runners get catalog secrets
+                           secret_box(settings, store, redactor), addresses)  # compliance: runners get catalog secrets
     return JobExecutor(store, runner, nudges.send, redactor)
 
 
-def _jobs(settings: Settings, store: SqlStore, catalog: ServiceCatalog,
-          redactor: Redactor) -> tuple[Nudges, JobExecutor, JobQueue]:
+def _jobs(settings: Settings, store: SqlStore, catalog: ServiceCatalog, redactor: Redactor,
+          addresses: AddressPolicy) -> tuple[Nudges, JobExecutor, JobQueue]:
     if settings.jobs == "local":
         local = LocalNudges()
-        executor = build_executor(settings, store, catalog, redactor, local)
+        executor = build_executor(settings, store, catalog, redactor, local, addresses)
         return local, executor, LocalQueue(executor, settings.job_workers)
     # Celery and Redis are imported only when configured: the embedded default stays small.
     from dihya.jobs.celery_queue import CeleryQueue, make_celery
     from dihya.jobs.nudges import RedisNudges
 
     remote = RedisNudges(settings.redis_url)
-    executor = build_executor(settings, store, catalog, redactor, remote)
+    executor = build_executor(settings, store, catalog, redactor, remote, addresses)
     celery = make_celery(settings.redis_url, settings.celery_visibility_timeout)
     return remote, executor, CeleryQueue(celery, settings.redis_url, catalog, store)
 

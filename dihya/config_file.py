@@ -26,6 +26,9 @@
     [monitoring.grafana]                     # dashboard path per server, "*" for any (needs DIHYA_GRAFANA_URL)
     "*" = "d/rYdddlPWk/node-exporter-full"
 
+    [inventory]                              # addresses refused unless listed (loopback, link-local, metadata…)
+    allow_addresses = ["127.0.0.1", "fd00:1::/64", "localhost"]   # IPs, networks or host names
+
     [alerts]
     auto_incident = ["critical"]             # severity labels that open an incident by themselves
     [[alerts.routes]]                        # first match wins; otherwise DIHYA_ALERTS_CHANNEL
@@ -36,11 +39,13 @@
 
 from __future__ import annotations
 
+import ipaddress
 import re
 import tomllib
 from pathlib import Path
 from typing import Any
 
+from bot.addresses import AddressPolicy, IPNetwork, parse_address
 from bot.alerting import AlertPolicy, Route  # issue 5
 from bot.catalog import DEMO, RUNNERS, Deployment, ServiceCatalog
 from bot.i18n import DEFAULT_LOCALE, LOCALES  # issue 5
@@ -81,6 +86,29 @@ def _approval(permission: str, spec: object) -> ApprovalPolicy:
         raise SettingsError(f"DIHYA_CONFIG_FILE: [approvals.{permission}] quorum and expiry_minutes must be ≥ 1")
     approvers = _roles(f"approvals.{permission}.approvers", spec.get("approvers", ["devops", "admin"]))
     return ApprovalPolicy(quorum, approvers, minutes * 60)
+
+
+def address_policy(config: dict[str, Any]) -> AddressPolicy:
+    """``[inventory] allow_addresses``: IP addresses, networks (CIDR) or host names the inventory
+    may hold although they are loopback, link-local, metadata or otherwise refused addresses."""
+    entries = _table(config, "inventory").get("allow_addresses", [])
+    if not isinstance(entries, list) or not all(isinstance(e, str) for e in entries):
+        raise SettingsError("DIHYA_CONFIG_FILE: [inventory] allow_addresses must be a list of strings")
+    networks: list[IPNetwork] = []
+    names: set[str] = set()
+    for entry in entries:
+        try:
+            if "%" not in entry:  # the stdlib takes a zone id here too; an allow-list entry has none
+                networks.append(ipaddress.ip_network(entry))
+                continue
+        except ValueError:
+            pass
+        name = parse_address(entry)
+        if name is None:
+            raise SettingsError(f"DIHYA_CONFIG_FILE: [inventory] allow_addresses: {entry[:80]!r} is neither an IP "
+                                "address, a network such as 10.0.0.0/8, nor a host name")
+        names.add(name)
+    return AddressPolicy(tuple(networks), frozenset(names))
 
 
 def service_catalog(config: dict[str, Any]) -> ServiceCatalog:

@@ -27,7 +27,7 @@ MAX_BACKLOG = 512
 
 
 class Runtime:
-    __slots__ = ("bot", "_redact", "_interval", "_timer", "_adapters", "_later")
+    __slots__ = ("bot", "_redact", "_interval", "_timer", "_adapters", "_later", "_flood_timer")
 
     def __init__(self, bot: Bot, redactor: Redactor, flush_ms: int = 20) -> None:
         self.bot = bot
@@ -36,6 +36,7 @@ class Runtime:
         self._timer: asyncio.TimerHandle | None = None
         self._adapters: dict[str, Performer] = {}
         self._later: set[asyncio.Task[None]] = set()
+        self._flood_timer: asyncio.TimerHandle | None = None
 
     def attach(self, adapter: Performer) -> None:
         self._adapters[adapter.platform] = adapter
@@ -71,6 +72,8 @@ class Runtime:
                 return self._fault(event)
         elif backlog and self._timer is None:
             self._timer = asyncio.get_running_loop().call_later(self._interval, self._on_timer)
+        if self._flood_timer is None and self.bot.flood_due_in is not None:
+            self._on_flood_timer()
         actions = outcome.actions
         if len(actions) == 1:  # most outcomes are one message
             return (self._redacted(actions[0]),)
@@ -101,19 +104,32 @@ class Runtime:
             store.remember_message(action.key, action.channel, message_id)
 
     def close(self) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
-        self._flush_now()
+        for timer in (self._timer, self._flood_timer):
+            if timer is not None:
+                timer.cancel()
+        self._timer = self._flood_timer = None
+        self._flush_now(final=True)
+
+    def _on_flood_timer(self) -> None:
+        """A flood's audit row is written when its window ends, even if its sender falls silent."""
+        self._flood_timer = None
+        due = self.bot.flood_due_in
+        if due is None:
+            return
+        if due <= 0:
+            self._flush_now()
+            due = self.bot.flood_due_in
+        if due is not None:
+            self._flood_timer = asyncio.get_running_loop().call_later(max(due, 1.0), self._on_flood_timer)
 
     def _on_timer(self) -> None:
         self._timer = None
         if not self._flush_now() and self.bot.audit_backlog:
             self._timer = asyncio.get_running_loop().call_later(self._interval * 10, self._on_timer)
 
-    def _flush_now(self) -> bool:
+    def _flush_now(self, final: bool = False) -> bool:
         try:
-            self.bot.flush_audit()
+            self.bot.flush_audit(final)
             return True
         except Exception:
             log.exception("audit flush failed; rows kept for retry", extra={"backlog": self.bot.audit_backlog})

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dihya.config_file import load_config, service_catalog
+from dihya.config_file import address_policy, load_config, service_catalog
 from dihya.jobs.celery_queue import QUEUES, make_celery, register_task
 from dihya.jobs.nudges import RedisNudges
 from dihya.redaction import Redactor
@@ -17,9 +17,10 @@ def run_worker(settings: Settings, queues: tuple[str, ...] = QUEUES, concurrency
     from dihya.app import build_executor
 
     store = SqlStore(make_engine(settings.sqlalchemy_url))
-    catalog = service_catalog(load_config(settings.config_file))
+    config = load_config(settings.config_file)
+    catalog = service_catalog(config)
     executor = build_executor(settings, store, catalog, Redactor(settings.secret_values()),
-                              RedisNudges(settings.redis_url))
+                              RedisNudges(settings.redis_url), address_policy(config))
     celery = make_celery(settings.redis_url, settings.celery_visibility_timeout)
     register_task(celery, executor.run)
     celery.worker_main(["worker", "--pool=threads", f"--concurrency={concurrency}", "-Q", ",".join(queues),

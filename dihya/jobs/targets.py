@@ -12,11 +12,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
+from bot.addresses import STRICT, AddressPolicy, parse_address
 from bot.catalog import Deployment, ServiceCatalog
 from bot.errors import UserError
 from bot.i18n import N_, Msg
 from bot.jobs import JobRecord
-from bot.ports import Store
+from bot.ports import Server, Store
 from dihya.runners.base import CancelToken, ProgressSink, RunnerError, RunResult
 from dihya.runners.inventory import localhost_inventory
 
@@ -59,8 +60,9 @@ class Backends:
 
 class CatalogRunner:
     def __init__(self, catalog: ServiceCatalog, backends: Backends, store: Store, data_dir: Path,
-                 secrets: SecretSource | None = None) -> None:
+                 secrets: SecretSource | None = None, addresses: AddressPolicy = STRICT) -> None:
         self._catalog = catalog
+        self._addresses = addresses
         self._backends = backends
         self._store = store
         self._data_dir = data_dir
@@ -143,10 +145,19 @@ class CatalogRunner:
         servers = [s for s in self._store.servers() if s.environment == deployment.environment]
         if not servers:
             raise RunnerError(Msg(N_("No servers in {env} to run on."), {"env": deployment.environment}))
-        return {"all": {"hosts": {s.name: {"ansible_host": s.address} for s in servers}}}
+        return {"all": {"hosts": dict(self._host(s) for s in servers)}}
 
     def _server_inventory(self, name: str) -> dict[str, Any]:
         server = self._store.server(name)
         if server is None:
             raise RunnerError(Msg(N_("No server named {name}. “servers list” shows them."), {"name": name}))
-        return {"all": {"hosts": {server.name: {"ansible_host": server.address}}}}
+        return {"all": {"hosts": dict((self._host(server),))}}
+
+    def _host(self, server: Server) -> tuple[str, dict[str, str]]:
+        """An inventory entry, checked again on the way out: a row stored before the address rules
+        (or written around them) must not reach Ansible as a zone id, a template or a loopback host."""
+        address = parse_address(server.address)
+        if address is None or self._addresses.refusal(address) is not None:
+            raise RunnerError(Msg(N_("The address of {name} is not a valid server address; fix it with “servers "
+                                     "remove” and “servers add”."), {"name": server.name}))
+        return server.name, {"ansible_host": address}
