@@ -42,7 +42,7 @@ from telegram import (
 )
 from telegram import Message as TgMessage
 from telegram.constants import ChatType, MessageLimit, ParseMode
-from telegram.error import BadRequest, NetworkError, TelegramError
+from telegram.error import BadRequest, Forbidden, NetworkError, TelegramError
 from telegram.ext import (
     Application,
     BaseRateLimiter,
@@ -54,7 +54,7 @@ from telegram.ext import (
 )
 from telegram.request import HTTPXRequest, RequestData
 
-from bot.actions import Action, Button, Edit, React, Send, Upload
+from bot.actions import Action, Button, Edit, React, Retract, Send, Upload
 from bot.events import Message, Place, Reaction, Sender
 from dihya.redaction import Redactor
 from dihya.runtime import Runtime
@@ -445,9 +445,21 @@ class TelegramAdapter:
             await self._edit(action, target)
         elif isinstance(action, React):
             await self._app.bot.set_message_reaction(int(action.channel), int(action.message_id), action.emoji)
+        elif isinstance(action, Retract):
+            return await self._retract(action)
         else:
             return await self._upload(action)
         return None
+
+    async def _retract(self, action: Retract) -> str | None:
+        """deleteMessage: in a group only an administrator with the right to delete messages may
+        remove someone else's; anywhere else Telegram refuses (400 or 403) and ``None`` says so."""
+        try:
+            await self._app.bot.delete_message(int(action.channel), int(action.message_id))
+        except (BadRequest, Forbidden) as err:
+            log.info("message not deleted", extra={"chat_id": action.channel, "error": err.message})
+            return None
+        return action.message_id
 
     # -- outbound ---------------------------------------------------------------------------
     async def _send(self, action: Send) -> str | None:
