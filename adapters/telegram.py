@@ -72,6 +72,14 @@ MAX_TEXT = MessageLimit.MAX_TEXT_LENGTH
 MAX_CAPTION = MessageLimit.CAPTION_LENGTH
 MAX_WEBHOOK_BODY = 1_000_000
 LOGGED_LIBRARIES = ("httpx", "httpcore", "telegram", "dihya.telegram")
+# The library's DEBUG records that dump whole payloads: updates carry people's messages (a secret
+# typed in a group, before the bot could remove it), and so do call parameters and results. Dropped.
+PAYLOAD_DUMPS = frozenset({
+    "Calling Bot API endpoint `%s` with parameters `%s`",
+    "Call to Bot API endpoint `%s` finished with return value `%s`",
+    "Processing update %s",
+    "Dropping pending update: %s",
+})
 
 log = logging.getLogger("dihya.telegram")
 Context = ContextTypes.DEFAULT_TYPE
@@ -348,7 +356,8 @@ class Throttle(BaseRateLimiter[None]):
 
 # -- token hygiene -----------------------------------------------------------------------------
 class TokenFilter(logging.Filter):
-    """Redacts secrets from records of the libraries that see the token (httpx logs request URLs).
+    """Redacts secrets from records of the libraries that see the token (httpx logs request URLs),
+    and drops the library's payload dumps (``PAYLOAD_DUMPS``).
 
     Equal filters (same secrets) compare equal, so installing one twice is a no-op.
     """
@@ -365,6 +374,8 @@ class TokenFilter(logging.Filter):
         return hash(self._secrets)
 
     def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno <= logging.DEBUG and isinstance(record.msg, str) and record.msg in PAYLOAD_DUMPS:
+            return False
         message = record.getMessage()
         clean = self._redact(message)
         if clean != message:
