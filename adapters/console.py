@@ -106,8 +106,9 @@ class ConsoleChat:
             self._print({"op": "edit", "id": target, "text": action.text}, action.channel)
         elif isinstance(action, React):
             self._print({"op": "react", "id": action.message_id, "emoji": action.emoji})
-        else:
+        elif isinstance(action, Upload):
             return self._upload(action)
+        # Retract: a line typed in the terminal cannot be taken back.
         return None
 
     def _upload(self, action: Upload) -> str:

@@ -25,6 +25,7 @@ import mimetypes
 import re
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
 import aiohttp
@@ -32,7 +33,7 @@ from nio import AsyncClient, AsyncClientConfig, ErrorResponse, MegolmEvent, Mess
 from starlette.routing import BaseRoute
 
 from adapters.pacing import ChannelPacer, retrying
-from bot.actions import Action, Button, Edit, React, Send, Upload
+from bot.actions import Action, Button, Edit, React, Retract, Send, Upload
 from bot.events import Event, Message, Place, Reaction, Sender
 from bot.ports import IdentityRecord
 from dihya.runtime import Runtime
@@ -48,6 +49,8 @@ VARIATION_SELECTOR = "\ufe0f"
 HTML_FORMAT = "org.matrix.custom.html"
 BACKOFF_CAP_SECONDS = 60.0
 REMEMBERED_REACTIONS = 1000
+REACTION_PREFIX = "reaction:"  # + the reaction's event id: one stored row per remembered reaction
+LEGACY_REACTIONS = "reactions"
 REMEMBERED_THREADS = 1000
 BACKFILL_PAGES = 20
 NIO_LOGGERS = ("nio.responses", "nio.http", "nio.rooms", "nio.events.misc", "nio.client.async_client",
@@ -99,6 +102,8 @@ class AdapterStore(Protocol):
     def identity(self, key: str) -> IdentityRecord | None: ...
     def kv_get(self, name: str) -> str | None: ...
     def kv_set(self, name: str, value: str) -> None: ...
+    def kv_delete(self, *names: str) -> None: ...
+    def kv_items(self, prefix: str) -> dict[str, str]: ...
 
 
 def backoff_delay(failures: int, cap: float = BACKOFF_CAP_SECONDS) -> float:
@@ -247,6 +252,14 @@ class KeyValues:
     def set(self, name: str, value: str) -> None:
         self._store.kv_set(self._prefix + name, value)
 
+    def delete(self, *names: str) -> None:
+        self._store.kv_delete(*(self._prefix + name for name in names))
+
+    def items(self, prefix: str) -> dict[str, str]:
+        """Values whose name starts with ``prefix``, by name without the adapter's namespace."""
+        found = self._store.kv_items(self._prefix + prefix)
+        return {name.removeprefix(self._prefix): value for name, value in found.items()}
+
     def get_json(self, name: str) -> Any:
         raw = self.get(name)
         return json.loads(raw) if raw else None
@@ -255,27 +268,66 @@ class KeyValues:
         self.set(name, json.dumps(value, separators=(",", ":")))
 
 
+@dataclass(frozen=True, slots=True)
+class Remembered:
+    """A reaction the bot saw: where, on what, which emoji, and who reacted."""
+
+    room: str
+    target: str
+    emoji: str
+    sender: str
+
+
 class ReactionMemory:
-    """reaction event id → (room, target, emoji, sender) for recent reactions, kept across restarts
-    so a later redaction can be turned into the withdrawal of that exact reaction."""
+    """reaction event id → ``Remembered``, for the latest ``capacity`` reactions, kept across
+    restarts so a later redaction can be turned into the withdrawal of that exact reaction.
 
-    __slots__ = ("_items", "_kv")
+    One stored row per reaction (a sequence number orders them): remembering or forgetting one
+    writes that row alone, and the oldest row goes once there are ``capacity``.
+    """
 
-    def __init__(self, kv: KeyValues) -> None:
+    __slots__ = ("_capacity", "_items", "_kv", "_next")
+
+    def __init__(self, kv: KeyValues, capacity: int = REMEMBERED_REACTIONS) -> None:
         self._kv = kv
-        self._items: OrderedDict[str, list[str]] = OrderedDict(kv.get_json("reactions") or {})
+        self._capacity = capacity
+        rows = sorted((json.loads(raw), name.removeprefix(REACTION_PREFIX))
+                      for name, raw in kv.items(REACTION_PREFIX).items())
+        self._items: OrderedDict[str, Remembered] = OrderedDict(
+            (event_id, Remembered(*fields)) for (_seq, *fields), event_id in rows)
+        self._next = rows[-1][0][0] + 1 if rows else 0
+        self._forget_legacy()
+        self._evict()
 
     def add(self, event_id: str, room: str, target: str, emoji: str, sender: str) -> None:
-        self._items[event_id] = [room, target, emoji, sender]
-        while len(self._items) > REMEMBERED_REACTIONS:
-            self._items.popitem(last=False)
-        self._kv.set_json("reactions", self._items)
+        if event_id in self._items:  # a redelivered reaction
+            return
+        self._items[event_id] = Remembered(room, target, emoji, sender)
+        self._kv.set_json(REACTION_PREFIX + event_id, [self._next, room, target, emoji, sender])
+        self._next += 1
+        self._evict()
 
-    def pop(self, event_id: str) -> list[str] | None:
+    def pop(self, event_id: str) -> Remembered | None:
         found = self._items.pop(event_id, None)
         if found is not None:
-            self._kv.set_json("reactions", self._items)
+            self._kv.delete(REACTION_PREFIX + event_id)
         return found
+
+    def _evict(self) -> None:
+        gone = [self._items.popitem(last=False)[0] for _ in range(len(self._items) - self._capacity)]
+        if gone:
+            self._kv.delete(*(REACTION_PREFIX + event_id for event_id in gone))
+
+    def _forget_legacy(self) -> None:
+        """Earlier versions kept every reaction in one value, rewritten whole on each: carry its
+        entries over once, then drop it."""
+        legacy = self._kv.get_json(LEGACY_REACTIONS)
+        if not isinstance(legacy, dict):
+            return
+        for event_id, fields in legacy.items():
+            if event_id not in self._items and isinstance(fields, list) and len(fields) == 4:
+                self.add(event_id, *map(str, fields))
+        self._kv.delete(LEGACY_REACTIONS)
 
 
 class MatrixAdapter:
@@ -564,13 +616,18 @@ class MatrixAdapter:
         return Reaction(event_id, self._sender(room_id, sender), Place(PLATFORM, room_id), target, emoji, True)
 
     def _withdrawal(self, room_id: str, source: Mapping[str, Any]) -> Reaction | None:
+        """A reaction's redaction by the person who reacted withdraws it; anyone else's (a
+        moderator tidying up) removes the emoji from view but speaks for nobody, so the vote stands."""
         redacted = _redacted_id(source)
         remembered = self._reactions.pop(redacted) if redacted else None
-        if remembered is None:
+        if remembered is None or remembered.room != room_id:
             return None
-        _room, target, emoji, reactor = remembered
-        return Reaction(str(source["event_id"]), self._sender(room_id, reactor), Place(PLATFORM, room_id),
-                        target, emoji, False)
+        if source.get("sender") != remembered.sender:
+            log.info("a reaction redacted by someone else than its sender: not a withdrawal",
+                     extra={"room_id": room_id, "event_id": redacted, "redacted_by": source.get("sender")})
+            return None
+        return Reaction(str(source["event_id"]), self._sender(room_id, remembered.sender), Place(PLATFORM, room_id),
+                        remembered.target, remembered.emoji, False)
 
     def _sender(self, room_id: str, user_id: str) -> Sender:
         room = self._client.rooms.get(room_id)
@@ -598,7 +655,25 @@ class MatrixAdapter:
             relates = {"rel_type": "m.annotation", "event_id": action.message_id, "key": action.emoji}
             await self._post(action.channel, {"m.relates_to": relates}, "m.reaction")
             return None
+        if isinstance(action, Retract):
+            return await self._redact(action)
         return await self._upload(action)
+
+    async def _redact(self, action: Retract) -> str | None:
+        """Redacting someone else's event needs the room's ``redact`` power level (moderators by
+        default): without it the homeserver answers M_FORBIDDEN and ``None`` says it was not removed."""
+        await self._pacer.wait(action.channel)
+
+        async def redact() -> str:
+            try:
+                _checked(await self._client.room_redact(action.channel, action.message_id), "redact")
+            except MatrixError as err:
+                if err.errcode != "M_FORBIDDEN":
+                    raise
+                return ""
+            return action.message_id
+
+        return await retrying(redact, _retry_after) or None
 
     def _threaded(self, content: JsonDict, thread: str | None) -> JsonDict:
         if thread is None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from collections.abc import Coroutine, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from pathlib import PurePath
 from typing import Any, Protocol
 
@@ -75,6 +75,7 @@ class EventSink(Protocol):
 
     def attach(self, adapter: Performer) -> None: ...
     async def dispatch(self, event: Event) -> None: ...
+    async def dispatch_anchored(self, message: Message, anchor: Callable[[str], Awaitable[str]]) -> None: ...
 
 
 class SlackAdapter:
@@ -186,14 +187,18 @@ class SlackAdapter:
         self._spawn(self._runtime.dispatch(message))
 
     async def _slash_command(self, command: dict[str, Any], team: str) -> None:
-        """A slash command has no message of its own: echo it so the reply has a thread and others see who asked."""
+        """A slash command has no message of its own: the runtime has one posted (once per delivery,
+        naming only the command) so the reply has a thread and others see who asked."""
         user, channel = command["user_id"], command["channel_id"]
         text = plain_text(command.get("text", ""), team, None)
-        anchor = await self._post(channel, f"<@{user}> {COMMAND} {escape(text)}", None)
         sender = Sender(PLATFORM, f"{team}/{user}", command.get("user_name", ""))
         place = Place(PLATFORM, channel, direct=channel.startswith("D"))
-        message = Message(f"slack:command:{command['trigger_id']}", sender, place, anchor, text)
-        await self._runtime.dispatch(message)
+        message = Message(f"slack:command:{command['trigger_id']}", sender, place, "", text, posted=False)
+
+        async def anchor(shown: str) -> str:
+            return await self._post(channel, f"<@{user}> {COMMAND} {escape(shown)}".rstrip(), None)
+
+        await self._runtime.dispatch_anchored(message, anchor)
 
     def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
         task = asyncio.get_running_loop().create_task(work)
@@ -214,8 +219,10 @@ class SlackAdapter:
             await self._edit(action, target)
         elif isinstance(action, React):
             await self._react(action)
-        else:
+        elif isinstance(action, Upload):
             return await self._upload(action)
+        # Retract: a bot token may delete only the bot's own messages (chat.delete answers
+        # cant_delete_message for anyone else's), so a person's message cannot be removed.
         return None
 
     async def _send(self, action: Send) -> str:

@@ -42,7 +42,7 @@ from telegram import (
 )
 from telegram import Message as TgMessage
 from telegram.constants import ChatType, MessageLimit, ParseMode
-from telegram.error import BadRequest, NetworkError, TelegramError
+from telegram.error import BadRequest, Forbidden, NetworkError, TelegramError
 from telegram.ext import (
     Application,
     BaseRateLimiter,
@@ -54,7 +54,7 @@ from telegram.ext import (
 )
 from telegram.request import HTTPXRequest, RequestData
 
-from bot.actions import Action, Button, Edit, React, Send, Upload
+from bot.actions import Action, Button, Edit, React, Retract, Send, Upload
 from bot.events import Message, Place, Reaction, Sender
 from dihya.redaction import Redactor
 from dihya.runtime import Runtime
@@ -72,6 +72,14 @@ MAX_TEXT = MessageLimit.MAX_TEXT_LENGTH
 MAX_CAPTION = MessageLimit.CAPTION_LENGTH
 MAX_WEBHOOK_BODY = 1_000_000
 LOGGED_LIBRARIES = ("httpx", "httpcore", "telegram", "dihya.telegram")
+# The library's DEBUG records that dump whole payloads: updates carry people's messages (a secret
+# typed in a group, before the bot could remove it), and so do call parameters and results. Dropped.
+PAYLOAD_DUMPS = frozenset({
+    "Calling Bot API endpoint `%s` with parameters `%s`",
+    "Call to Bot API endpoint `%s` finished with return value `%s`",
+    "Processing update %s",
+    "Dropping pending update: %s",
+})
 
 log = logging.getLogger("dihya.telegram")
 Context = ContextTypes.DEFAULT_TYPE
@@ -348,7 +356,8 @@ class Throttle(BaseRateLimiter[None]):
 
 # -- token hygiene -----------------------------------------------------------------------------
 class TokenFilter(logging.Filter):
-    """Redacts secrets from records of the libraries that see the token (httpx logs request URLs).
+    """Redacts secrets from records of the libraries that see the token (httpx logs request URLs),
+    and drops the library's payload dumps (``PAYLOAD_DUMPS``).
 
     Equal filters (same secrets) compare equal, so installing one twice is a no-op.
     """
@@ -365,6 +374,8 @@ class TokenFilter(logging.Filter):
         return hash(self._secrets)
 
     def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno <= logging.DEBUG and isinstance(record.msg, str) and record.msg in PAYLOAD_DUMPS:
+            return False
         message = record.getMessage()
         clean = self._redact(message)
         if clean != message:
@@ -445,9 +456,21 @@ class TelegramAdapter:
             await self._edit(action, target)
         elif isinstance(action, React):
             await self._app.bot.set_message_reaction(int(action.channel), int(action.message_id), action.emoji)
+        elif isinstance(action, Retract):
+            return await self._retract(action)
         else:
             return await self._upload(action)
         return None
+
+    async def _retract(self, action: Retract) -> str | None:
+        """deleteMessage: in a group only an administrator with the right to delete messages may
+        remove someone else's; anywhere else Telegram refuses (400 or 403) and ``None`` says so."""
+        try:
+            await self._app.bot.delete_message(int(action.channel), int(action.message_id))
+        except (BadRequest, Forbidden) as err:
+            log.info("message not deleted", extra={"chat_id": action.channel, "error": err.message})
+            return None
+        return action.message_id
 
     # -- outbound ---------------------------------------------------------------------------
     async def _send(self, action: Send) -> str | None:

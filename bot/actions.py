@@ -55,4 +55,19 @@ class Upload:
     thread: str | None = None
 
 
-Action = Send | Edit | React | Upload
+@dataclass(frozen=True, slots=True)
+class Retract:
+    """Remove a person's message that carried a confidential value where others can read it (the
+    platform may not let the bot), then post ``removed`` or ``kept`` in ``thread``, saying which.
+
+    The adapter's ``perform`` returns the message id when it removed it, ``None`` when it could not.
+    """
+
+    channel: str
+    message_id: str
+    removed: str
+    kept: str
+    thread: str | None = None
+
+
+Action = Send | Edit | React | Upload | Retract

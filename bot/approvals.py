@@ -15,7 +15,7 @@ from bot.identity import Actor
 from bot.ports import ApprovalDraft, ApprovalRecord, Vote
 from bot.rbac import AccessPolicy
 from bot.registry import Command
-from bot.text import neutralise
+from bot.text import WITHHELD, neutralise
 
 APPROVE_EMOJI = frozenset({"✅", "👍", "✔"})
 DENY_EMOJI = frozenset({"❌", "👎", "✖"})
@@ -99,23 +99,13 @@ def describe(catalogs: Catalogs, command: Command | None, name: str, args: Mappi
     each argument by its translated label with its value in full. Never the text as typed, where
     padding or a cut could hide an argument."""
     labels = {a.name: a.label for a in command.args} if command is not None else {}
-    parts = [_words(command, locale) if command is not None else name]
+    hidden = command.confidential if command is not None else frozenset()
+    parts = [command.words(locale) if command is not None else name]
     for arg_name in [n for n in labels if n in args] + sorted(n for n in args if n not in labels):
-        value = Verbatim(isolated(shown(args[arg_name]), locale))
+        value = Verbatim(WITHHELD if arg_name in hidden else isolated(shown(args[arg_name]), locale))
         label = labels.get(arg_name, arg_name)
         parts.append(catalogs.render(Msg(N_("{name}: {value}"), {"name": Msg(label), "value": value}), locale))
     return " · ".join(parts)
-
-
-def _words(command: Command, locale: str) -> str:
-    """The command's leading words in ``locale`` ("servers remove", "rôle retirer")."""
-    phrases = command.phrases.get(locale) or next(iter(command.phrases.values()))
-    words = []
-    for token in phrases[0].split():
-        if token.startswith(("{", "[")):
-            break
-        words.append(token)
-    return " ".join(words)
 
 
 def request_text(request: ApprovalRecord, what: str, approvals: Sequence[str]) -> Msg:

@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from bot import approvals
-from bot.actions import Action, Edit, Send, Upload
+from bot.actions import Action, Edit, Retract, Send, Upload
 from bot.audit import AuditDraft
 from bot.context import Context, ReactionHandler, Services
 from bot.dedupe import DeliveryLog
@@ -28,7 +28,7 @@ from bot.ports import ApprovalDraft, ApprovalRecord, Vote
 from bot.ratelimit import Flood, RateLimit
 from bot.rbac import Decision
 from bot.registry import Command, Reply
-from bot.text import clip, neutralise
+from bot.text import WITHHELD, clip, neutralise
 
 log = logging.getLogger("dihya.core")
 MAX_AUDITED_TEXT = 200
@@ -67,6 +67,13 @@ class Bot:
 
     # -- entry points -------------------------------------------------------------------------
     def handle(self, event: Event) -> Outcome:
+        stopped = self.admit(event)
+        return stopped if stopped is not None else self.handle_new(event)
+
+    def admit(self, event: Event) -> Outcome | None:
+        """Dedupe, then the per-sender rate limit: ``None`` when the event may go on, else what
+        stops it. Split from ``handle_new`` for work that must happen once per admitted delivery
+        before the command runs (a slash command's echo)."""
         if not self._deliveries.first_time(event.delivery_id):
             return IGNORED
         if isinstance(event, Message) and (not event.text or event.text.isspace()):
@@ -77,9 +84,19 @@ class Bot:
                 return self._throttled(event, flood)
             if self._limit.floods:
                 self._close_floods()
-        if isinstance(event, Message):
-            return self._message(event)
-        return self._reaction(event)
+        return None
+
+    def handle_new(self, event: Event) -> Outcome:
+        """``handle`` for an event ``admit`` let through."""
+        return self._message(event) if isinstance(event, Message) else self._reaction(event)
+
+    def echo(self, message: Message) -> str:
+        """What may be shown of a command the platform does not show (a slash command's echo): the
+        words naming the command in the language typed, never its arguments; nothing when unknown."""
+        parsed = parse(self.services.registry, message.text)
+        if parsed.command is None:
+            return ""
+        return parsed.command.words(parsed.locale or DEFAULT_LOCALE)
 
     def flush_audit(self, final: bool = False) -> int:
         """Write buffered audit rows in one transaction; returns how many were written. Floods
@@ -140,9 +157,24 @@ class Bot:
         actor = self.services.identities.resolve(event.sender)
         parsed = parse(self.services.registry, event.text, actor.locale)
         if isinstance(parsed, Rejected):
-            return self._rejected(event, actor, parsed)
-        ctx = Context(actor, _reply_place(event), actor.locale or parsed.locale, self.services)
-        return self._authorised(event, ctx, parsed)
+            outcome = self._rejected(event, actor, parsed)
+        else:
+            ctx = Context(actor, _reply_place(event), actor.locale or parsed.locale, self.services)
+            outcome = self._authorised(event, ctx, parsed)
+        command = parsed.command
+        if command is not None and command.confidential and event.posted and not event.place.direct:
+            locale = actor.locale or parsed.locale or DEFAULT_LOCALE
+            return Outcome((self._retraction(event, locale), *outcome.actions), outcome.durable, outcome.later)
+        return outcome
+
+    def _retraction(self, event: Message, locale: str) -> Retract:
+        """Whatever became of the command, its text put a confidential value where others read it."""
+        place = _reply_place(event)
+        removed = self.render((Msg(N_("I removed your message: it carried a confidential value. Others may "
+                                      "have seen it before, so replace that value.")),), locale)
+        kept = self.render((Msg(N_("I could not remove your message, which carried a confidential value: "
+                                   "delete it yourself, and replace that value.")),), locale)
+        return Retract(place.channel, event.message_id, removed, kept, place.thread)
 
     def _rejected(self, event: Message, actor: Actor, rejected: Rejected) -> Outcome:
         locale = actor.locale or rejected.locale or DEFAULT_LOCALE
@@ -237,7 +269,8 @@ class Bot:
         policy = self.services.policy.approvals[permission]
         now = self.now_us()
         draft = ApprovalDraft(
-            command=parsed.command.name, text=clip(neutralise(event.text), MAX_AUDITED_TEXT), args=parsed.args,
+            command=parsed.command.name, text=clip(neutralise(_shown(event.text, parsed)), MAX_AUDITED_TEXT),
+            args=parsed.args,
             digest=approvals.digest(parsed.command.name, parsed.args, ctx.place), permission=permission,
             quorum=policy.quorum, approver_roles=policy.approver_roles, requester=ctx.actor.key,
             requester_person=ctx.actor.person_id, place=ctx.place, locale=ctx.locale,
@@ -400,13 +433,20 @@ def _reply_place(event: Message) -> Place:
     return Place(place.platform, place.channel, place.thread or event.message_id, place.direct)
 
 
+def _shown(text: str, parsed: Parsed) -> str:
+    """The typed text as it may be shown back (in an approval request): confidential values withheld."""
+    for name in parsed.command.confidential:
+        value = str(parsed.args.get(name, ""))
+        text = text.replace(value, WITHHELD) if value else text
+    return text
+
+
 def _attempt(event: Message, command: Command | None) -> dict[str, object]:
     if command is not None and command.private:  # the text may hold a secret or name a person
         return {"place": event.place.address}
     return {"text": clip(neutralise(event.text), MAX_AUDITED_TEXT), "place": event.place.address}
 
 
-WITHHELD = "[withheld]"
 
 
 def _args(args: Mapping[str, object], private: frozenset[str] = frozenset(),

@@ -34,13 +34,18 @@ class Place:
 
 @dataclass(frozen=True, slots=True)
 class Message:
-    """A text addressed to the bot (adapters strip mentions and prefixes)."""
+    """A text addressed to the bot (adapters strip mentions and prefixes).
+
+    ``posted`` is False when the text is no message others can read: a Slack slash command reaches
+    only the bot, which posts an echo of it (``Runtime.dispatch_anchored``) that ``message_id`` names.
+    """
 
     delivery_id: str
     sender: Sender
     place: Place
     message_id: str
     text: str
+    posted: bool = True
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from bot.errors import UserError
 from bot.grammar import match
 from bot.i18n import LOCALES, N_, Msg
-from bot.registry import Command, Pattern, Registry
+from bot.registry import Arg, Command, Pattern, Registry
 from bot.text import fold
 
 MAX_TOKENS = 64
@@ -48,7 +48,7 @@ def parse(registry: Registry, text: str, preferred: str | None = None) -> Parsed
                     folded = folded or [fold(t) for t in raw]
                     if any(folded[i] != word for i, word in pattern.words):
                         continue
-                args = {arg.name: arg.kind.convert(raw[i], arg.label) for i, arg in pattern.slots}
+                args = {arg.name: _value(arg, raw[i]) for i, arg in pattern.slots}
                 return Parsed(pattern.command, pattern.locale, args)
             folded = folded or [fold(t) for t in raw]
             bound = match(pattern.elements, raw, folded)
@@ -70,11 +70,17 @@ def _ordered(patterns: list[Pattern], preferred: str | None) -> list[Pattern]:
 
 
 def _convert(command: Command, bound: dict[str, str]) -> dict[str, object]:
-    args = {}
-    for name, value in bound.items():
-        arg = command.arg(name)
-        args[name] = arg.kind.convert(value, arg.label)
-    return args
+    return {name: _value(command.arg(name), value) for name, value in bound.items()}
+
+
+def _value(arg: Arg, raw: str) -> object:
+    """``raw`` converted to the argument's type; an error about a confidential one never quotes it."""
+    if not arg.confidential:
+        return arg.kind.convert(raw, arg.label)
+    try:
+        return arg.kind.convert(raw, arg.label)
+    except UserError:
+        raise UserError(N_("That {arg} is not valid (I do not repeat it here)."), arg=Msg(arg.label)) from None
 
 
 def _not_understood(

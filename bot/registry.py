@@ -25,6 +25,9 @@ class Arg:
     kind: ArgType
     label: str  # gettext message id naming the argument in errors and help
     optional: bool = False
+    # A secret value (a password, a token): never audited, never repeated in an echo, an error or an
+    # approval request, and a message that carried it where others can read it is removed if it can be.
+    confidential: bool = False
 
 
 @dataclass(slots=True)  # built for every message: a frozen init costs ~3x per field
@@ -86,14 +89,19 @@ class Command:
     examples: tuple[str, ...] = ()
     # Arguments whose values never reach the audit log (secret values, people named by a command:
     # the handler records a pseudonym as the target instead), nor, when refused, the typed text.
+    # Confidential arguments are always private.
     private: frozenset[str] = frozenset()
     # Run before an approval is asked (a UserError refuses the request at once, rather than after
     # people approved something that cannot run); the handler runs it again when the command runs.
     check: Callable[[Context, Mapping[str, object]], None] | None = None
+    confidential: frozenset[str] = field(init=False, compare=False, default=frozenset())  # from the args
     _by_name: Mapping[str, Arg] = field(init=False, repr=False, compare=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_by_name", {a.name: a for a in self.args})
+        confidential = frozenset(a.name for a in self.args if a.confidential)
+        object.__setattr__(self, "confidential", confidential)
+        object.__setattr__(self, "private", self.private | confidential)
 
     def permission_for(self, args: Mapping[str, object]) -> str:
         return self.permission if isinstance(self.permission, str) else self.permission(args)
@@ -104,6 +112,11 @@ class Command:
 
     def arg(self, name: str) -> Arg:
         return self._by_name[name]
+
+    def words(self, locale: str) -> str:
+        """The words that name the command in ``locale`` (``secret set``), without its arguments."""
+        phrase = self.phrases.get(locale) or self.phrases["en"]
+        return phrase[0].split("{", 1)[0].split("[", 1)[0].strip()
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,6 +8,7 @@ import unicodedata
 _TATWEEL = "\u0640"
 _SAFE_CONTROLS = frozenset("\n\t")
 MAX_ECHO = 80
+WITHHELD = "[withheld]"  # shown instead of a private or confidential value
 
 
 def fold(token: str) -> str:

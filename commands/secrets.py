@@ -1,7 +1,8 @@
 """secret set / secrets / secret delete: named secrets for runners, encrypted at rest.
 
 Values are accepted only in a direct message, never echoed and never audited (the value argument
-is private: its audit row records the name only).
+is confidential: its audit row records the name only, and a ``secret set`` sent where others can
+read it is removed when the platform lets the bot do so).
 """
 
 from __future__ import annotations
@@ -70,12 +71,11 @@ COMMANDS = (
         name="secret.set",
         phrases={"en": ("secret set {name} {value}",), "fr": ("secret définir {name} {value}",),
                  "ar": ("سر تعيين {name} {value}",), "tzm": ("ⴰⴼⴼⵔ ⵙⵔⵙ {name} {value}",)},
-        args=(_NAME, Arg("value", Text(max_length=4000), N_("secret value"))),
+        args=(_NAME, Arg("value", Text(max_length=4000), N_("secret value"), confidential=True)),
         permission="secrets.manage",
         help=N_("Store a secret for runners, encrypted (only in a direct message)."),
         handler=secret_set,
         mutating=True,
-        private=frozenset({"value"}),
         examples=("secret set registry_password example-value",),
     ),
     Command(

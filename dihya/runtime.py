@@ -13,11 +13,11 @@ import asyncio
 import dataclasses
 import logging
 import uuid
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 
 from adapters.base import Performer
-from bot.actions import Action, Edit, Send, Upload
-from bot.core import Bot, Later
+from bot.actions import Action, Edit, Retract, Send, Upload
+from bot.core import Bot, Later, Outcome
 from bot.events import Event, Message
 from bot.i18n import DEFAULT_LOCALE, N_, Msg
 from dihya.redaction import Redactor
@@ -45,6 +45,19 @@ class Runtime:
         """Handle one inbound event and perform its actions on the platform it came from."""
         await self.publish(event.place.platform, self.handle(event))
 
+    async def dispatch_anchored(self, message: Message, anchor: Callable[[str], Awaitable[str]]) -> None:
+        """``dispatch`` for a command the platform shows nobody (a Slack slash command): once the
+        delivery is known to be new, ``anchor`` posts what may be shown of it (``Bot.echo``: the
+        command's words, never its arguments), redacted, and returns the posted message's id, which
+        the replies then thread under. A repeated delivery posts nothing."""
+        stopped = self.bot.admit(message)
+        if stopped is not None:  # a repeat, or a sender past the rate limit: no echo
+            await self.publish(message.place.platform, self._settle(message, stopped))
+            return
+        message_id = await anchor(self._redact(self.bot.echo(message)))
+        anchored = dataclasses.replace(message, message_id=message_id)
+        await self.publish(message.place.platform, self._settle(anchored, self.bot.handle_new(anchored)))
+
     async def idle(self) -> None:
         """Wait until deferred command work started so far has been answered."""
         while self._later:
@@ -63,7 +76,9 @@ class Runtime:
 
     def handle(self, event: Event) -> tuple[Action, ...]:
         """Run ``event`` through the core; its actions, redacted, once they may be delivered."""
-        outcome = self.bot.handle(event)
+        return self._settle(event, self.bot.handle(event))
+
+    def _settle(self, event: Event, outcome: Outcome) -> tuple[Action, ...]:
         for later in outcome.later:
             self._defer(event.place.platform, later)
         backlog = self.bot.audit_backlog
@@ -87,8 +102,22 @@ class Runtime:
         for action in actions:
             if type(action) is Send and action.key is None:  # the common reply: nothing to remember
                 await adapter.perform(action, None)
+            elif isinstance(action, Retract):
+                await self._retract(adapter, action)
             else:
                 await self._perform(adapter, action)
+
+    async def _retract(self, adapter: Performer, action: Retract) -> None:
+        """Remove the message if the platform lets the bot, and say which it was: a failure to remove
+        is reported, never left to stop the replies that follow."""
+        try:
+            removed = await adapter.perform(action, None) is not None
+        except Exception:
+            log.warning("could not remove a message carrying a confidential value", exc_info=True,
+                        extra={"platform": adapter.platform, "channel": action.channel})
+            removed = False
+        said = Send(action.channel, action.removed if removed else action.kept, action.thread)
+        await adapter.perform(self._redacted(said), None)
 
     async def _perform(self, adapter: Performer, action: Action) -> None:
         store = self.bot.services.store

@@ -53,6 +53,7 @@ _SUITE_HANDLER = pytest.StashKey["logging.FileHandler"]()
 SECRET_SOURCES = {
     "tests.adapters.test_slack": ("BOT_TOKEN", "APP_TOKEN", "SIGNING_SECRET"),
     "tests.adapters.test_telegram": ("TOKEN", "SECRET"),
+    "tests.helpers.outbound": ("CANARY",),
 }
 
 
@@ -84,5 +85,17 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
              if secret in path.read_text(encoding="utf-8", errors="replace")]
     if leaks:
         session.config.get_terminal_writer().line(f"SECRET LEAKED INTO LOGS: {leaks}", red=True)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+    _outbound_canary(session)
+
+
+def _outbound_canary(session: pytest.Session) -> None:
+    """Issue 10: no outbound Slack, Telegram or Matrix call made anywhere in the suite carried the
+    canary secret the tests set through each platform's ``secret set`` (tests/helpers/outbound.py)."""
+    import sys
+
+    ledger = sys.modules.get("tests.helpers.outbound")
+    if ledger is not None and ledger.LEAKS:
+        session.config.get_terminal_writer().line(f"CANARY SECRET SENT TO A PLATFORM: {ledger.LEAKS}", red=True)
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
 

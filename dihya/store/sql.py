@@ -256,6 +256,16 @@ class SqlStore(AlertsSql, ComplianceSql):
             if not updated:
                 conn.execute(insert(KeyValue).values(name=name, value=value))
 
+    def kv_delete(self, *names: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(delete(KeyValue).where(KeyValue.name.in_(names)))
+
+    def kv_items(self, prefix: str) -> dict[str, str]:
+        """Every named value whose name starts with ``prefix``."""
+        query = select(KeyValue.name, KeyValue.value).where(KeyValue.name.startswith(prefix, autoescape=True))
+        with self.engine.connect() as conn:
+            return {row.name: row.value for row in conn.execute(query)}
+
     # -- audit ----------------------------------------------------------------------------
     def append_audit(self, drafts: Sequence[AuditDraft]) -> None:
         """Chain and insert ``drafts`` in one transaction; the head row is locked while we do."""

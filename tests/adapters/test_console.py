@@ -68,7 +68,8 @@ def test_dm_is_a_direct_conversation_where_secrets_are_accepted(tmp_path: Path) 
     out = subprocess.run([str(dihya), "console", "--json"], input=script, capture_output=True, text=True,
                          env=env, timeout=120, check=True).stdout
     records = [json.loads(line) for line in out.splitlines()]
-    refused, stored, usage, listed = records
+    kept, refused, stored, usage, listed = records
+    assert "could not remove your message" in kept["text"]  # a typed line cannot be taken back
     assert "did not store it" in refused["text"] and "direct" not in refused
     assert "Secret DB_PASSWORD stored" in stored["text"] and stored["direct"] is True
     assert usage["op"] == "notice" and "/dm" in usage["text"]

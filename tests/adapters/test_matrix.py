@@ -21,15 +21,29 @@ import httpx
 import pytest
 from nio import AsyncClient, AsyncClientConfig, ErrorResponse, RoomGetStateEventError
 from nio.crypto import decrypt_attachment
-from sqlalchemy import Engine
+from sqlalchemy import Engine, event
 
-from adapters.matrix import KeyValues, MatrixAdapter, MatrixError, addressing, backoff_delay, command_text
+from adapters.matrix import (
+    LEGACY_REACTIONS,
+    REACTION_PREFIX,
+    KeyValues,
+    MatrixAdapter,
+    MatrixError,
+    ReactionMemory,
+    Remembered,
+    addressing,
+    backoff_delay,
+    command_text,
+)
 from bot.actions import Action, Button, Edit, React, Send, Upload
 from bot.events import Message, Reaction
 from dihya.app import App, build_app
 from dihya.settings import load_settings
+from dihya.store.engine import upgrade
+from dihya.store.sql import SqlStore
 from dihya.vault import generate_key
 from tests.helpers.databases import database
+from tests.helpers.outbound import CANARY
 from tests.helpers.recording import RecordingRuntime
 from tests.jobs.helpers import wait_job
 from tests.servers.synapse import Synapse, running_synapse
@@ -397,6 +411,82 @@ async def test_reaction_and_its_redaction_reach_the_core_across_a_restart(
     assert (withdrawn.sender.key, withdrawn.target_message_id, withdrawn.emoji, withdrawn.added) == (
         f"matrix:{ALICE}", target, "✅", False)
     assert (thumbs.sender.key, thumbs.emoji, thumbs.added) == (f"matrix:{BOB}", "👍", True)
+
+
+async def test_hole_11_only_the_voters_own_redaction_withdraws_a_vote(
+        start_bot: BotFactory, people: tuple[Peer, Peer]) -> None:
+    alice, bob = people  # alice created the room: she may redact anyone's events, as a moderator may
+    bot = await start_bot()
+    await bot.publish(Send(alice.room, "approve deploy?", key="approval:1"))
+    found = bot.app.store.message_id("approval:1")
+    assert found is not None
+    target = found[1]
+    vote = await bob.react(target, "✅")
+    await _until(lambda: _reactions(bot), "bob's vote")
+    _ok(await alice.client.room_redact(alice.room, vote, reason="tidying up"))  # not bob withdrawing
+    own = await alice.react(target, "👍")
+    _ok(await alice.client.room_redact(alice.room, own))  # alice withdrawing her own
+    await _until(lambda: len(_reactions(bot)) >= 3, "alice's withdrawal")
+    assert _reactions(bot) == [(BOB, "✅", True), (ALICE, "👍", True), (ALICE, "👍", False)]
+
+
+def _reactions(bot: Dihya) -> list[tuple[str, str, bool]]:
+    return [(e.sender.user_id, e.emoji, e.added) for e in bot.runtime.events if isinstance(e, Reaction)]
+
+
+@ON_BOTH_DATABASES
+def test_hole_11_each_reaction_writes_its_own_row_and_the_oldest_go(engine: Engine) -> None:
+    upgrade(engine)
+    store = SqlStore(engine)
+    kv = KeyValues(store, BOT)
+    kv.set_json(LEGACY_REACTIONS, {"$legacy": ["!room", "$target", "✅", ALICE]})  # as earlier versions kept them
+    memory = ReactionMemory(kv, capacity=50)
+    assert kv.get(LEGACY_REACTIONS) is None  # carried over into rows of their own, then dropped
+    for n in range(120):
+        memory.add(f"$r{n}", "!room", "$target", "✅", f"@u{n}:localhost")
+    assert len(kv.items(REACTION_PREFIX)) == 50  # bounded
+    written: list[object] = []
+
+    def record(_conn: object, _cursor: object, statement: str, parameters: object, *_: object) -> None:
+        if statement.lstrip().upper().startswith(("INSERT", "UPDATE")):
+            written.append(parameters)
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        memory.add("$r120", "!room", "$target", "👍", BOB)
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert written and all("$r120" in str(p) for p in written)  # that reaction's row alone (upsert) ...
+    assert len(str(written)) < 400  # ... not the whole memory (today's 1,000 entries: ~100 kB a reaction)
+    again = ReactionMemory(KeyValues(store, BOT), capacity=50)  # after a restart
+    assert again.pop("$r120") == Remembered("!room", "$target", "👍", BOB)
+    assert again.pop("$r70") is None and again.pop("$legacy") is None  # the oldest went
+    assert again.pop("$r71") == Remembered("!room", "$target", "✅", "@u71:localhost")
+    assert len(kv.items(REACTION_PREFIX)) == 48  # the two popped rows are deleted too
+
+
+async def test_hole_1_a_secret_sent_in_a_room_is_redacted_when_the_bot_has_the_power_to(
+        start_bot: BotFactory, people: tuple[Peer, Peer], synapse: Synapse) -> None:
+    alice, _bob = people  # alice: a bootstrap admin, and the room's creator
+    await start_bot()
+    asked = await alice.say(f"!dihya secret set registry_password {CANARY}")  # the bot has power level 0
+    await alice.expect(lambda e: _reply_to(asked)(e) and "could not remove your message" in e["content"]["body"],
+                       "the bot saying it could not remove the message")
+    await alice.expect(lambda e: _reply_to(asked)(e) and "did not store it" in e["content"]["body"], "the refusal")
+    levels = _ok(await alice.client.room_get_state_event(alice.room, "m.room.power_levels")).content
+    levels["users"][BOT] = levels.get("redact", 50)  # alice makes the bot a moderator
+    _ok(await alice.client.room_put_state(alice.room, "m.room.power_levels", levels))
+    again = await alice.say(f"!dihya secret set registry_password {CANARY}")
+    await alice.expect(lambda e: e["type"] == "m.room.redaction" and e["sender"] == BOT
+                       and (e.get("redacts") or e["content"].get("redacts")) == again, "the bot redacting it")
+    await alice.expect(lambda e: _reply_to(again)(e) and "I removed your message" in e["content"]["body"],
+                       "the bot saying it removed the message")
+    served = _ok(await alice.client.room_get_event(alice.room, again)).event.source
+    assert served["content"] == {}  # what anyone fetches now: the value is gone
+    assert not [e for e in alice.bot_posts() if CANARY in json.dumps(e)]
+    # what the suite-wide canary check reads back (tests/helpers/outbound.py) sees what the bot sent
+    sent = [raw for _what, raw in synapse.sent_by(BOT)]
+    assert any(b"I removed your message" in raw for raw in sent) and not any(CANARY.encode() in r for r in sent)
 
 
 async def test_uploads_are_files_or_images(start_bot: BotFactory, people: tuple[Peer, Peer]) -> None:

@@ -21,6 +21,8 @@ from urllib.parse import parse_qsl, urlsplit
 
 from aiohttp import WSMsgType, web
 
+from tests.helpers import outbound
+
 BOT_USER = "UBOT"
 BOT_ID = "BBOT"
 TEAM = "T0123"
@@ -95,6 +97,7 @@ class FakeSlackApi:
             retry_after = self._limited.pop(method, None)
             status = 429 if retry_after is not None else 200
             self.calls.append(Call(method, args, headers, status))
+        outbound.inspect("slack", method, args)
         if retry_after is not None:
             return 429, {"Retry-After": str(retry_after)}, {"ok": False, "error": "ratelimited"}
         if method in self._errors:

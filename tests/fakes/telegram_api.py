@@ -21,6 +21,8 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qsl
 
+from tests.helpers import outbound
+
 BOT_ID = 4242
 BOT_USERNAME = "dihya_bot"
 JSON_FIELDS = frozenset({"reply_markup", "reply_parameters", "reaction", "allowed_updates"})
@@ -47,6 +49,8 @@ class FakeTelegramApi:
         self._confirmed = 0
         self._ids = itertools.count(1000)
         self._failures: dict[str, tuple[int, int | None]] = {}
+        self._admin_of: set[int] = set()
+        self.deleted: list[tuple[int, int]] = []  # (chat, message) of every message deleteMessage removed
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
@@ -79,6 +83,10 @@ class FakeTelegramApi:
     def fail_once(self, method: str, status: int = 500) -> None:
         self._failures[method] = (status, None)
 
+    def make_admin(self, chat_id: int) -> None:
+        """The bot becomes an administrator of a group, with the right to delete messages."""
+        self._admin_of.add(chat_id)
+
     # -- reading ------------------------------------------------------------------------------
     def called(self, method: str, status: int | None = 200) -> list[Call]:
         with self._lock:
@@ -106,6 +114,8 @@ class FakeTelegramApi:
         result = self._result(method, params, files)
         if result is None:
             return 404, {"ok": False, "error_code": 404, "description": "Not Found"}
+        if result is False:  # the one refusal modelled: deleting someone else's message in a group
+            return 400, {"ok": False, "error_code": 400, "description": "Bad Request: message can't be deleted"}
         return 200, {"ok": True, "result": result}
 
     def _result(self, method: str, params: dict[str, Any], files: dict[str, tuple[str, bytes]]) -> Any:
@@ -116,6 +126,8 @@ class FakeTelegramApi:
             return self._updates(int(params.get("offset") or 0), float(params.get("timeout") or 0))
         if method in {"deleteWebhook", "answerCallbackQuery", "setMessageReaction"}:
             return True
+        if method == "deleteMessage":
+            return self._delete(int(params["chat_id"]), int(params["message_id"]))
         if method in {"sendMessage", "editMessageText"}:
             message_id = int(params["message_id"]) if method == "editMessageText" else next(self._ids)
             return self._message(params, message_id, text=params["text"])
@@ -127,6 +139,15 @@ class FakeTelegramApi:
             return self._message(params, next(self._ids), photo=[{"file_id": "P1", "file_unique_id": "p1",
                                                                   "width": 640, "height": 480}])
         return None
+
+    def _delete(self, chat_id: int, message_id: int) -> Any:
+        """Bots may delete incoming messages in private chats; in a group, only as an administrator
+        with can_delete_messages. Otherwise Telegram answers 400 (``_result`` turns False into it)."""
+        if chat_id < 0 and chat_id not in self._admin_of:
+            return False
+        with self._lock:
+            self.deleted.append((chat_id, message_id))
+        return True
 
     def _updates(self, offset: int, timeout: float) -> list[dict[str, Any]]:
         deadline = time.monotonic() + min(timeout, LONG_POLL_CAP)
@@ -148,6 +169,7 @@ class FakeTelegramApi:
     def record(self, call: Call) -> None:
         with self._lock:
             self.calls.append(call)
+        outbound.inspect("telegram", call.method, {"params": call.params, "files": call.files})
 
 
 def _handler(fake: FakeTelegramApi) -> type[BaseHTTPRequestHandler]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass, field
 
-from bot.actions import Action, Edit, React, Send, Upload
+from bot.actions import Action, Edit, React, Retract, Send, Upload
 from bot.events import Message, Place, Reaction, Sender
 from dihya.app import App
 
@@ -34,6 +34,7 @@ class Transcript:
         self.posted: list[Posted] = []
         self.uploads: list[Upload] = []
         self.reactions: list[React] = []
+        self.retracts: list[Retract] = []  # asked to remove a person's message (a chat that cannot)
         self._ids = itertools.count(1)
         app.runtime.attach(self)
 
@@ -46,6 +47,8 @@ class Transcript:
             self.by_id(target or "").edits.append(action.text)
         elif isinstance(action, React):
             self.reactions.append(action)
+        elif isinstance(action, Retract):
+            self.retracts.append(action)
         else:
             self.uploads.append(action)
             return f"f{next(self._ids)}"

@@ -12,6 +12,7 @@ import hashlib
 import hmac
 import json
 import secrets
+import sqlite3
 import subprocess
 import sys
 import time
@@ -21,9 +22,11 @@ from pathlib import Path
 
 import httpx
 
+from tests.helpers import outbound
 from tests.helpers.ports import free_port
 
 SERVER_NAME = "localhost"
+BOT_USER = f"@dihya:{SERVER_NAME}"  # the account the tests run the bot as
 READY_SECONDS = 30.0
 _UNLIMITED = {"per_second": 10_000, "burst_count": 10_000}
 _RATE_LIMITS: dict[str, object] = {
@@ -79,6 +82,23 @@ class Synapse:
             user_id: str = http.post(endpoint, json=body).raise_for_status().json()["user_id"]
         self.passwords[user_id] = password
         return user_id
+
+
+    def sent_by(self, user_id: str) -> Iterator[tuple[str, bytes]]:
+        """(what, raw content) of every event ``user_id`` sent and every file it uploaded, as the
+        homeserver stored them: what the account put on the wire, however it did."""
+        if not self.database.exists():
+            return
+        with contextlib.closing(sqlite3.connect(self.database)) as db:
+            events = db.execute("SELECT e.event_id, j.json FROM events e JOIN event_json j USING (event_id) "
+                                "WHERE e.sender = ?", (user_id,)).fetchall()
+            media = db.execute("SELECT media_id FROM local_media_repository WHERE user_id = ?", (user_id,)).fetchall()
+        for event_id, raw in events:
+            yield f"event {event_id}", raw.encode()
+        for (media_id,) in media:
+            path = self.directory / "media_store" / "local_content" / media_id[:2] / media_id[2:4] / media_id[4:]
+            if path.is_file():
+                yield f"upload {media_id}", path.read_bytes()
 
 
 def _registration_mac(secret: str, nonce: str, user: str, password: str, admin: bool) -> str:
@@ -139,9 +159,12 @@ def running_synapse(directory: Path) -> Iterator[Synapse]:
     with (directory / "stdout.log").open("wb") as out:
         process = subprocess.Popen(_homeserver(*configs), cwd=directory, stdout=out, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
+    server = Synapse(url, directory, shared_secret, process)
     try:
         _wait_ready(url, process)
-        yield Synapse(url, directory, shared_secret, process)
+        yield server
     finally:
         process.kill()
         process.wait(timeout=10)
+        for what, raw in server.sent_by(BOT_USER):  # the suite-wide outbound canary (tests/conftest.py)
+            outbound.inspect("matrix", what, raw)
