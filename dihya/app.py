@@ -184,10 +184,10 @@ def _jobs(settings: Settings, store: SqlStore, catalog: ServiceCatalog,
     from dihya.jobs.celery_queue import CeleryQueue, make_celery
     from dihya.jobs.nudges import RedisNudges
 
-    remote = RedisNudges(settings.redis_url)
+    remote = RedisNudges(settings.redis)
     executor = build_executor(settings, store, catalog, redactor, remote)
-    celery = make_celery(settings.redis_url, settings.celery_visibility_timeout)
-    return remote, executor, CeleryQueue(celery, settings.redis_url, catalog, store)
+    celery = make_celery(settings.redis, settings.celery_visibility_timeout)
+    return remote, executor, CeleryQueue(celery, settings.redis, catalog, store)
 
 
 def _deliveries(settings: Settings) -> DeliveryLog:
@@ -197,4 +197,4 @@ def _deliveries(settings: Settings) -> DeliveryLog:
         return local
     from dihya.dedupe_redis import SharedDeliveries
 
-    return SharedDeliveries(settings.redis_url, local=local)
+    return SharedDeliveries(settings.redis, local=local)

@@ -19,8 +19,8 @@ def run_worker(settings: Settings, queues: tuple[str, ...] = QUEUES, concurrency
     store = SqlStore(make_engine(settings.sqlalchemy_url))
     catalog = service_catalog(load_config(settings.config_file))
     executor = build_executor(settings, store, catalog, Redactor(settings.secret_values()),
-                              RedisNudges(settings.redis_url))
-    celery = make_celery(settings.redis_url, settings.celery_visibility_timeout)
+                              RedisNudges(settings.redis))
+    celery = make_celery(settings.redis, settings.celery_visibility_timeout)
     register_task(celery, executor.run)
     celery.worker_main(["worker", "--pool=threads", f"--concurrency={concurrency}", "-Q", ",".join(queues),
                         "--loglevel=INFO", "--without-gossip", "--without-mingle", "--without-heartbeat"])
