@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import logging
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -41,6 +42,8 @@ from dihya.store.engine import make_engine, upgrade
 from dihya.store.sql import SqlStore
 
 LOCALES_DIR = Path(__file__).resolve().parent.parent / "locales"
+STOP_GRACE_SECONDS = 30.0  # deferred work (an export) still running when the bot is asked to stop
+log = logging.getLogger("dihya.app")
 
 
 class RemoteNudges(Protocol):
@@ -95,13 +98,19 @@ class App:
             self.queue.submit(job.id, job.draft.kind)
 
     async def drain(self) -> None:
-        """Wait for local jobs to finish and their final edits to land (console end of input)."""
+        """Wait for deferred command work (exports) to be answered, and for local jobs to finish
+        and their final edits to land (console end of input)."""
+        await self.runtime.idle()
         while isinstance(self.queue, LocalQueue) and self.queue.busy:
             await asyncio.sleep(0.05)
         await asyncio.sleep(0)
         await self.watcher.idle()
+        await self.runtime.idle()
 
     async def stop(self) -> None:
+        """Give deferred command work a grace period to be answered (and audited), then stop."""
+        if not await self.runtime.idle(STOP_GRACE_SECONDS):
+            log.warning("stopping with deferred command work still running", extra={"grace_s": STOP_GRACE_SECONDS})
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
