@@ -10,10 +10,12 @@ key (for later edits and reactions). Work that produces actions later (job progr
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import logging
 import uuid
 from collections.abc import Iterable
+from pathlib import Path
 
 from adapters.base import Performer
 from bot.actions import Action, Edit, Send, Upload
@@ -70,6 +72,8 @@ class Runtime:
         # Its reply (a file, a result) must not leave before its audit row is durable: say it
         # failed instead; the row stays buffered and the timer retries it.
         self._retry_later()
+        for action in outcome.actions:
+            _discard_spooled(action)
         place = later.ctx.place
         await self.publish(platform, (self._fault(place.channel, place.thread),))
 
@@ -94,12 +98,17 @@ class Runtime:
         adapter = self._adapters.get(platform)
         if adapter is None:
             log.error("no adapter for platform", extra={"platform": platform})
+            for action in actions:
+                _discard_spooled(action)
             return
         for action in actions:
             if type(action) is Send and action.key is None:  # the common reply: nothing to remember
                 await adapter.perform(action, None)
-            else:
+                continue
+            try:
                 await self._perform(adapter, action)
+            finally:
+                _discard_spooled(action)
 
     async def _perform(self, adapter: Performer, action: Action) -> None:
         store = self.bot.services.store
@@ -150,3 +159,12 @@ class Runtime:
         if isinstance(action, Upload):
             return dataclasses.replace(action, title=self._redact(action.title))
         return action
+
+
+def _discard_spooled(action: Action) -> None:
+    """A spooled upload (an export on disk) is deleted once performed or withheld, and its
+    folder with it once empty."""
+    if isinstance(action, Upload) and isinstance(action.content, Path):
+        action.content.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):  # other files of the same export are still to go
+            action.content.parent.rmdir()

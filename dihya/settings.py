@@ -115,6 +115,7 @@ class Settings(BaseSettings):
     audit_signing_key: SecretStr | None = None  # Ed25519 private key: PEM text or a path to a PEM file
     retention_days: int | None = Field(default=None, ge=1)  # audit rows and job logs older are purged
     retention_check_seconds: float = Field(default=3600.0, gt=0)
+    scan_concurrency: int = Field(default=2, ge=1, le=16)  # audit exports, gdpr exports and verifications at once
     # -- end compliance ---------------------------------------------------------------------------
 
     @field_validator("admins", "matrix_rooms", mode="before")

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import getpass
-import hashlib
 import time
 from pathlib import Path
 
@@ -50,17 +49,14 @@ def audit_export(settings: Settings, text: CliText, fmt: str, since: str | None,
     store = _store(settings)
     compliance = build_compliance(settings, store, Redactor(settings.secret_values()), time.time)
     try:
-        files = compliance.audit_export(fmt, since, frozenset(actions))
+        files = compliance.audit_export(fmt, since, frozenset(actions), into=out)  # streamed into the files
     except UserError as err:
         text.fail(Msg(PROBLEM, {"problem": err.message}))
         return 2
-    out.mkdir(parents=True, exist_ok=True)
     for exported in files:
-        (out / exported.filename).write_bytes(exported.content)
-        print(out / exported.filename)  # data for scripts: one path per line, untranslated
+        print(exported.path)  # data for scripts: one path per line, untranslated
     _audit(store, "audit.export", files[0].filename,
-           {"format": fmt, "since": since or "", "actions": sorted(actions),
-            "sha256": hashlib.sha256(files[0].content).hexdigest()})
+           {"format": fmt, "since": since or "", "actions": sorted(actions), "sha256": files[0].sha256})
     return 0
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from bot.i18n import Catalogs
 from bot.ports import Clock, Store
 from dihya.compliance.background import ComplianceTask, Publish
@@ -22,7 +24,13 @@ def build_compliance(settings: Settings, store: Store, redactor: Redactor, clock
     box = secret_box(settings, store, redactor)
     box.load()
     key = settings.audit_signing_key.get_secret_value() if settings.audit_signing_key else None
-    return ComplianceService(store, redactor, clock, box, settings.audit_anchor_file, signing_key_pem(key))
+    return ComplianceService(store, redactor, clock, box, settings.audit_anchor_file, signing_key_pem(key),
+                             spool=spool_dir(settings), scans=settings.scan_concurrency)
+
+
+def spool_dir(settings: Settings) -> Path:
+    """Where exports for chat wait for their upload (they are deleted once uploaded)."""
+    return settings.data_dir / "spool"
 
 
 def compliance_task(settings: Settings, store: Store, catalogs: Catalogs, publish: Publish,

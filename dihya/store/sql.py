@@ -7,7 +7,7 @@ import secrets
 import time
 from collections.abc import Iterator, Mapping, Sequence
 
-from sqlalchemy import Connection, Engine, Row, delete, insert, select, update
+from sqlalchemy import Connection, Engine, Row, Select, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from bot.audit import GENESIS, AuditDraft, AuditRecord, ChainHead, canonical_details, chain_hash
@@ -16,6 +16,7 @@ from bot.jobs import JobDraft, JobRecord
 from bot.ports import ApprovalDraft, ApprovalRecord, IdentityRecord, Server, Vote
 from dihya.store.alerts_sql import AlertsSql
 from dihya.store.compliance_sql import ComplianceSql
+from dihya.store.engine import readers
 from dihya.store.models import (
     ApprovalRequestRow,
     ApprovalVote,
@@ -41,10 +42,11 @@ def split_key(key: str) -> tuple[str, str]:
 
 
 class SqlStore(AlertsSql, ComplianceSql):
-    __slots__ = ("engine", "_audit_insert", "_head_ready")
+    __slots__ = ("engine", "reader", "_audit_insert", "_head_ready")
 
     def __init__(self, engine: Engine) -> None:
-        self.engine = engine
+        self.engine = engine  # transactions that write (on SQLite they take the write lock at BEGIN)
+        self.reader = readers(engine)  # transactions that only read: they lock no writer out
         self._head_ready = False
         mark = "?" if engine.dialect.paramstyle == "qmark" else "%s"
         columns = "seq, ts_us, actor, action, target, outcome, ref, details, prev_hash, hash"
@@ -53,7 +55,7 @@ class SqlStore(AlertsSql, ComplianceSql):
 
     # -- identities and roles -------------------------------------------------------------
     def identity(self, key: str) -> IdentityRecord | None:
-        with self.engine.begin() as conn:
+        with self.engine.begin() as conn:  # writes the pseudonym the first time
             person = _person_of(conn, key)
             if person is None:
                 return None
@@ -94,7 +96,7 @@ class SqlStore(AlertsSql, ComplianceSql):
                  .join(RoleAssignment, RoleAssignment.person_id == Person.id)
                  .order_by(Identity.platform, Identity.platform_user_id))
         holders: dict[str, tuple[int, str | None, set[str]]] = {}
-        with self.engine.connect() as conn:
+        with self.reader.connect() as conn:
             for platform, user_id, person_id, locale, role in conn.execute(query):
                 holders.setdefault(f"{platform}:{user_id}", (person_id, locale, set()))[2].add(role)
         return [IdentityRecord(k, pid, "", frozenset(r), loc) for k, (pid, loc, r) in holders.items()]
@@ -109,12 +111,12 @@ class SqlStore(AlertsSql, ComplianceSql):
             return True
 
     def server(self, name: str) -> Server | None:
-        with self.engine.connect() as conn:
+        with self.reader.connect() as conn:
             row = conn.execute(select(ServerRow).where(ServerRow.name == name)).first()
         return Server(row.name, row.address, row.environment) if row else None
 
     def servers(self) -> list[Server]:
-        with self.engine.connect() as conn:
+        with self.reader.connect() as conn:
             rows = conn.execute(select(ServerRow).order_by(ServerRow.name)).all()
         return [Server(r.name, r.address, r.environment) for r in rows]
 
@@ -129,12 +131,12 @@ class SqlStore(AlertsSql, ComplianceSql):
             conn.execute(insert(MessageRef).values(key=key, channel=channel, message_id=message_id))
 
     def message_key(self, channel: str, message_id: str) -> str | None:
-        with self.engine.connect() as conn:
+        with self.reader.connect() as conn:
             return conn.scalar(select(MessageRef.key).where(MessageRef.channel == channel,
                                                            MessageRef.message_id == message_id))
 
     def message_id(self, key: str) -> tuple[str, str] | None:
-        with self.engine.connect() as conn:
+        with self.reader.connect() as conn:
             row = conn.execute(select(MessageRef.channel, MessageRef.message_id).where(MessageRef.key == key)).first()
         return (row.channel, row.message_id) if row else None
 
@@ -153,13 +155,13 @@ class SqlStore(AlertsSql, ComplianceSql):
                                     .returning(ApprovalRequestRow.id)).scalar_one())
 
     def approval(self, request_id: int) -> ApprovalRecord | None:
-        with self.engine.connect() as conn:
+        with self.reader.connect() as conn:
             row = conn.execute(select(ApprovalRequestRow).where(ApprovalRequestRow.id == request_id)).first()
         return _approval(row) if row else None
 
     def pending_approvals(self) -> list[ApprovalRecord]:
         query = select(ApprovalRequestRow).where(ApprovalRequestRow.state == "pending").order_by(ApprovalRequestRow.id)
-        with self.engine.connect() as conn:
+        with self.reader.connect() as conn:
             return [_approval(row) for row in conn.execute(query)]
 
     def cast_vote(self, request_id: int, vote: Vote, now_us: int) -> None:
@@ -178,7 +180,7 @@ class SqlStore(AlertsSql, ComplianceSql):
     def votes(self, request_id: int) -> list[Vote]:
         query = (select(ApprovalVote.voter, ApprovalVote.voter_person, ApprovalVote.approve)
                  .where(ApprovalVote.request_id == request_id).order_by(ApprovalVote.created_us))
-        with self.engine.connect() as conn:
+        with self.reader.connect() as conn:
             return [Vote(r.voter, r.voter_person, bool(r.approve)) for r in conn.execute(query)]
 
     def transition_approval(self, request_id: int, from_state: str, to_state: str) -> bool:
@@ -201,7 +203,7 @@ class SqlStore(AlertsSql, ComplianceSql):
             return int(conn.execute(insert(JobRow).values(**values).returning(JobRow.id)).scalar_one())
 
     def job(self, job_id: int) -> JobRecord | None:
-        with self.engine.connect() as conn:
+        with self.reader.connect() as conn:
             row = conn.execute(select(JobRow).where(JobRow.id == job_id)).first()
         return _job(row) if row else None
 
@@ -212,7 +214,7 @@ class SqlStore(AlertsSql, ComplianceSql):
             query = query.where(JobRow.requester == requester)
         if states is not None:
             query = query.where(JobRow.state.in_(sorted(states)))
-        with self.engine.connect() as conn:
+        with self.reader.connect() as conn:
             return [_job(row) for row in conn.execute(query)]
 
     def claim_job(self, job_id: int, now_us: int) -> bool:
@@ -247,7 +249,7 @@ class SqlStore(AlertsSql, ComplianceSql):
 
     # -- small named values (adapter sync tokens, device ids) ----------------------------------
     def kv_get(self, name: str) -> str | None:
-        with self.engine.connect() as conn:
+        with self.reader.connect() as conn:
             return conn.scalar(select(KeyValue.value).where(KeyValue.name == name))
 
     def kv_set(self, name: str, value: str) -> None:
@@ -291,15 +293,22 @@ class SqlStore(AlertsSql, ComplianceSql):
         self._head_ready = True
 
     def audit_records(self) -> Iterator[AuditRecord]:
-        with self.engine.connect() as conn:
-            result = conn.execution_options(yield_per=1000).execute(select(AuditEvent).order_by(AuditEvent.seq))
-            for row in result:
+        """Every row in order, streamed (a server-side cursor on PostgreSQL), in one read snapshot."""
+        return self._audit_rows(select(AuditEvent).order_by(AuditEvent.seq))
+
+    def audit_records_by(self, actors: Sequence[str]) -> Iterator[AuditRecord]:
+        """The rows of these actors (pseudonyms) in order, found through the actor index."""
+        return self._audit_rows(select(AuditEvent).where(AuditEvent.actor.in_(list(actors))).order_by(AuditEvent.seq))
+
+    def _audit_rows(self, query: Select[tuple[AuditEvent]]) -> Iterator[AuditRecord]:
+        with self.reader.connect() as conn:
+            for row in conn.execution_options(yield_per=1000).execute(query):
                 draft = AuditDraft(row.ts_us, row.actor, row.action, row.target, row.outcome, row.ref,
                                    json.loads(row.details))
                 yield AuditRecord(row.seq, draft, row.prev_hash, row.hash)
 
     def audit_head(self) -> ChainHead | None:
-        with self.engine.connect() as conn:
+        with self.reader.connect() as conn:
             head = conn.execute(_HEAD).first()
         return ChainHead(head.n, head.last_seq, head.hash) if head else None
 

@@ -399,15 +399,20 @@ async def test_reaction_and_its_redaction_reach_the_core_across_a_restart(
     assert (thumbs.sender.key, thumbs.emoji, thumbs.added) == (f"matrix:{BOB}", "👍", True)
 
 
-async def test_uploads_are_files_or_images(start_bot: BotFactory, people: tuple[Peer, Peer]) -> None:
+async def test_uploads_are_files_or_images(start_bot: BotFactory, people: tuple[Peer, Peer], tmp_path: Path) -> None:
     alice, _bob = people
     bot = await start_bot()
     asked = await alice.say("!dihya ping")
     await alice.expect(_reply_to(asked), "pong")
+    spooled = tmp_path / "dihya-audit.json"  # an export on disk goes from its file
+    spooled.write_bytes(b"[]\n")
     await bot.publish(Upload(alice.room, "audit.csv", b"seq,action\n1,ping\n", "Audit export", thread=asked),
-                      Upload(alice.room, "graph.png", PNG, "CPU graph"))
+                      Upload(alice.room, "graph.png", PNG, "CPU graph"),
+                      Upload(alice.room, "dihya-audit.json", spooled, "Spooled export"))
     csv = await alice.expect(lambda e: e["content"].get("msgtype") == "m.file", "the csv")
     png = await alice.expect(lambda e: e["content"].get("msgtype") == "m.image", "the png")
+    json_file = await alice.expect(lambda e: e["content"].get("filename") == "dihya-audit.json", "the spooled file")
+    assert json_file["content"]["info"] == {"mimetype": "application/json", "size": 3}
     assert csv["content"]["url"].startswith("mxc://localhost/")
     assert (csv["content"]["filename"], csv["content"]["body"]) == ("audit.csv", "Audit export")
     assert csv["content"]["info"] == {"mimetype": "text/csv", "size": 18}
