@@ -28,7 +28,7 @@ from dihya.alerts.ingest import AlertIngest  # issue 5
 from dihya.alerts.wiring import REACTIONS, build_metrics, build_silences  # issue 5
 from dihya.compliance.service import ComplianceService
 from dihya.compliance.settings_audit import audit_settings
-from dihya.compliance.wiring import build_compliance, compliance_task, secret_box
+from dihya.compliance.wiring import build_compliance, compliance_task, sealer, secret_box
 from dihya.config_file import access_policy, alert_policy, load_config, monitoring_config, service_catalog
 from dihya.jobs.backends import build_backends
 from dihya.jobs.execution import JobExecutor
@@ -142,7 +142,7 @@ def build_app(
 ) -> App:
     engine = engine or make_engine(settings.sqlalchemy_url)
     upgrade(engine)
-    store = SqlStore(engine)
+    store = SqlStore(engine, sealer(settings))  # compliance: addresses and job results encrypted at rest
     for admin in settings.admins:
         store.grant_role(admin, "admin")
     config = load_config(settings.config_file)

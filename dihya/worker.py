@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dihya.compliance.wiring import sealer
 from dihya.config_file import load_config, service_catalog
 from dihya.jobs.celery_queue import QUEUES, make_celery, register_task
 from dihya.jobs.nudges import RedisNudges
@@ -16,7 +17,7 @@ def run_worker(settings: Settings, queues: tuple[str, ...] = QUEUES, concurrency
     subprocesses, and one process keeps the store's connection pool and heartbeats simple."""
     from dihya.app import build_executor
 
-    store = SqlStore(make_engine(settings.sqlalchemy_url))
+    store = SqlStore(make_engine(settings.sqlalchemy_url), sealer(settings))
     catalog = service_catalog(load_config(settings.config_file))
     executor = build_executor(settings, store, catalog, Redactor(settings.secret_values()),
                               RedisNudges(settings.redis))

@@ -193,3 +193,23 @@ def test_whole_table_scans_gdpr_export_uses_an_index(engine: Engine) -> None:
             conn.execute(text("ANALYZE audit_events"))
             plan = " ".join(str(r[0]) for r in conn.execute(text(f"EXPLAIN {query}")))
     assert "ix_audit_events_actor" in plan, plan
+
+
+async def test_whole_table_scans_spooled_exports_are_deleted_once_uploaded(app: App, chat: Transcript,
+                                                                         settings: Settings) -> None:
+    await chat.say("admin1", "audit export json")
+    assert [u.filename.rsplit(".", 1)[-1] for u in chat.uploads] == ["json", "sha256"]
+    assert list((settings.data_dir / "spool").iterdir()) == []  # files and their folder are gone
+
+
+def test_whole_table_scans_spool_left_by_a_stopped_process_is_cleared(settings: Settings, engine: Engine) -> None:
+    import os
+
+    left = settings.data_dir / "spool" / "export-old"
+    left.mkdir(parents=True)
+    (left / "dihya-audit.csv").write_text("seq\n")
+    os.utime(left, (time.time() - 7200, time.time() - 7200))
+    recent = settings.data_dir / "spool" / "export-new"
+    recent.mkdir()
+    build_compliance(settings, SqlStore(engine), Redactor(), time.time)
+    assert sorted(p.name for p in (settings.data_dir / "spool").iterdir()) == ["export-new"]
