@@ -14,6 +14,7 @@ import asyncio
 import itertools
 import json
 import re
+import shutil
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -114,7 +115,10 @@ class ConsoleChat:
     def _upload(self, action: Upload) -> str:
         self._uploads.mkdir(parents=True, exist_ok=True)
         path = self._uploads / Path(action.filename).name
-        path.write_bytes(action.content)
+        if isinstance(action.content, Path):  # a spooled export: copied in pieces, never held whole
+            shutil.copyfile(action.content, path)
+        else:
+            path.write_bytes(action.content)
         message_id = f"m{next(self._ids)}"
         self._print({"op": "upload", "id": message_id, "thread": action.thread, "text": action.title,
                      "path": str(path)}, action.channel)

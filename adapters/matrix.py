@@ -26,6 +26,7 @@ import re
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
 import aiohttp
@@ -191,12 +192,13 @@ def _edit_content(text: str, target: str) -> JsonDict:
             "m.relates_to": {"rel_type": "m.replace", "event_id": target}}
 
 
-def _file_content(action: Upload, uri: str, mimetype: str, keys: Mapping[str, Any] | None = None) -> JsonDict:
+def _file_content(action: Upload, uri: str, mimetype: str, size: int,
+                  keys: Mapping[str, Any] | None = None) -> JsonDict:
     """A file message; in an encrypted room the file itself is encrypted and ``keys`` decrypt it."""
     kind = "m.image" if mimetype.startswith("image/") else "m.file"
     where: JsonDict = {"url": uri} if keys is None else {"file": {**keys, "url": uri}}
     return {"msgtype": kind, "body": action.title or action.filename, "filename": action.filename, **where,
-            "info": {"mimetype": mimetype, "size": len(action.content)}}
+            "info": {"mimetype": mimetype, "size": size}}
 
 
 def _readable(room_id: str, event: Any) -> Mapping[str, Any]:
@@ -696,9 +698,14 @@ class MatrixAdapter:
         mimetype = mimetypes.guess_type(action.filename)[0] or "application/octet-stream"
         room = self._client.rooms.get(action.channel)
         encrypt = room is not None and room.encrypted
-        uploaded, keys = await self._client.upload(lambda _limited, _timeouts: action.content, content_type=mimetype,
-                                                   filename=action.filename, filesize=len(action.content),
-                                                   encrypt=encrypt)
+        data = action.content
+        with contextlib.ExitStack() as files:
+            def provider(_limited: bool, _timeouts: int) -> Any:  # a spooled export is read from disk
+                return files.enter_context(data.open("rb")) if isinstance(data, Path) else data
+
+            size = data.stat().st_size if isinstance(data, Path) else len(data)
+            uploaded, keys = await self._client.upload(provider, content_type=mimetype, filename=action.filename,
+                                                       filesize=size, encrypt=encrypt)
         uri = str(_checked(uploaded, "upload").content_uri)
-        content = _file_content(action, uri, mimetype, keys if encrypt else None)
+        content = _file_content(action, uri, mimetype, size, keys if encrypt else None)
         return await self._post(action.channel, self._threaded(content, action.thread))

@@ -14,7 +14,7 @@ import asyncio
 import logging
 import re
 from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
-from pathlib import PurePath
+from pathlib import Path, PurePath
 from typing import Any, Protocol
 
 from pydantic import SecretStr
@@ -256,9 +256,12 @@ class SlackAdapter:
                 raise
 
     async def _upload(self, action: Upload) -> str:
+        # A spooled export goes from its file; slack_sdk reads it there.
+        data: dict[str, Any] = ({"file": str(action.content)} if isinstance(action.content, Path)
+                                else {"content": action.content})
         response = await self.client.files_upload_v2(channel=action.channel, thread_ts=action.thread,
                                                       filename=PurePath(action.filename).name,
-                                                      content=action.content, title=action.title)
+                                                      title=action.title, **data)
         return str(response["files"][0]["id"])
 
 

@@ -14,6 +14,7 @@ log record of the HTTP and Telegram libraries passes through a redacting filter.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import hmac
 import html
@@ -497,12 +498,16 @@ class TelegramAdapter:
     async def _upload(self, action: Upload) -> str:
         name = Path(action.filename).name
         caption, chat, reply = as_html(clip(action.title, MAX_CAPTION)), int(action.channel), reply_to(action.thread)
-        if Path(name).suffix.lower() in PHOTO_SUFFIXES:
-            sent = await self._app.bot.send_photo(chat, action.content, caption=caption, parse_mode=ParseMode.HTML,
-                                                  filename=name, reply_parameters=reply)
-        else:
-            sent = await self._app.bot.send_document(chat, action.content, caption=caption, filename=name,
-                                                     parse_mode=ParseMode.HTML, reply_parameters=reply)
+        with contextlib.ExitStack() as files:
+            # A spooled export is handed over as its open file.
+            data = files.enter_context(action.content.open("rb")) if isinstance(action.content, Path) \
+                else action.content
+            if Path(name).suffix.lower() in PHOTO_SUFFIXES:
+                sent = await self._app.bot.send_photo(chat, data, caption=caption, parse_mode=ParseMode.HTML,
+                                                      filename=name, reply_parameters=reply)
+            else:
+                sent = await self._app.bot.send_document(chat, data, caption=caption, filename=name,
+                                                         parse_mode=ParseMode.HTML, reply_parameters=reply)
         return str(sent.message_id)
 
     # -- inbound ----------------------------------------------------------------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,9 +49,12 @@ class React:
 
 @dataclass(frozen=True, slots=True)
 class Upload:
+    """Post a file. ``content`` is its bytes, or the path of a spooled file too large to hold in
+    memory (an export): adapters read it from disk, and the runtime deletes it once performed."""
+
     channel: str
     filename: str
-    content: bytes
+    content: bytes | Path
     title: str
     thread: str | None = None
 

@@ -421,7 +421,7 @@ def _failed(command: str, err: Exception) -> Reply:
     """A handler's error as its reply: a user error says what was wrong, anything else is logged
     with a reference the reply quotes (never the exception text, which may hold a secret)."""
     if isinstance(err, UserError):
-        return Reply((err.message,), outcome="invalid")
+        return Reply((err.message,), outcome=err.outcome)
     fault = uuid.uuid4().hex[:8]
     log.error("command failed", exc_info=err, extra={"ref": fault, "command": command})
     return Reply((Msg(N_("Something failed (ref {ref})."), {"ref": fault}),), outcome="fault")

@@ -8,6 +8,14 @@ from bot.i18n import Msg
 class UserError(Exception):
     """Something the person can fix; rendered in their language, never with a traceback."""
 
+    outcome = "invalid"  # the audit row's outcome when a handler raises it
+
     def __init__(self, msgid: str, **params: object) -> None:
         super().__init__(msgid)
         self.message = Msg(msgid, params)
+
+
+class Busy(UserError):
+    """Refused for now, not for good: the person may try again shortly (e.g. too many exports run)."""
+
+    outcome = "busy"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Protocol
 
 from bot.alerting import AlertDelivery, AlertGroupRecord, AlertRecord, AlertView, StormSummary  # issue 5
@@ -134,6 +135,7 @@ class AuditStore(Protocol):
 
     def append_audit(self, drafts: Sequence[AuditDraft]) -> None: ...
     def audit_records(self) -> Iterator[AuditRecord]: ...
+    def audit_records_by(self, actors: Sequence[str]) -> Iterator[AuditRecord]: ...
     def audit_head(self) -> ChainHead | None: ...
     def audit_checkpoint(self) -> Checkpoint | None: ...
     def purge_audit(self, through_seq: int, now_us: int) -> Checkpoint | None: ...
@@ -220,8 +222,11 @@ class PersonData:
 
 @dataclass(frozen=True, slots=True)
 class ExportedFile:
+    """A file an export wrote (exports stream to disk: the log may be larger than memory should hold)."""
+
     filename: str
-    content: bytes
+    path: Path
+    sha256: str
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bot.argtypes import ArgType
@@ -50,8 +51,11 @@ class Reply:
 
 @dataclass(frozen=True, slots=True)
 class Attachment:
+    """A file to post: its bytes, or the path of a spooled file (an export) that the runtime
+    deletes once it has been posted (see ``bot.actions.Upload``)."""
+
     filename: str
-    content: bytes
+    content: bytes | Path
     title: Msg
 
 

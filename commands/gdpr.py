@@ -6,7 +6,6 @@ their audit actor to them (crypto-shredding): the audit rows stay, verifiable an
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping
 
 from bot.argtypes import Person
@@ -42,8 +41,8 @@ def _export(ctx: Context, key: str) -> Reply:
     title = Msg(N_("Personal data {name}"), {"name": exported.filename})
     return Reply((Msg(N_("Here is everything I hold about that person: identities, roles, language and "
                          "their audit rows.")),), target=target,
-                 details={"sha256": hashlib.sha256(exported.content).hexdigest()},
-                 uploads=(Attachment(exported.filename, exported.content, title),))
+                 details={"sha256": exported.sha256},
+                 uploads=(Attachment(exported.filename, exported.path, title),))
 
 
 def gdpr_erase(ctx: Context, args: Mapping[str, object]) -> Reply:

@@ -69,6 +69,7 @@ COMMANDS = (
         help=N_("Add a server to the inventory."),
         handler=add,
         mutating=True,
+        private=frozenset({"address"}),  # encrypted at rest in the inventory: not copied into the audit log
         examples=("servers add web-01 10.0.0.5 production",),
     ),
     Command(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import logging
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -28,7 +29,7 @@ from dihya.alerts.ingest import AlertIngest  # issue 5
 from dihya.alerts.wiring import REACTIONS, build_metrics, build_silences  # issue 5
 from dihya.compliance.service import ComplianceService
 from dihya.compliance.settings_audit import audit_settings
-from dihya.compliance.wiring import build_compliance, compliance_task, secret_box
+from dihya.compliance.wiring import build_compliance, compliance_task, sealer, secret_box
 from dihya.config_file import (
     access_policy,
     address_policy,
@@ -49,6 +50,8 @@ from dihya.store.engine import make_engine, upgrade
 from dihya.store.sql import SqlStore
 
 LOCALES_DIR = Path(__file__).resolve().parent.parent / "locales"
+STOP_GRACE_SECONDS = 30.0  # deferred work (an export) still running when the bot is asked to stop
+log = logging.getLogger("dihya.app")
 
 
 class RemoteNudges(Protocol):
@@ -103,13 +106,19 @@ class App:
             self.queue.submit(job.id, job.draft.kind)
 
     async def drain(self) -> None:
-        """Wait for local jobs to finish and their final edits to land (console end of input)."""
+        """Wait for deferred command work (exports) to be answered, and for local jobs to finish
+        and their final edits to land (console end of input)."""
+        await self.runtime.idle()
         while isinstance(self.queue, LocalQueue) and self.queue.busy:
             await asyncio.sleep(0.05)
         await asyncio.sleep(0)
         await self.watcher.idle()
+        await self.runtime.idle()
 
     async def stop(self) -> None:
+        """Give deferred command work a grace period to be answered (and audited), then stop."""
+        if not await self.runtime.idle(STOP_GRACE_SECONDS):
+            log.warning("stopping with deferred command work still running", extra={"grace_s": STOP_GRACE_SECONDS})
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -141,7 +150,7 @@ def build_app(
 ) -> App:
     engine = engine or make_engine(settings.sqlalchemy_url)
     upgrade(engine)
-    store = SqlStore(engine)
+    store = SqlStore(engine, sealer(settings))  # compliance: addresses and job results encrypted at rest
     for admin in settings.admins:
         store.grant_role(admin, "admin")
     config = load_config(settings.config_file)
@@ -194,10 +203,10 @@ def _jobs(settings: Settings, store: SqlStore, catalog: ServiceCatalog, redactor
     from dihya.jobs.celery_queue import CeleryQueue, make_celery
     from dihya.jobs.nudges import RedisNudges
 
-    remote = RedisNudges(settings.redis_url)
+    remote = RedisNudges(settings.redis)
     executor = build_executor(settings, store, catalog, redactor, remote, addresses)
-    celery = make_celery(settings.redis_url, settings.celery_visibility_timeout)
-    return remote, executor, CeleryQueue(celery, settings.redis_url, catalog, store)
+    celery = make_celery(settings.redis, settings.celery_visibility_timeout)
+    return remote, executor, CeleryQueue(celery, settings.redis, catalog, store)
 
 
 def _deliveries(settings: Settings) -> DeliveryLog:
@@ -207,4 +216,4 @@ def _deliveries(settings: Settings) -> DeliveryLog:
         return local
     from dihya.dedupe_redis import SharedDeliveries
 
-    return SharedDeliveries(settings.redis_url, local=local)
+    return SharedDeliveries(settings.redis, local=local)

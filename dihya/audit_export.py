@@ -18,6 +18,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import TextIO
 
 import phonenumbers
 
@@ -218,15 +219,14 @@ def _scrub_tree(value: object, scrub: Scrub) -> object:
 
 
 # -- formats -----------------------------------------------------------------------------------
-def export_csv(records: Iterable[AuditRecord], filter: ExportFilter, redactor: Redactor,
-               pseudonymise: Pseudonymise | None = None) -> bytes:
-    """RFC 4180 CSV (UTF-8, CRLF) with a header row."""
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\r\n")
+# Writers stream: one row at a time from the store's cursor to ``out``, so an export of any size
+# needs the same memory (``dihya.compliance.exports`` writes them to files).
+def write_csv(rows: Iterable[ExportRow], out: TextIO) -> None:
+    """RFC 4180 CSV (CRLF) with a header row."""
+    writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(COLUMNS)
-    for row in export_rows(records, filter, scrubber(redactor, pseudonymise)):
-        writer.writerow([_csv_cell(str(v)) for v in dataclasses.astuple(row)])
-    return buf.getvalue().encode()
+    for row in rows:
+        writer.writerow([_csv_cell(str(getattr(row, column))) for column in COLUMNS])  # astuple deep-copies
 
 
 def _csv_cell(text: str) -> str:
@@ -234,8 +234,34 @@ def _csv_cell(text: str) -> str:
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
+def write_json(rows: Iterable[ExportRow], out: TextIO) -> None:
+    """A JSON array of row objects, keys in column order (laid out as ``json.dumps(indent=1)`` would)."""
+    write_json_array((dataclasses.asdict(row) for row in rows), out)
+
+
+def write_json_array(items: Iterable[object], out: TextIO, depth: int = 0) -> None:
+    """``items`` as a JSON array, one at a time, laid out as ``json.dumps(indent=1)`` would at
+    nesting ``depth`` (the array is the value of a key ``depth`` levels down)."""
+    inner = "\n" + " " * (depth + 1)
+    out.write("[")
+    empty = True
+    for item in items:
+        out.write(("" if empty else ",") + inner + json.dumps(item, ensure_ascii=False, indent=1).replace("\n", inner))
+        empty = False
+    out.write("]" if empty else "\n" + " " * depth + "]")
+
+
+def export_csv(records: Iterable[AuditRecord], filter: ExportFilter, redactor: Redactor,
+               pseudonymise: Pseudonymise | None = None) -> bytes:
+    """``write_csv`` into memory, UTF-8 (small exports and tests)."""
+    buf = io.StringIO(newline="")
+    write_csv(export_rows(records, filter, scrubber(redactor, pseudonymise)), buf)
+    return buf.getvalue().encode()
+
+
 def export_json(records: Iterable[AuditRecord], filter: ExportFilter, redactor: Redactor,
                 pseudonymise: Pseudonymise | None = None) -> bytes:
-    """A UTF-8 JSON array of row objects, keys in column order."""
-    rows = [dataclasses.asdict(row) for row in export_rows(records, filter, scrubber(redactor, pseudonymise))]
-    return (json.dumps(rows, ensure_ascii=False, indent=1) + "\n").encode()
+    """``write_json`` into memory, UTF-8, with a final newline (small exports and tests)."""
+    buf = io.StringIO()
+    write_json(export_rows(records, filter, scrubber(redactor, pseudonymise)), buf)
+    return (buf.getvalue() + "\n").encode()

@@ -2,18 +2,20 @@
 
 Adapters turn platform payloads into events and call ``dispatch``; the runtime runs the event
 through ``Bot``, group-commits the audit buffer (a mutating command's reply waits for its row to
-be durable), redacts every outbound text, and has the platform's adapter perform the actions,
-remembering which platform message carries which core key (for later edits and reactions).
-Work that produces actions later (job progress) calls ``publish``.
+be durable, and so does the reply of deferred work), redacts every outbound text, and has the
+platform's adapter perform the actions, remembering which platform message carries which core
+key (for later edits and reactions). Work that produces actions later (job progress) calls ``publish``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import logging
 import uuid
 from collections.abc import Awaitable, Callable, Iterable
+from pathlib import Path
 
 from adapters.base import Performer
 from bot.actions import Action, Edit, Retract, Send, Upload
@@ -58,10 +60,17 @@ class Runtime:
         anchored = dataclasses.replace(message, message_id=message_id)
         await self.publish(message.place.platform, self._settle(anchored, self.bot.handle_new(anchored)))
 
-    async def idle(self) -> None:
-        """Wait until deferred command work started so far has been answered."""
+    async def idle(self, timeout: float | None = None) -> bool:
+        """Wait until deferred command work started so far has been answered, at most ``timeout``
+        seconds (none: as long as it takes); False when some is still running. Nothing is cancelled."""
+        loop = asyncio.get_running_loop()
+        deadline = None if timeout is None else loop.time() + timeout
         while self._later:
-            await asyncio.gather(*list(self._later), return_exceptions=True)
+            left = None if deadline is None else deadline - loop.time()
+            if left is not None and left <= 0:
+                return False
+            await asyncio.wait(list(self._later), timeout=left)
+        return True
 
     def _defer(self, platform: str, later: Later) -> None:
         task = asyncio.get_running_loop().create_task(self._run_later(platform, later))
@@ -71,8 +80,16 @@ class Runtime:
     async def _run_later(self, platform: str, later: Later) -> None:
         reply = await asyncio.to_thread(self.bot.run_later, later)
         outcome = self.bot.finish(later, reply)
-        self._flush_now()
-        await self.publish(platform, tuple(self._redacted(a) for a in outcome.actions))
+        if self._flush_now():
+            await self.publish(platform, tuple(self._redacted(a) for a in outcome.actions))
+            return
+        # Its reply (a file, a result) must not leave before its audit row is durable: say it
+        # failed instead; the row stays buffered and the timer retries it.
+        self._retry_later()
+        for action in outcome.actions:
+            _discard_spooled(action)
+        place = later.ctx.place
+        await self.publish(platform, (self._fault(place.channel, place.thread),))
 
     def handle(self, event: Event) -> tuple[Action, ...]:
         """Run ``event`` through the core; its actions, redacted, once they may be delivered."""
@@ -84,7 +101,8 @@ class Runtime:
         backlog = self.bot.audit_backlog
         if outcome.durable or backlog >= MAX_BACKLOG:
             if not self._flush_now() and outcome.durable:
-                return self._fault(event)
+                thread = event.message_id if isinstance(event, Message) else event.target_message_id
+                return (self._fault(event.place.channel, event.place.thread or thread),)
         elif backlog and self._timer is None:
             self._timer = asyncio.get_running_loop().call_later(self._interval, self._on_timer)
         if self._flood_timer is None and self.bot.flood_due_in is not None:
@@ -98,14 +116,20 @@ class Runtime:
         adapter = self._adapters.get(platform)
         if adapter is None:
             log.error("no adapter for platform", extra={"platform": platform})
+            for action in actions:
+                _discard_spooled(action)
             return
         for action in actions:
             if type(action) is Send and action.key is None:  # the common reply: nothing to remember
                 await adapter.perform(action, None)
-            elif isinstance(action, Retract):
+                continue
+            if isinstance(action, Retract):
                 await self._retract(adapter, action)
-            else:
+                continue
+            try:
                 await self._perform(adapter, action)
+            finally:
+                _discard_spooled(action)
 
     async def _retract(self, adapter: Performer, action: Retract) -> None:
         """Remove the message if the platform lets the bot, and say which it was: a failure to remove
@@ -164,11 +188,15 @@ class Runtime:
             log.exception("audit flush failed; rows kept for retry", extra={"backlog": self.bot.audit_backlog})
             return False
 
-    def _fault(self, event: Event) -> tuple[Action, ...]:
+    def _retry_later(self) -> None:
+        if self._timer is None and self.bot.audit_backlog:
+            self._timer = asyncio.get_running_loop().call_later(self._interval * 10, self._on_timer)
+
+    def _fault(self, channel: str, thread: str | None) -> Send:
         ref = uuid.uuid4().hex[:8]
+        log.error("reply withheld: its audit rows could not be written", extra={"ref": ref})
         text = self.bot.services.catalogs.render(Msg(N_("Something failed (ref {ref})."), {"ref": ref}), DEFAULT_LOCALE)
-        thread = event.message_id if isinstance(event, Message) else event.target_message_id
-        return (Send(event.place.channel, text, thread=event.place.thread or thread),)
+        return Send(channel, text, thread=thread)
 
     def _redacted(self, action: Action) -> Action:
         if type(action) is Send or type(action) is Edit:
@@ -177,3 +205,12 @@ class Runtime:
         if isinstance(action, Upload):
             return dataclasses.replace(action, title=self._redact(action.title))
         return action
+
+
+def _discard_spooled(action: Action) -> None:
+    """A spooled upload (an export on disk) is deleted once performed or withheld, and its
+    folder with it once empty."""
+    if isinstance(action, Upload) and isinstance(action.content, Path):
+        action.content.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):  # other files of the same export are still to go
+            action.content.parent.rmdir()

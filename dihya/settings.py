@@ -1,6 +1,7 @@
 """Settings: ``DIHYA_*`` environment variables, read once at start into one frozen object.
 
-Secrets are ``SecretStr`` so they never show in a repr or a log line. The optional TOML file
+Secrets are ``SecretStr`` so they never show in a repr or a log line; connection URLs are
+``SecretUrl``, which shows them with the password masked. The optional TOML file
 (``DIHYA_CONFIG_FILE``) holds structured configuration: the RBAC matrix and approval policies.
 """
 
@@ -8,20 +9,58 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Annotated, Literal
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-__all__ = ["Settings", "SettingsError", "load_settings"]
+__all__ = ["SecretUrl", "Settings", "SettingsError", "load_settings"]
+URL_MASK = "***"
+
+
+class SecretUrl(SecretStr):
+    """A connection URL (``postgresql://user:PASSWORD@host/db``): its repr and str mask the
+    password, ``get_secret_value()`` gives the URL to connect with, ``password`` the redaction filter."""
+
+    def _display(self) -> str:
+        return masked_url(self.get_secret_value())
+
+    @property
+    def passwords(self) -> tuple[str, ...]:
+        """The password in the user part and any ``password=`` query parameter, as written and
+        percent-decoded (a driver's error may quote either)."""
+        try:
+            parts = urlsplit(self.get_secret_value())
+            found = [parts.password or ""] + [v for k, v in parse_qsl(parts.query) if k.lower() == "password"]
+        except ValueError:
+            return ()
+        return tuple(dict.fromkeys(q for p in found for q in (p, unquote(p)) if q))
+
+
+def masked_url(url: str) -> str:
+    try:
+        parts = urlsplit(url)
+        password = parts.password
+    except ValueError:  # not a URL we can take apart (a bad port): show nothing of it
+        return URL_MASK if url else ""
+    if password:
+        user, _, host = parts.netloc.rpartition("@")
+        name = user.partition(":")[0]
+        parts = parts._replace(netloc=f"{name}:{URL_MASK}@{host}")
+    if "password=" in parts.query.lower():
+        query = "&".join(f"{k}={URL_MASK if k.lower() == 'password' else v}"
+                         for k, v in parse_qsl(parts.query, keep_blank_values=True))
+        parts = parts._replace(query=query)
+    return parts.geturl()
 
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="DIHYA_", frozen=True, extra="ignore")
 
     data_dir: Path = Path("var")
-    database_url: str = ""
+    database_url: SecretUrl = SecretUrl("")
     jobs: Literal["local", "celery"] = "local"
-    redis_url: str = "redis://127.0.0.1:6379/0"
+    redis_url: SecretUrl = SecretUrl("redis://127.0.0.1:6379/0")
     secret_key: SecretStr | None = None
     admins: Annotated[tuple[str, ...], NoDecode] = ("console:admin1",)
     config_file: Path | None = None
@@ -76,6 +115,7 @@ class Settings(BaseSettings):
     audit_signing_key: SecretStr | None = None  # Ed25519 private key: PEM text or a path to a PEM file
     retention_days: int | None = Field(default=None, ge=1)  # audit rows and job logs older are purged
     retention_check_seconds: float = Field(default=3600.0, gt=0)
+    scan_concurrency: int = Field(default=2, ge=1, le=16)  # audit exports, gdpr exports and verifications at once
     # -- end compliance ---------------------------------------------------------------------------
 
     @field_validator("admins", "matrix_rooms", mode="before")
@@ -96,7 +136,12 @@ class Settings(BaseSettings):
 
     @property
     def sqlalchemy_url(self) -> str:
-        return self.database_url or f"sqlite:///{self.data_dir / 'dihya.sqlite3'}"
+        return self.database_url.get_secret_value() or f"sqlite:///{self.data_dir / 'dihya.sqlite3'}"
+
+    @property
+    def redis(self) -> str:
+        """``DIHYA_REDIS_URL`` to connect with (``redis_url`` itself masks its password)."""
+        return self.redis_url.get_secret_value()
 
     def vault_keys(self) -> tuple[str, ...]:
         """``DIHYA_SECRET_KEY`` first (new tokens use it), then ``DIHYA_SECRET_KEYS_OLD`` (issue 6)."""
@@ -105,9 +150,12 @@ class Settings(BaseSettings):
         return tuple(k.strip() for k in keys + old if k.strip())
 
     def secret_values(self) -> tuple[str, ...]:
-        """Every configured secret, for the redaction filter."""
-        values = (getattr(self, name) for name in type(self).model_fields)
-        return tuple(v.get_secret_value() for v in values if isinstance(v, SecretStr) and v.get_secret_value())
+        """Every configured secret, for the redaction filter: secret settings, and the passwords in
+        connection URLs (the URLs themselves may be shown masked)."""
+        values = [getattr(self, name) for name in type(self).model_fields]
+        secrets = [v.get_secret_value() for v in values
+                   if isinstance(v, SecretStr) and not isinstance(v, SecretUrl) and v.get_secret_value()]
+        return tuple(secrets + [p for v in values if isinstance(v, SecretUrl) for p in v.passwords])
 
 
 class SettingsError(Exception):

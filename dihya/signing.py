@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import mmap
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
@@ -37,7 +39,18 @@ def digest_file(data: bytes) -> str:
 
 def sha256sum_line(data: bytes, name: str) -> str:
     """The content of ``NAME.sha256``, as ``sha256sum`` writes it (text mode: two spaces)."""
-    return f"{digest_file(data)}  {_plain_name(name)}\n"
+    return sha256sum_text(digest_file(data), name)
+
+
+def sha256sum_text(digest: str, name: str) -> str:
+    """``sha256sum_line`` for a digest already computed (of a file read in pieces)."""
+    return f"{digest}  {_plain_name(name)}\n"
+
+
+def digest_path(path: Path) -> str:
+    """SHA-256 of a file, read in pieces (an export may be larger than memory should hold)."""
+    with path.open("rb") as file:
+        return hashlib.file_digest(file, "sha256").hexdigest()
 
 
 def check_sha256sum(data: bytes, line: str, name: str | None = None) -> bool:
@@ -81,6 +94,17 @@ def public_key_pem(private_key_pem: bytes, password: bytes | None = None) -> byt
 def sign(data: bytes, private_key_pem: bytes, password: bytes | None = None) -> bytes:
     """A detached, raw 64-byte Ed25519 signature of ``data``."""
     return _private_key(private_key_pem, password).sign(data)
+
+
+def sign_path(path: Path, private_key_pem: bytes, password: bytes | None = None) -> bytes:
+    """``sign`` of a file's content. Ed25519 needs the whole message at once: the file is mapped,
+    not read, so its pages are the page cache's to evict rather than the process's heap."""
+    key = _private_key(private_key_pem, password)
+    with path.open("rb") as file:
+        if path.stat().st_size == 0:
+            return key.sign(b"")
+        with mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ) as mapped, memoryview(mapped) as view:
+            return key.sign(view)
 
 
 def verify(data: bytes, signature: bytes, public_key_pem: bytes) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dihya.compliance.wiring import sealer
 from dihya.config_file import address_policy, load_config, service_catalog
 from dihya.jobs.celery_queue import QUEUES, make_celery, register_task
 from dihya.jobs.nudges import RedisNudges
@@ -16,12 +17,12 @@ def run_worker(settings: Settings, queues: tuple[str, ...] = QUEUES, concurrency
     subprocesses, and one process keeps the store's connection pool and heartbeats simple."""
     from dihya.app import build_executor
 
-    store = SqlStore(make_engine(settings.sqlalchemy_url))
+    store = SqlStore(make_engine(settings.sqlalchemy_url), sealer(settings))
     config = load_config(settings.config_file)
     catalog = service_catalog(config)
     executor = build_executor(settings, store, catalog, Redactor(settings.secret_values()),
-                              RedisNudges(settings.redis_url), address_policy(config))
-    celery = make_celery(settings.redis_url, settings.celery_visibility_timeout)
+                              RedisNudges(settings.redis), address_policy(config))
+    celery = make_celery(settings.redis, settings.celery_visibility_timeout)
     register_task(celery, executor.run)
     celery.worker_main(["worker", "--pool=threads", f"--concurrency={concurrency}", "-Q", ",".join(queues),
                         "--loglevel=INFO", "--without-gossip", "--without-mingle", "--without-heartbeat"])

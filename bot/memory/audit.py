@@ -30,6 +30,10 @@ class MemoryAudit(Memory):
     def audit_records(self) -> Iterator[AuditRecord]:
         yield from [self.tables.audit[seq] for seq in sorted(self.tables.audit)]
 
+    def audit_records_by(self, actors: Sequence[str]) -> Iterator[AuditRecord]:
+        wanted = set(actors)
+        yield from [r for r in self.audit_records() if r.draft.actor in wanted]
+
     def audit_head(self) -> ChainHead | None:
         head = self.tables.head
         return ChainHead(*head) if head else None

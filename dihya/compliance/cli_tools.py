@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import getpass
-import hashlib
 import time
 from pathlib import Path
 
@@ -14,7 +13,7 @@ from bot.i18n import N_, Msg
 from commands.audit import verification_lines
 from dihya.cli_text import PROBLEM, CliText
 from dihya.compliance.secrets import NO_KEY
-from dihya.compliance.wiring import build_compliance, secret_box
+from dihya.compliance.wiring import build_compliance, sealer, secret_box
 from dihya.redaction import Redactor
 from dihya.settings import Settings
 from dihya.store.engine import make_engine, upgrade
@@ -24,7 +23,7 @@ from dihya.store.sql import SqlStore
 def _store(settings: Settings) -> SqlStore:
     engine = make_engine(settings.sqlalchemy_url)
     upgrade(engine)
-    return SqlStore(engine)
+    return SqlStore(engine, sealer(settings))
 
 
 def _audit(store: SqlStore, action: str, target: str, details: dict[str, object]) -> None:
@@ -50,17 +49,14 @@ def audit_export(settings: Settings, text: CliText, fmt: str, since: str | None,
     store = _store(settings)
     compliance = build_compliance(settings, store, Redactor(settings.secret_values()), time.time)
     try:
-        files = compliance.audit_export(fmt, since, frozenset(actions))
+        files = compliance.audit_export(fmt, since, frozenset(actions), into=out)  # streamed into the files
     except UserError as err:
         text.fail(Msg(PROBLEM, {"problem": err.message}))
         return 2
-    out.mkdir(parents=True, exist_ok=True)
     for exported in files:
-        (out / exported.filename).write_bytes(exported.content)
-        print(out / exported.filename)  # data for scripts: one path per line, untranslated
+        print(exported.path)  # data for scripts: one path per line, untranslated
     _audit(store, "audit.export", files[0].filename,
-           {"format": fmt, "since": since or "", "actions": sorted(actions),
-            "sha256": hashlib.sha256(files[0].content).hexdigest()})
+           {"format": fmt, "since": since or "", "actions": sorted(actions), "sha256": files[0].sha256})
     return 0
 
 
@@ -70,8 +66,14 @@ def secrets_rotate(settings: Settings, text: CliText) -> int:
     if not box.configured:
         text.fail(Msg(PROBLEM, {"problem": Msg(NO_KEY)}))
         return 2
-    count = box.rotate()
-    _audit(store, "secrets.rotate-key", "secrets", {"secrets": count})
-    text.say(Msg(N_("{count} secrets re-encrypted with the newest key; the old keys may now be removed "
-                    "from DIHYA_SECRET_KEYS_OLD."), {"count": count}))
+    try:
+        count = box.rotate()
+        addresses, results = store.reseal_at_rest()  # the inventory and job results use the same keys
+    except UserError as err:  # a token no configured key opens: nothing was changed
+        text.fail(Msg(PROBLEM, {"problem": err.message}))
+        return 2
+    _audit(store, "secrets.rotate-key", "secrets", {"secrets": count, "addresses": addresses, "results": results})
+    text.say(Msg(N_("{count} secrets, {addresses} server addresses and {results} job results re-encrypted with "
+                    "the newest key; the old keys may now be removed from DIHYA_SECRET_KEYS_OLD."),
+                 {"count": count, "addresses": addresses, "results": results}))
     return 0

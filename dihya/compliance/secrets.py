@@ -6,6 +6,7 @@ in chat, logs, job excerpts and exports from then on. Values never leave through
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 from typing import TYPE_CHECKING
@@ -76,6 +77,7 @@ class SecretBox:
         return self._vault
 
 
+@functools.lru_cache(maxsize=4)  # the store, the secrets and the runners share one (scrypt is slow)
 def build_vault(keys: tuple[str, ...]) -> SecretVault | None:
     if not keys:
         return None

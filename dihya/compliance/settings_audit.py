@@ -1,6 +1,7 @@
 """Settings changes are audited: at start, each setting's fingerprint is compared with the one
 the previous start recorded, and the names of the changed settings go into an audit row.
-Secret settings count only as set or unset: a hash of a weak password would reveal it."""
+Secret settings count only as set or unset: a hash of a weak password would reveal it (a
+connection URL counts as its text with the password masked)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from pydantic import SecretStr
 
 from bot.audit import AuditDraft
 from bot.ports import Store
-from dihya.settings import Settings
+from dihya.settings import SecretUrl, Settings
 
 KV_NAME = "compliance.settings_fingerprint"
 ACTOR = "system:dihya"
@@ -22,7 +23,12 @@ def fingerprints(settings: Settings) -> dict[str, str]:
     prints: dict[str, str] = {}
     for name in type(settings).model_fields:
         value = getattr(settings, name)
-        shown = ("set" if value.get_secret_value() else "") if isinstance(value, SecretStr) else repr(value)
+        if isinstance(value, SecretUrl):
+            shown = repr(str(value))  # the password masked; as a plain URL's text was before
+        elif isinstance(value, SecretStr):
+            shown = "set" if value.get_secret_value() else ""
+        else:
+            shown = repr(value)
         prints[name] = hashlib.sha256(shown.encode()).hexdigest()[:16]
     prints["config_file.content"] = _file_print(settings.config_file)
     return prints

@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from bot.i18n import Catalogs
 from bot.ports import Clock, Store
 from dihya.compliance.background import ComplianceTask, Publish
 from dihya.compliance.exports import signing_key_pem
 from dihya.compliance.secrets import SecretBox, build_vault
-from dihya.compliance.service import ComplianceService
+from dihya.compliance.service import ComplianceService, clear_spool
 from dihya.redaction import Redactor
 from dihya.settings import Settings
+from dihya.store.sealing import Sealer
+
+
+def sealer(settings: Settings) -> Sealer:
+    """Seals inventory addresses and job results with the secrets' keys (none: kept clear)."""
+    return Sealer(build_vault(settings.vault_keys()))
 
 
 def secret_box(settings: Settings, store: Store, redactor: Redactor) -> SecretBox:
@@ -22,7 +30,15 @@ def build_compliance(settings: Settings, store: Store, redactor: Redactor, clock
     box = secret_box(settings, store, redactor)
     box.load()
     key = settings.audit_signing_key.get_secret_value() if settings.audit_signing_key else None
-    return ComplianceService(store, redactor, clock, box, settings.audit_anchor_file, signing_key_pem(key))
+    spool = spool_dir(settings)
+    clear_spool(spool, older_than_s=3600, now=clock())  # exports a stopped process never uploaded
+    return ComplianceService(store, redactor, clock, box, settings.audit_anchor_file, signing_key_pem(key),
+                             spool=spool, scans=settings.scan_concurrency)
+
+
+def spool_dir(settings: Settings) -> Path:
+    """Where exports for chat wait for their upload (they are deleted once uploaded)."""
+    return settings.data_dir / "spool"
 
 
 def compliance_task(settings: Settings, store: Store, catalogs: Catalogs, publish: Publish,

@@ -23,6 +23,7 @@ _FROM = {"acknowledged": ("open",), "resolved": tuple(sorted(OPEN_STATES)), "ope
 class AlertsSql:
     __slots__ = ()
     engine: Engine
+    reader: Engine  # see ``SqlStore``
 
     # -- alert groups -----------------------------------------------------------------------
     def save_alert_group(self, delivery: AlertDelivery, channel: str,
@@ -44,19 +45,19 @@ class AlertsSql:
             return None
 
     def alert_group(self, group_id: int) -> AlertGroupRecord | None:
-        with self.engine.connect() as conn:
+        with self.reader.connect() as conn:
             row = conn.execute(select(AlertGroupRow).where(AlertGroupRow.id == group_id)).first()
         return _group(row) if row else None
 
     def group_alerts(self, group_id: int) -> list[AlertView]:
         query = select(AlertRow).where(AlertRow.group_id == group_id).order_by(AlertRow.status, AlertRow.starts_us)
-        with self.engine.connect() as conn:
+        with self.reader.connect() as conn:
             return [_alert(r) for r in conn.execute(query)]
 
     def firing_alerts(self) -> list[AlertRecord]:
         query = (select(AlertRow, AlertGroupRow.channel).join(AlertGroupRow, AlertGroupRow.id == AlertRow.group_id)
                  .where(AlertRow.status == "firing").order_by(AlertRow.starts_us, AlertRow.id))
-        with self.engine.connect() as conn:
+        with self.reader.connect() as conn:
             return [AlertRecord(r.group_id, r.channel, _alert(r)) for r in conn.execute(query)]
 
     def ack_alert_group(self, group_id: int, who: str, now_us: int) -> bool:
@@ -86,7 +87,7 @@ class AlertsSql:
         """Alert groups that got a message of their own in ``channel`` since ``since_us``."""
         query = select(func.count(AlertGroupRow.id)).where(
             AlertGroupRow.channel == channel, AlertGroupRow.created_us >= since_us, AlertGroupRow.storm_id.is_(None))
-        with self.engine.connect() as conn:
+        with self.reader.connect() as conn:
             return int(conn.scalar(query) or 0)
 
     def join_storm(self, group_id: int, channel: str, since_us: int, now_us: int) -> tuple[int, bool]:
@@ -106,11 +107,11 @@ class AlertsSql:
 
     def storm_groups(self, storm_id: int) -> list[AlertGroupRecord]:
         query = select(AlertGroupRow).where(AlertGroupRow.storm_id == storm_id).order_by(AlertGroupRow.id)
-        with self.engine.connect() as conn:
+        with self.reader.connect() as conn:
             return [_group(row) for row in conn.execute(query)]
 
     def storm_summary(self, storm_id: int) -> StormSummary | None:
-        with self.engine.connect() as conn:
+        with self.reader.connect() as conn:
             storm = conn.execute(select(AlertStormRow).where(AlertStormRow.id == storm_id)).first()
             if storm is None:
                 return None
@@ -138,7 +139,7 @@ class AlertsSql:
             return incident_id
 
     def incident(self, incident_id: int) -> IncidentRecord | None:
-        with self.engine.connect() as conn:
+        with self.reader.connect() as conn:
             row = conn.execute(select(IncidentRow).where(IncidentRow.id == incident_id)).first()
         return _incident(row) if row else None
 
@@ -149,13 +150,13 @@ class AlertsSql:
             query = query.where(IncidentRow.state.in_(sorted(states)))
         if since_us is not None:
             query = query.where(IncidentRow.created_us >= since_us)
-        with self.engine.connect() as conn:
+        with self.reader.connect() as conn:
             return [_incident(r) for r in conn.execute(query)]
 
     def incident_at(self, channel: str, thread: str) -> IncidentRecord | None:
         query = (select(IncidentRow).where(IncidentRow.channel == channel, IncidentRow.thread == thread)
                  .order_by(IncidentRow.id.desc()).limit(1))
-        with self.engine.connect() as conn:
+        with self.reader.connect() as conn:
             row = conn.execute(query).first()
         return _incident(row) if row else None
 
@@ -191,7 +192,7 @@ class AlertsSql:
     def incident_events(self, incident_id: int) -> list[IncidentEvent]:
         query = (select(IncidentEventRow).where(IncidentEventRow.incident_id == incident_id)
                  .order_by(IncidentEventRow.ts_us, IncidentEventRow.id))
-        with self.engine.connect() as conn:
+        with self.reader.connect() as conn:
             return [IncidentEvent(r.ts_us, r.actor, r.kind, r.text, r.ref) for r in conn.execute(query)]
 
 

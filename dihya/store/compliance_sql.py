@@ -33,11 +33,12 @@ _FINAL_JOB_STATES = ("succeeded", "failed", "cancelled", "timed_out")
 class ComplianceSql:
     __slots__ = ()
     engine: Engine
+    reader: Engine  # see ``SqlStore``
 
     # -- pseudonyms -----------------------------------------------------------------------------
     def find_pseudonym(self, key: str) -> str | None:
         """The pseudonym of ``key`` if it has one; unlike ``pseudonym`` it never creates one."""
-        with self.engine.connect() as conn:
+        with self.reader.connect() as conn:
             return conn.scalar(select(Pseudonym.pseudonym).where(Pseudonym.subject == key))
 
     # -- secrets (encrypted tokens; the vault lives outside the store) ----------------------------
@@ -48,12 +49,12 @@ class ComplianceSql:
                 conn.execute(insert(SecretRow).values(name=name, created_us=now_us, **values))
 
     def secret_token(self, name: str) -> bytes | None:
-        with self.engine.connect() as conn:
+        with self.reader.connect() as conn:
             token = conn.scalar(select(SecretRow.token).where(SecretRow.name == name))
         return token.encode("ascii") if token is not None else None
 
     def secret_list(self) -> list[SecretInfo]:
-        with self.engine.connect() as conn:
+        with self.reader.connect() as conn:
             rows = conn.execute(select(SecretRow.name, SecretRow.updated_us).order_by(SecretRow.name)).all()
         return [SecretInfo(r.name, r.updated_us) for r in rows]
 
@@ -62,7 +63,7 @@ class ComplianceSql:
             return bool(conn.execute(delete(SecretRow).where(SecretRow.name == name)).rowcount)
 
     def secret_tokens(self) -> dict[str, bytes]:
-        with self.engine.connect() as conn:
+        with self.reader.connect() as conn:
             return {r.name: r.token.encode("ascii") for r in conn.execute(select(SecretRow.name, SecretRow.token))}
 
     def secret_replace(self, tokens: Mapping[str, bytes]) -> None:
@@ -105,7 +106,7 @@ class ComplianceSql:
 
     # -- GDPR -----------------------------------------------------------------------------------
     def person_data(self, key: str) -> PersonData | None:
-        with self.engine.connect() as conn:
+        with self.reader.connect() as conn:
             person_id = _person_id(conn, key)
             if person_id is None:
                 return None
@@ -136,7 +137,7 @@ class ComplianceSql:
     # -- retention ------------------------------------------------------------------------------
     def audit_checkpoint(self) -> Checkpoint | None:
         query = select(AuditCheckpoint).order_by(AuditCheckpoint.id.desc()).limit(1)
-        with self.engine.connect() as conn:
+        with self.reader.connect() as conn:
             row = conn.execute(query).first()
         if row is None:
             return None
@@ -165,7 +166,7 @@ class ComplianceSql:
                                                          JobRow.finished_us < finished_before_us)).rowcount)
 
     def audit_count(self) -> int:
-        with self.engine.connect() as conn:
+        with self.reader.connect() as conn:
             return int(conn.scalar(select(func.count()).select_from(AuditEvent)) or 0)
 
 

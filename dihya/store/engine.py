@@ -9,10 +9,12 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event, inspect, text
 
 MIGRATIONS = Path(__file__).with_name("migrations")
+READ_ONLY = "dihya_read_only"  # execution option of ``readers``
 
 
 def make_engine(url: str, schema: str | None = None) -> Engine:
-    """An engine for ``url``. SQLite gets WAL and write-locking transactions; ``schema`` (PostgreSQL)
+    """An engine for ``url``. SQLite gets WAL and write-locking transactions (``readers`` gives
+    plain ones); ``schema`` (PostgreSQL)
     sets the search path, which tests use to isolate themselves inside one database."""
     if url.startswith("sqlite"):
         return _sqlite_engine(url)
@@ -41,9 +43,18 @@ def _sqlite_engine(url: str) -> Engine:
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
         # IMMEDIATE takes the write lock up front, so two writers never both read the audit head.
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # A reader (see ``readers``) takes none: under WAL it reads a snapshot while writers go on,
+        # so a whole-table scan (an export, ``audit verify``) locks nobody out.
+        reading = conn.get_execution_options().get(READ_ONLY, False)
+        conn.exec_driver_sql("BEGIN DEFERRED" if reading else "BEGIN IMMEDIATE")
 
     return engine
+
+
+def readers(engine: Engine) -> Engine:
+    """The same engine and pool, for transactions that only read: on SQLite they do not take the
+    write lock. Writing through it is a mistake the database may refuse (SQLITE_BUSY)."""
+    return engine.execution_options(**{READ_ONLY: True})
 
 
 def upgrade(engine: Engine) -> None:

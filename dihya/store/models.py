@@ -51,9 +51,11 @@ class Pseudonym(Base):
 
 
 class ServerRow(Base):
+    """``address`` is sealed when a secret key is set (``dihya.store.sealing``); ``name`` stays clear for lookups."""
+
     __tablename__ = "servers"
     name: Mapped[str] = mapped_column(String(63), primary_key=True)
-    address: Mapped[str] = mapped_column(String(255))
+    address: Mapped[str] = mapped_column(Text)
     environment: Mapped[str] = mapped_column(String(32))
 
 
@@ -154,7 +156,7 @@ class JobRow(Base):
     locale: Mapped[str] = mapped_column(String(8))
     timeout_s: Mapped[int] = mapped_column(Integer)
     cancel_requested: Mapped[bool] = mapped_column(default=False)
-    result: Mapped[str] = mapped_column(Text, default="{}")
+    result: Mapped[str] = mapped_column(Text, default="{}")  # JSON; sealed when a secret key is set
     created_us: Mapped[int] = mapped_column(BigInteger)
     started_us: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     finished_us: Mapped[int | None] = mapped_column(BigInteger, nullable=True)

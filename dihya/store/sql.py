@@ -7,15 +7,17 @@ import secrets
 import time
 from collections.abc import Iterator, Mapping, Sequence
 
-from sqlalchemy import Connection, Engine, Row, delete, insert, select, update
+from sqlalchemy import Connection, Engine, Row, Select, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from bot.audit import GENESIS, AuditDraft, AuditRecord, ChainHead, canonical_details, chain_hash
+from bot.errors import UserError
 from bot.events import Place
 from bot.jobs import JobDraft, JobRecord
 from bot.ports import ApprovalDraft, ApprovalRecord, IdentityRecord, Server, Vote
 from dihya.store.alerts_sql import AlertsSql
 from dihya.store.compliance_sql import ComplianceSql
+from dihya.store.engine import readers
 from dihya.store.models import (
     ApprovalRequestRow,
     ApprovalVote,
@@ -30,6 +32,7 @@ from dihya.store.models import (
     RoleAssignment,
     ServerRow,
 )
+from dihya.store.sealing import UNREADABLE, Sealer, address_field, result_field
 
 _HEAD_ID = 1
 _HEAD = select(AuditHead.count.label("n"), AuditHead.last_seq, AuditHead.hash).where(AuditHead.id == _HEAD_ID)
@@ -41,10 +44,12 @@ def split_key(key: str) -> tuple[str, str]:
 
 
 class SqlStore(AlertsSql, ComplianceSql):
-    __slots__ = ("engine", "_audit_insert", "_head_ready")
+    __slots__ = ("engine", "reader", "sealer", "_audit_insert", "_head_ready")
 
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
+    def __init__(self, engine: Engine, sealer: Sealer | None = None) -> None:
+        self.engine = engine  # transactions that write (on SQLite they take the write lock at BEGIN)
+        self.reader = readers(engine)  # transactions that only read: they lock no writer out
+        self.sealer = sealer or Sealer()  # inventory addresses and job results, encrypted at rest
         self._head_ready = False
         mark = "?" if engine.dialect.paramstyle == "qmark" else "%s"
         columns = "seq, ts_us, actor, action, target, outcome, ref, details, prev_hash, hash"
@@ -53,7 +58,7 @@ class SqlStore(AlertsSql, ComplianceSql):
 
     # -- identities and roles -------------------------------------------------------------
     def identity(self, key: str) -> IdentityRecord | None:
-        with self.engine.begin() as conn:
+        with self.engine.begin() as conn:  # writes the pseudonym the first time
             person = _person_of(conn, key)
             if person is None:
                 return None
@@ -94,7 +99,7 @@ class SqlStore(AlertsSql, ComplianceSql):
                  .join(RoleAssignment, RoleAssignment.person_id == Person.id)
                  .order_by(Identity.platform, Identity.platform_user_id))
         holders: dict[str, tuple[int, str | None, set[str]]] = {}
-        with self.engine.connect() as conn:
+        with self.reader.connect() as conn:
             for platform, user_id, person_id, locale, role in conn.execute(query):
                 holders.setdefault(f"{platform}:{user_id}", (person_id, locale, set()))[2].add(role)
         return [IdentityRecord(k, pid, "", frozenset(r), loc) for k, (pid, loc, r) in holders.items()]
@@ -104,19 +109,22 @@ class SqlStore(AlertsSql, ComplianceSql):
         with self.engine.begin() as conn:
             if conn.scalar(select(ServerRow.name).where(ServerRow.name == server.name)) is not None:
                 return False
-            conn.execute(insert(ServerRow).values(name=server.name, address=server.address,
-                                                  environment=server.environment))
+            address = self.sealer.seal(address_field(server.name), server.address)
+            conn.execute(insert(ServerRow).values(name=server.name, address=address, environment=server.environment))
             return True
 
     def server(self, name: str) -> Server | None:
-        with self.engine.connect() as conn:
+        with self.reader.connect() as conn:
             row = conn.execute(select(ServerRow).where(ServerRow.name == name)).first()
-        return Server(row.name, row.address, row.environment) if row else None
+        return self._server(row) if row else None
 
     def servers(self) -> list[Server]:
-        with self.engine.connect() as conn:
+        with self.reader.connect() as conn:
             rows = conn.execute(select(ServerRow).order_by(ServerRow.name)).all()
-        return [Server(r.name, r.address, r.environment) for r in rows]
+        return [self._server(r) for r in rows]
+
+    def _server(self, row: Row[tuple[ServerRow]]) -> Server:
+        return Server(row.name, self.sealer.open(address_field(row.name), row.address), row.environment)
 
     def remove_server(self, name: str) -> bool:
         with self.engine.begin() as conn:
@@ -129,12 +137,12 @@ class SqlStore(AlertsSql, ComplianceSql):
             conn.execute(insert(MessageRef).values(key=key, channel=channel, message_id=message_id))
 
     def message_key(self, channel: str, message_id: str) -> str | None:
-        with self.engine.connect() as conn:
+        with self.reader.connect() as conn:
             return conn.scalar(select(MessageRef.key).where(MessageRef.channel == channel,
                                                            MessageRef.message_id == message_id))
 
     def message_id(self, key: str) -> tuple[str, str] | None:
-        with self.engine.connect() as conn:
+        with self.reader.connect() as conn:
             row = conn.execute(select(MessageRef.channel, MessageRef.message_id).where(MessageRef.key == key)).first()
         return (row.channel, row.message_id) if row else None
 
@@ -153,13 +161,13 @@ class SqlStore(AlertsSql, ComplianceSql):
                                     .returning(ApprovalRequestRow.id)).scalar_one())
 
     def approval(self, request_id: int) -> ApprovalRecord | None:
-        with self.engine.connect() as conn:
+        with self.reader.connect() as conn:
             row = conn.execute(select(ApprovalRequestRow).where(ApprovalRequestRow.id == request_id)).first()
         return _approval(row) if row else None
 
     def pending_approvals(self) -> list[ApprovalRecord]:
         query = select(ApprovalRequestRow).where(ApprovalRequestRow.state == "pending").order_by(ApprovalRequestRow.id)
-        with self.engine.connect() as conn:
+        with self.reader.connect() as conn:
             return [_approval(row) for row in conn.execute(query)]
 
     def cast_vote(self, request_id: int, vote: Vote, now_us: int) -> None:
@@ -178,7 +186,7 @@ class SqlStore(AlertsSql, ComplianceSql):
     def votes(self, request_id: int) -> list[Vote]:
         query = (select(ApprovalVote.voter, ApprovalVote.voter_person, ApprovalVote.approve)
                  .where(ApprovalVote.request_id == request_id).order_by(ApprovalVote.created_us))
-        with self.engine.connect() as conn:
+        with self.reader.connect() as conn:
             return [Vote(r.voter, r.voter_person, bool(r.approve)) for r in conn.execute(query)]
 
     def transition_approval(self, request_id: int, from_state: str, to_state: str) -> bool:
@@ -201,9 +209,9 @@ class SqlStore(AlertsSql, ComplianceSql):
             return int(conn.execute(insert(JobRow).values(**values).returning(JobRow.id)).scalar_one())
 
     def job(self, job_id: int) -> JobRecord | None:
-        with self.engine.connect() as conn:
+        with self.reader.connect() as conn:
             row = conn.execute(select(JobRow).where(JobRow.id == job_id)).first()
-        return _job(row) if row else None
+        return self._job(row) if row else None
 
     def jobs(self, *, requester: str | None = None, states: frozenset[str] | None = None,
              limit: int = 20) -> list[JobRecord]:
@@ -212,8 +220,8 @@ class SqlStore(AlertsSql, ComplianceSql):
             query = query.where(JobRow.requester == requester)
         if states is not None:
             query = query.where(JobRow.state.in_(sorted(states)))
-        with self.engine.connect() as conn:
-            return [_job(row) for row in conn.execute(query)]
+        with self.reader.connect() as conn:
+            return [self._job(row) for row in conn.execute(query)]
 
     def claim_job(self, job_id: int, now_us: int) -> bool:
         """queued → running, once: a redelivered task finds the job taken and leaves it alone."""
@@ -236,18 +244,41 @@ class SqlStore(AlertsSql, ComplianceSql):
     def finish_job(self, job_id: int, state: str, result: Mapping[str, object], now_us: int) -> bool:
         """Move a queued or running job to a final state; False when it already ended."""
         with self.engine.begin() as conn:
+            sealed = self.sealer.seal(result_field(job_id), json.dumps(dict(result), default=str))
             done = conn.execute(update(JobRow).where(JobRow.id == job_id, JobRow.state.in_(("queued", "running")))
-                                .values(state=state, result=json.dumps(dict(result), default=str),
-                                        finished_us=now_us)).rowcount
+                                .values(state=state, result=sealed, finished_us=now_us)).rowcount
             return done == 1
+
+    def _job(self, row: Row[tuple[JobRow]]) -> JobRecord:
+        try:
+            result = json.loads(self.sealer.open(result_field(row.id), row.result))
+        except UserError:  # sealed under a key no longer configured: the job still shows, without it
+            result = {"message": {"msgid": UNREADABLE}}
+        return _job(row, result)
 
     def request_cancel(self, job_id: int) -> None:
         with self.engine.begin() as conn:
             conn.execute(update(JobRow).where(JobRow.id == job_id).values(cancel_requested=True))
 
+    # -- encryption at rest -------------------------------------------------------------------
+    def reseal_at_rest(self) -> tuple[int, int]:
+        """Seal every inventory address and job result under the newest key (``secrets
+        rotate-key``), clear ones written before a key was set included, in one transaction.
+        Returns (addresses, results)."""
+        with self.engine.begin() as conn:
+            servers = conn.execute(select(ServerRow.name, ServerRow.address)).all()
+            for name, address in servers:
+                conn.execute(update(ServerRow).where(ServerRow.name == name)
+                             .values(address=self.sealer.reseal(address_field(name), address)))
+            jobs = conn.execute(select(JobRow.id, JobRow.result)).all()
+            for job_id, result in jobs:
+                conn.execute(update(JobRow).where(JobRow.id == job_id)
+                             .values(result=self.sealer.reseal(result_field(job_id), result)))
+        return len(servers), len(jobs)
+
     # -- small named values (adapter sync tokens, device ids) ----------------------------------
     def kv_get(self, name: str) -> str | None:
-        with self.engine.connect() as conn:
+        with self.reader.connect() as conn:
             return conn.scalar(select(KeyValue.value).where(KeyValue.name == name))
 
     def kv_set(self, name: str, value: str) -> None:
@@ -301,15 +332,22 @@ class SqlStore(AlertsSql, ComplianceSql):
         self._head_ready = True
 
     def audit_records(self) -> Iterator[AuditRecord]:
-        with self.engine.connect() as conn:
-            result = conn.execution_options(yield_per=1000).execute(select(AuditEvent).order_by(AuditEvent.seq))
-            for row in result:
+        """Every row in order, streamed (a server-side cursor on PostgreSQL), in one read snapshot."""
+        return self._audit_rows(select(AuditEvent).order_by(AuditEvent.seq))
+
+    def audit_records_by(self, actors: Sequence[str]) -> Iterator[AuditRecord]:
+        """The rows of these actors (pseudonyms) in order, found through the actor index."""
+        return self._audit_rows(select(AuditEvent).where(AuditEvent.actor.in_(list(actors))).order_by(AuditEvent.seq))
+
+    def _audit_rows(self, query: Select[tuple[AuditEvent]]) -> Iterator[AuditRecord]:
+        with self.reader.connect() as conn:
+            for row in conn.execution_options(yield_per=1000).execute(query):
                 draft = AuditDraft(row.ts_us, row.actor, row.action, row.target, row.outcome, row.ref,
                                    json.loads(row.details))
                 yield AuditRecord(row.seq, draft, row.prev_hash, row.hash)
 
     def audit_head(self) -> ChainHead | None:
-        with self.engine.connect() as conn:
+        with self.reader.connect() as conn:
             head = conn.execute(_HEAD).first()
         return ChainHead(head.n, head.last_seq, head.hash) if head else None
 
@@ -363,11 +401,11 @@ def _approval(row: Row[tuple[ApprovalRequestRow]]) -> ApprovalRecord:
     return ApprovalRecord(r["id"], draft, r["state"])
 
 
-def _job(row: Row[tuple[JobRow]]) -> JobRecord:
+def _job(row: Row[tuple[JobRow]], result: Mapping[str, object]) -> JobRecord:
     r = row._mapping
     platform, _, channel = str(r["channel"]).partition(":")
     draft = JobDraft(kind=r["kind"], args=json.loads(r["args"]), summary=r["summary"], requester=r["requester"],
                      place=Place(platform, channel, r["thread"]), locale=r["locale"], timeout_s=r["timeout_s"],
                      approvers=tuple(json.loads(r["approvers"])))
     return JobRecord(r["id"], draft, r["state"], r["step"], r["total"], r["step_name"], bool(r["cancel_requested"]),
-                     json.loads(r["result"]), r["created_us"], r["started_us"], r["finished_us"], r["heartbeat_us"])
+                     result, r["created_us"], r["started_us"], r["finished_us"], r["heartbeat_us"])

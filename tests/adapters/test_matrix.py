@@ -489,15 +489,20 @@ async def test_hole_1_a_secret_sent_in_a_room_is_redacted_when_the_bot_has_the_p
     assert any(b"I removed your message" in raw for raw in sent) and not any(CANARY.encode() in r for r in sent)
 
 
-async def test_uploads_are_files_or_images(start_bot: BotFactory, people: tuple[Peer, Peer]) -> None:
+async def test_uploads_are_files_or_images(start_bot: BotFactory, people: tuple[Peer, Peer], tmp_path: Path) -> None:
     alice, _bob = people
     bot = await start_bot()
     asked = await alice.say("!dihya ping")
     await alice.expect(_reply_to(asked), "pong")
+    spooled = tmp_path / "dihya-audit.json"  # an export on disk goes from its file
+    spooled.write_bytes(b"[]\n")
     await bot.publish(Upload(alice.room, "audit.csv", b"seq,action\n1,ping\n", "Audit export", thread=asked),
-                      Upload(alice.room, "graph.png", PNG, "CPU graph"))
+                      Upload(alice.room, "graph.png", PNG, "CPU graph"),
+                      Upload(alice.room, "dihya-audit.json", spooled, "Spooled export"))
     csv = await alice.expect(lambda e: e["content"].get("msgtype") == "m.file", "the csv")
     png = await alice.expect(lambda e: e["content"].get("msgtype") == "m.image", "the png")
+    json_file = await alice.expect(lambda e: e["content"].get("filename") == "dihya-audit.json", "the spooled file")
+    assert json_file["content"]["info"] == {"mimetype": "application/json", "size": 3}
     assert csv["content"]["url"].startswith("mxc://localhost/")
     assert (csv["content"]["filename"], csv["content"]["body"]) == ("audit.csv", "Audit export")
     assert csv["content"]["info"] == {"mimetype": "text/csv", "size": 18}

@@ -297,6 +297,16 @@ async def test_react_maps_emoji_to_slack_names(slack: Slack) -> None:
     assert (call.args["name"], call.args["timestamp"], call.args["channel"]) == ("eyes", "1700000003.000400", CHANNEL)
 
 
+async def test_a_spooled_upload_goes_from_its_file(slack: Slack, tmp_path: Path) -> None:
+    spooled = tmp_path / "dihya-audit.csv"
+    spooled.write_bytes(b"seq,action\n" + b"1,command:ping\n" * 2000)
+    await slack.adapter.perform(Upload(CHANNEL, "dihya-audit.csv", spooled, "Audit export"), None)
+    [start] = slack.api.called("files.getUploadURLExternal")
+    assert start.args["length"] == str(spooled.stat().st_size)
+    [sent] = slack.api.called("upload/F0001")
+    assert sent.args["content"] == spooled.read_bytes()
+
+
 async def test_upload_goes_through_files_upload_v2(slack: Slack) -> None:
     upload = Upload(CHANNEL, "../audit.csv", b"seq,action\n1,command:ping\n", "Audit export", thread="1.0")
     file_id = await slack.adapter.perform(upload, None)

@@ -269,6 +269,14 @@ async def test_uploads_go_as_photo_or_document(polling: Harness) -> None:
     assert (photo_id, doc_id) == ("1000", "1001")
 
 
+async def test_a_spooled_upload_goes_from_its_file(polling: Harness, tmp_path: Path) -> None:
+    spooled = tmp_path / "dihya-audit.csv"
+    spooled.write_bytes(b"seq,action\n" + b"1,command:ping\n" * 2000)
+    await polling.adapter.perform(Upload(str(GROUP), "dihya-audit.csv", spooled, "Audit"), None)
+    [doc] = polling.api.called("sendDocument")
+    assert doc.files["document"] == ("dihya-audit.csv", spooled.read_bytes())
+
+
 async def test_rate_limit_answer_is_honoured(polling: Harness) -> None:
     polling.api.rate_limit_once("sendMessage", retry_after=1)
     assert await polling.adapter.perform(Send(str(ADMIN), "hello"), None) == "1000"

@@ -106,7 +106,8 @@ def test_unparsable_text_is_answered_and_audited_as_invalid(chat: CoreChat) -> N
     assert "moon" in chat.say("admin1", "servers add web-01 10.0.0.5 moon").text
     assert chat.audit() == [("command:?", "invalid"), ("command:servers.list", "invalid"),
                             ("command:servers.add", "invalid")]
-    assert details(chat)[2] == {"text": "servers add web-01 10.0.0.5 moon", "place": "console:main"}
+    # servers add is private since issue 10 (hole 13: an address is sensitive): its typed text is not kept
+    assert details(chat)[2] == {"place": "console:main"}
 
 
 def test_a_refusal_names_the_permission_and_the_roles(chat: CoreChat) -> None:
@@ -160,7 +161,7 @@ def test_a_reply_can_carry_files_and_edits_of_earlier_messages(chat: CoreChat) -
 def test_private_arguments_and_long_values_never_reach_the_audit_log_whole(chat: CoreChat) -> None:
     chat.say("admin1", "tsecret db hunter2 and more")
     chat.say("admin1", "tsecret " + "x" * 70)  # refused: the typed text of a private command is not kept
-    chat.say("admin1", "servers add " + "y" * 300)  # refused: its text is clipped
+    chat.say("admin1", "deploy " + "y" * 300)  # refused: its text is clipped (servers add is private since hole 13)
     chat.say("admin1", "incident update 1 " + "z" * 300)  # runs: its argument is clipped
     logged = details(chat)
     assert logged[0] == {"args": {"name": "db", "value": WITHHELD}}

@@ -262,6 +262,15 @@ def test_audit_rows_are_chained_and_read_back_in_order(store: Store) -> None:
     assert verify(records, head).ok
 
 
+def test_audit_rows_of_some_actors_are_read_in_order(store: Store) -> None:
+    store.append_audit(_rows(2))
+    store.append_audit([AuditDraft(NOW + 9, "p-other", "command:ping", "", "ok", "", {})])
+    store.append_audit(_rows(1, start=2))
+    assert [r.seq for r in store.audit_records_by(["p-0123456789abcdef"])] == [1, 2, 4]
+    assert [r.seq for r in store.audit_records_by(["p-other", "p-nobody"])] == [3]
+    assert list(store.audit_records_by([])) == []
+
+
 def test_purging_audit_rows_leaves_a_checkpoint_the_chain_verifies_from(store: Store) -> None:
     store.append_audit(_rows(5))
     assert store.audit_checkpoint() is None

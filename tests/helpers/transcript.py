@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from bot.actions import Action, Edit, React, Retract, Send, Upload
 from bot.events import Message, Place, Reaction, Sender
@@ -49,8 +51,9 @@ class Transcript:
             self.reactions.append(action)
         elif isinstance(action, Retract):
             self.retracts.append(action)
-        else:
-            self.uploads.append(action)
+        else:  # a spooled file is read now: the runtime deletes it once performed
+            content = action.content.read_bytes() if isinstance(action.content, Path) else action.content
+            self.uploads.append(dataclasses.replace(action, content=content))
             return f"f{next(self._ids)}"
         return None
 
