@@ -19,6 +19,7 @@ from pathlib import PurePath
 from typing import Any, Protocol
 
 from pydantic import SecretStr
+from slack_bolt import BoltResponse
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.adapter.starlette.async_handler import to_starlette_response
 from slack_bolt.async_app import AsyncApp, AsyncBoltRequest
@@ -40,7 +41,7 @@ from adapters.slack_ingress import SlackSignature, slack_payload
 from bot.actions import Action, Button, Edit, React, Send, Upload
 from bot.approvals import vote_of
 from bot.events import Event, Message, Place, Reaction, Sender
-from dihya.ingress import Delivery, Webhook
+from dihya.ingress import Delivery, Refused, Webhook
 from dihya.settings import Settings
 
 PLATFORM = "slack"
@@ -120,9 +121,13 @@ class SlackAdapter:
         return [Webhook(EVENTS_PATH, self._max_body, verifier, slack_payload, self._verified).route()]
 
     async def _verified(self, delivery: Delivery[dict[str, object]]) -> Response:
+        """A signed body bolt can parse; bolt's request still reads ids out of it, and raises on odd shapes."""
         request = delivery.request
-        bolt_request = AsyncBoltRequest(body=delivery.body.decode(), query=request.query_params,  # type: ignore[arg-type]
-                                        headers=request.headers)  # type: ignore[arg-type]
+        try:
+            bolt_request = AsyncBoltRequest(body=delivery.body.decode(), query=dict(request.query_params),
+                                            headers=dict(request.headers))
+        except (AttributeError, TypeError, KeyError, ValueError):
+            raise Refused(400, "not a Slack payload") from None
         return to_starlette_response(await self._bolt.async_dispatch(bolt_request))
 
     async def start(self) -> None:
@@ -149,6 +154,16 @@ class SlackAdapter:
         self._bolt.event("reaction_added")(self._on_reaction)
         self._bolt.event("reaction_removed")(self._on_reaction)
         self._bolt.action(re.compile(f"^{VOTE_ACTION}"))(self._on_vote)
+        self._bolt.error(self._on_bolt_error)
+
+    async def _on_bolt_error(self, error: Exception) -> BoltResponse | None:
+        """A signed payload of a shape bolt or a listener cannot read is a 400, not a 500; other errors
+        keep bolt's 500 and are logged with their traceback (never the body)."""
+        if isinstance(error, (AttributeError, TypeError, KeyError, ValueError)):
+            log.info("slack payload of an unexpected shape", extra={"error": type(error).__name__})
+            return BoltResponse(status=400, body='{"error": "not a Slack payload"}')
+        log.error("slack request failed", exc_info=error)
+        return None
 
     async def _on_command(self, ack: AsyncAck, command: dict[str, Any], context: AsyncBoltContext) -> None:
         await ack()
