@@ -1,10 +1,11 @@
 """The uvicorn server of ``dihya serve``, with the read deadlines uvicorn lacks (issue 10).
 
-uvicorn only times out idle keep-alive connections: a client that sends its request head, or its
-body, one byte at a time keeps a connection (and a task) as long as it likes. Here a request's head
-must arrive within ``header_timeout`` of the connection (or of its first byte, on a kept-alive
-connection), and its body within ``body_timeout`` of the head; a client that is later is cut off.
-Heads are also limited in size (h11's incomplete-event limit: larger ones get 400).
+uvicorn only times out idle keep-alive connections: a client that connects and sends nothing, or
+sends its request head or body one byte at a time, keeps a connection (and a task) as long as it
+likes. Here a request's head must arrive within ``header_timeout`` of its first byte, and its body
+within ``body_timeout`` of the head; a connection with no request under way is closed after the
+keep-alive time (or ``header_timeout`` if shorter). A client that is later is cut off. Heads are also
+limited in size (h11's incomplete-event limit: larger ones get 400).
 """
 
 from __future__ import annotations
@@ -35,24 +36,27 @@ class DeadlineConfig(uvicorn.Config):
 
 
 class DeadlineProtocol(H11Protocol):
-    """uvicorn's h11 protocol with a deadline for the phase of the request the client is sending."""
+    """uvicorn's h11 protocol with a deadline for the part of a request the client is sending.
+
+    Phases: ``idle`` (connected, or between two requests, no byte yet), ``head`` (some bytes of a
+    request head, not all), ``body`` (head done, body not). Each phase gets one deadline, set when
+    it begins; none while the server, not the client, has the next move.
+    """
 
     def __init__(self, config: uvicorn.Config, server_state: ServerState, app_state: dict[str, Any],
                  _loop: asyncio.AbstractEventLoop | None = None) -> None:
         super().__init__(config, server_state, app_state, _loop)
         assert isinstance(config, DeadlineConfig)
-        self._limits: dict[object, float] = {h11.IDLE: config.header_timeout, h11.SEND_BODY: config.body_timeout}
+        self._limits = {"idle": min(config.header_timeout, config.timeout_keep_alive),
+                        "head": config.header_timeout, "body": config.body_timeout}
         self._deadline: asyncio.TimerHandle | None = None
-        self._phase: object = None  # h11's state of the client's side when the deadline was set
+        self._phase: str | None = None
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
         self._watch()
 
     def data_received(self, data: bytes) -> None:
-        if self._deadline is None:
-            self._phase = None  # the first byte of the next request on a kept-alive connection
-        self._watch()
         super().data_received(data)
         self._watch()
 
@@ -61,15 +65,19 @@ class DeadlineProtocol(H11Protocol):
         super().connection_lost(exc)
 
     def _watch(self) -> None:
-        """A deadline for the phase the client is in (head or body), none once its request is whole."""
-        phase = self.conn.their_state
-        if phase is self._phase:
-            return
+        phase = self._phase_now()
+        if phase == self._phase and (phase is None or self._deadline is not None):
+            return  # same phase: its deadline stands
         self._disarm()
         self._phase = phase
-        limit = self._limits.get(phase)
-        if limit is not None and not self.transport.is_closing():
-            self._deadline = self.loop.call_later(limit, self._too_slow)
+        if phase is not None and not self.transport.is_closing():
+            self._deadline = self.loop.call_later(self._limits[phase], self._too_slow)
+
+    def _phase_now(self) -> str | None:
+        state = self.conn.their_state
+        if state is h11.IDLE:
+            return "head" if self.conn.trailing_data[0] else "idle"  # h11 holds an incomplete head's bytes
+        return "body" if state is h11.SEND_BODY else None
 
     def _disarm(self) -> None:
         if self._deadline is not None:
@@ -80,8 +88,8 @@ class DeadlineProtocol(H11Protocol):
         self._deadline = None
         if self.transport.is_closing():
             return
-        part = "head" if self._phase is h11.IDLE else "body"
-        log.info("slow client cut off", extra={"part": part, "client": self.client[0] if self.client else None})
+        if self._phase != "idle":
+            log.info("slow client cut off", extra={"part": self._phase})
         self.transport.close()
 
 
