@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,7 +27,7 @@ from tests.helpers.ports import free_port
 SIGNING_SECRET = "8d1f3c5a7b9e0f2a4c6e8a0b2d4f6a8c"
 HOOK_TOKEN = "hook-token-9a8b7c6d5e"
 CANARY = b"canary-0f-a-f1ood-"
-CUT_OFF_S = 1.0  # the read deadlines of the served process
+CUT_OFF_S = 1.0  # the read deadlines of the impatient server
 
 
 @dataclass(frozen=True)
@@ -46,16 +47,14 @@ class Served:
         return int(psutil.Process(self.process.pid).memory_info().rss)
 
 
-@pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
-    data = tmp_path_factory.mktemp("serve")
+@contextmanager
+def serving(data: Path, **settings: str) -> Iterator[Served]:
     port = free_port()
     with FakeSlackApi() as slack_api:
         env = {**os.environ, "DIHYA_DATA_DIR": str(data), "DIHYA_HTTP_PORT": str(port),
                "DIHYA_SLACK_BOT_TOKEN": "xoxb-1-2-flood", "DIHYA_SLACK_SIGNING_SECRET": SIGNING_SECRET,
                "DIHYA_SLACK_API_URL": slack_api.url, "DIHYA_ALERT_WEBHOOK_TOKEN": HOOK_TOKEN,
-               "DIHYA_ALERTS_CHANNEL": "console:main", "DIHYA_HTTP_HEADER_TIMEOUT_SECONDS": str(CUT_OFF_S),
-               "DIHYA_HTTP_BODY_TIMEOUT_SECONDS": str(CUT_OFF_S), "DIHYA_LOG_LEVEL": "DEBUG"}
+               "DIHYA_ALERTS_CHANNEL": "console:main", "DIHYA_LOG_LEVEL": "DEBUG", **settings}
         process = subprocess.Popen([str(Path(sys.executable).with_name("dihya")), "serve"], env=env,
                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
@@ -72,6 +71,21 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
         finally:
             process.terminate()
             process.wait(20)
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[Served]:
+    """With the default settings."""
+    with serving(tmp_path) as server:
+        yield server
+
+
+@pytest.fixture
+def impatient(tmp_path: Path) -> Iterator[Served]:
+    """With one-second read deadlines."""
+    with serving(tmp_path, DIHYA_HTTP_HEADER_TIMEOUT_SECONDS=str(CUT_OFF_S),
+                 DIHYA_HTTP_BODY_TIMEOUT_SECONDS=str(CUT_OFF_S)) as server:
+        yield server
 
 
 def slack_signed(body: bytes, secret: str = SIGNING_SECRET) -> dict[str, str]:
@@ -138,19 +152,19 @@ def by_byte(data: bytes) -> list[bytes]:
     return [data[i:i + 1] for i in range(len(data))]
 
 
-async def test_hole_12_slow_clients_are_cut_off(served: Served) -> None:
+async def test_hole_12_slow_clients_are_cut_off(impatient: Served) -> None:
     head = b"GET /healthz HTTP/1.1\r\nHost: dihya\r\nUser-Agent: slow-loris/1.0\r\nAccept: */*\r\n\r\n"
     hook = (b"POST /hooks/alertmanager HTTP/1.1\r\nHost: dihya\r\nAuthorization: Bearer " + HOOK_TOKEN.encode()
             + b"\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n")
     cases = {
-        "silent": seconds_until_closed(served.port, [], 0),
-        "head byte by byte": seconds_until_closed(served.port, by_byte(head), 0.1),
-        "body byte by byte": seconds_until_closed(served.port, [hook, *by_byte(b'{"version": "4"' + b" " * 985)],
+        "silent": seconds_until_closed(impatient.port, [], 0),
+        "head byte by byte": seconds_until_closed(impatient.port, by_byte(head), 0.1),
+        "body byte by byte": seconds_until_closed(impatient.port, [hook, *by_byte(b'{"version": "4"' + b" " * 985)],
                                                   0.1),
-        "second head byte by byte": seconds_until_closed(served.port, [head, *by_byte(head)], 0.1),
+        "second head byte by byte": seconds_until_closed(impatient.port, [head, *by_byte(head)], 0.1),
     }
     slow = asyncio.gather(*cases.values())
-    async with httpx.AsyncClient(base_url=served.url, timeout=5) as http:
+    async with httpx.AsyncClient(base_url=impatient.url, timeout=5) as http:
         await asyncio.sleep(0.3)
         started = time.monotonic()
         assert (await http.get("/healthz")).status_code == 200  # others are served meanwhile
