@@ -160,7 +160,7 @@ class SlackAdapter:
         """A signed payload of a shape bolt or a listener cannot read is a 400, not a 500; other errors
         keep bolt's 500 and are logged with their traceback (never the body)."""
         if isinstance(error, (AttributeError, TypeError, KeyError, ValueError)):
-            log.info("slack payload of an unexpected shape", extra={"error": type(error).__name__})
+            log.warning("slack payload of an unexpected shape", exc_info=error)
             return BoltResponse(status=400, body='{"error": "not a Slack payload"}')
         log.error("slack request failed", exc_info=error)
         return None

@@ -4,8 +4,8 @@ uvicorn only times out idle keep-alive connections: a client that connects and s
 sends its request head or body one byte at a time, keeps a connection (and a task) as long as it
 likes. Here a request's head must arrive within ``header_timeout`` of its first byte, and its body
 within ``body_timeout`` of the head; a connection with no request under way is closed after the
-keep-alive time (or ``header_timeout`` if shorter). A client that is later is cut off. Heads are also
-limited in size (h11's incomplete-event limit: larger ones get 400).
+keep-alive time (or ``header_timeout`` if shorter). A client that is later is cut off. A head still
+incomplete after ``DIHYA_HTTP_MAX_HEADER_BYTES`` gets 400 (h11's incomplete-event limit).
 """
 
 from __future__ import annotations

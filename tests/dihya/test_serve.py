@@ -2,6 +2,7 @@
 
 import asyncio
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -112,4 +113,16 @@ async def test_hole_12_health_and_metrics_answer_while_the_database_is_locked(en
             while (await http.get("/healthz")).status_code != 200:
                 assert time.monotonic() < deadline, "healthy again once the lock is released"
                 await asyncio.sleep(0.1)
+    app.runtime.close()
+
+
+def test_an_incomplete_request_head_is_limited_in_size(tmp_path: Path) -> None:
+    """h11 holds the bytes of a head until it is complete: at most ``DIHYA_HTTP_MAX_HEADER_BYTES``."""
+    settings = load_settings(data_dir=tmp_path, http_port=free_port(), http_max_header_bytes=2048)
+    app = build_app(settings)
+    with served_in_thread(build_http(app), settings) as base:
+        assert httpx.get(f"{base}/healthz", headers={"X-Padding": "p" * 1000}).status_code == 200
+        with socket.create_connection(("127.0.0.1", settings.http_port), timeout=5) as sock:
+            sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: dihya\r\nX-Padding: " + b"p" * 3000)
+            assert sock.recv(100).startswith(b"HTTP/1.1 400 ")
     app.runtime.close()
