@@ -3,9 +3,10 @@
 core actions become Web API calls.
 
 Ack fast: listeners only translate the payload and schedule the work, so Slack gets its 200
-before the command runs. Signature and the 5-minute replay window are checked by bolt's
-``RequestVerification`` before any listener (or Web API call) runs. Retried deliveries carry the
-same ``event_id``, which becomes the core's delivery id, so they act once.
+before the command runs. Size, signature and the 5-minute replay window are checked by the shared
+ingress (``adapters.slack_ingress``) on the raw bytes, before bolt parses anything: bolt only ever
+sees signed bodies it can read, so its own verification (which logs rejected bodies) is off.
+Retried deliveries carry the same ``event_id``, which becomes the core's delivery id, so they act once.
 """
 
 from __future__ import annotations
@@ -18,9 +19,10 @@ from pathlib import Path, PurePath
 from typing import Any, Protocol
 
 from pydantic import SecretStr
+from slack_bolt import BoltResponse
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
-from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
-from slack_bolt.async_app import AsyncApp
+from slack_bolt.adapter.starlette.async_handler import to_starlette_response
+from slack_bolt.async_app import AsyncApp, AsyncBoltRequest
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.async_context import AsyncBoltContext
 from slack_sdk.errors import SlackApiError
@@ -30,15 +32,16 @@ from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncServerErrorRetryHandler,
 )
 from slack_sdk.web.async_client import AsyncWebClient
-from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute
 
 from adapters.base import Performer
 from adapters.pacing import ChannelPacer
+from adapters.slack_ingress import SlackSignature, slack_payload
 from bot.actions import Action, Button, Edit, React, Send, Upload
 from bot.approvals import vote_of
 from bot.events import Event, Message, Place, Reaction, Sender
+from dihya.ingress import Delivery, Refused, Webhook
 from dihya.settings import Settings
 
 PLATFORM = "slack"
@@ -82,7 +85,8 @@ class SlackAdapter:
     """Slack ⇄ core. Identity is ``TEAM_ID/USER_ID`` (immutable ids; display names are decoration)."""
 
     platform = PLATFORM
-    __slots__ = ("_app_token", "_bolt", "_pacer", "_runtime", "_signed", "_socket", "_tasks", "client")
+    __slots__ = ("_app_token", "_bolt", "_max_body", "_pacer", "_runtime", "_signing_secret", "_socket", "_tasks",
+                 "client")
 
     def __init__(self, runtime: EventSink, settings: Settings) -> None:
         token = _secret(settings.slack_bot_token)
@@ -95,10 +99,14 @@ class SlackAdapter:
         self.client = web_client(token, settings.slack_api_url)
         self._pacer = ChannelPacer(per_second=1.0, burst=5)
         # process_before_response: listeners return at once (they only schedule work), and the
-        # work is then ours to track, so shutdown and tests can wait for it.
+        # work is then ours to track, so shutdown and tests can wait for it. Requests are verified
+        # before bolt sees them (routes); bolt's own messages quote request bodies, so only its
+        # errors are logged.
         self._bolt = AsyncApp(client=self.client, signing_secret=signing_secret or "",
-                              request_verification_enabled=True, process_before_response=True)
-        self._signed = bool(signing_secret)
+                              request_verification_enabled=False, process_before_response=True,
+                              logger=_bolt_logger())
+        self._signing_secret = signing_secret
+        self._max_body = settings.slack_max_body_bytes
         self._socket: AsyncSocketModeHandler | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._runtime = runtime
@@ -108,14 +116,20 @@ class SlackAdapter:
     # -- lifecycle ----------------------------------------------------------------------------
     def routes(self) -> list[BaseRoute]:
         """``POST /slack/events`` for events, slash commands and interactivity; none without a signing secret."""
-        if not self._signed:
+        if not self._signing_secret:
             return []
-        handler = AsyncSlackRequestHandler(self._bolt)
+        verifier = SlackSignature(self._signing_secret.encode())
+        return [Webhook(EVENTS_PATH, self._max_body, verifier, slack_payload, self._verified).route()]
 
-        async def events(request: Request) -> Response:
-            return await handler.handle(request)
-
-        return [Route(EVENTS_PATH, events, methods=["POST"])]
+    async def _verified(self, delivery: Delivery[dict[str, object]]) -> Response:
+        """A signed body bolt can parse; bolt's request still reads ids out of it, and raises on odd shapes."""
+        request = delivery.request
+        try:
+            bolt_request = AsyncBoltRequest(body=delivery.body.decode(), query=dict(request.query_params),
+                                            headers=dict(request.headers))
+        except (AttributeError, TypeError, KeyError, ValueError):
+            raise Refused(400, "not a Slack payload") from None
+        return to_starlette_response(await self._bolt.async_dispatch(bolt_request))
 
     async def start(self) -> None:
         if self._app_token:
@@ -141,6 +155,16 @@ class SlackAdapter:
         self._bolt.event("reaction_added")(self._on_reaction)
         self._bolt.event("reaction_removed")(self._on_reaction)
         self._bolt.action(re.compile(f"^{VOTE_ACTION}"))(self._on_vote)
+        self._bolt.error(self._on_bolt_error)
+
+    async def _on_bolt_error(self, error: Exception) -> BoltResponse | None:
+        """A signed payload of a shape bolt or a listener cannot read is a 400, not a 500; other errors
+        keep bolt's 500 and are logged with their traceback (never the body)."""
+        if isinstance(error, (AttributeError, TypeError, KeyError, ValueError)):
+            log.warning("slack payload of an unexpected shape", exc_info=error)
+            return BoltResponse(status=400, body='{"error": "not a Slack payload"}')
+        log.error("slack request failed", exc_info=error)
+        return None
 
     async def _on_command(self, ack: AsyncAck, command: dict[str, Any], context: AsyncBoltContext) -> None:
         await ack()
@@ -354,6 +378,12 @@ def _button(index: int, button: Button) -> dict[str, Any]:
 
 def _sender(context: AsyncBoltContext, user: str, display_name: str = "") -> Sender:
     return Sender(PLATFORM, f"{context.team_id or ''}/{user}", display_name)
+
+
+def _bolt_logger() -> logging.Logger:
+    quiet = logging.getLogger("dihya.slack.bolt")
+    quiet.setLevel(logging.ERROR)
+    return quiet
 
 
 def _secret(value: SecretStr | None) -> str:

@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
-import hmac
 import html
 import json
 import logging
@@ -28,9 +27,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute
 from telegram import (
     Chat,
     InlineKeyboardButton,
@@ -57,6 +55,7 @@ from telegram.request import HTTPXRequest, RequestData
 
 from bot.actions import Action, Button, Edit, React, Retract, Send, Upload
 from bot.events import Message, Place, Reaction, Sender
+from dihya.ingress import Delivery, Refused, SecretHeader, Webhook, json_document, queue_full
 from dihya.redaction import Redactor
 from dihya.runtime import Runtime
 from dihya.settings import Settings, SettingsError
@@ -71,7 +70,7 @@ STAND_INS = frozenset({1087968824, 136817688, 777000})  # GroupAnonymousBot, Cha
 PHOTO_SUFFIXES = frozenset({".png", ".jpg", ".jpeg"})
 MAX_TEXT = MessageLimit.MAX_TEXT_LENGTH
 MAX_CAPTION = MessageLimit.CAPTION_LENGTH
-MAX_WEBHOOK_BODY = 1_000_000
+UPDATE_QUEUE = 1000  # updates waiting for a handler; a webhook delivery beyond gets 503 (Telegram retries)
 LOGGED_LIBRARIES = ("httpx", "httpcore", "telegram", "dihya.telegram")
 # The library's DEBUG records that dump whole payloads: updates carry people's messages (a secret
 # typed in a group, before the bot could remove it), and so do call parameters and results. Dropped.
@@ -398,7 +397,7 @@ class TokenFilter(logging.Filter):
 class TelegramAdapter:
     """``ChatAdapter`` for Telegram: polling or webhook in, Bot API calls out."""
 
-    __slots__ = ("_app", "_runtime", "_secret", "_webhook")
+    __slots__ = ("_app", "_max_body", "_runtime", "_secret", "_webhook")
     platform = PLATFORM
 
     def __init__(self, runtime: Runtime, settings: Settings, *, limits: Limits | None = None) -> None:
@@ -410,6 +409,7 @@ class TelegramAdapter:
             raise SettingsError("DIHYA_TELEGRAM_WEBHOOK_SECRET is required in webhook mode: "
                                 "1-256 characters, letters, digits, _ and - (Telegram's rule)")
         self._secret = secret.encode() if secret else None
+        self._max_body = settings.telegram_max_body_bytes
         TokenFilter(settings.secret_values()).install()  # before the library first logs its URLs
         self._app = self._build(settings.telegram_token.get_secret_value(), settings.telegram_api_url,
                                 limits or Limits())
@@ -420,7 +420,8 @@ class TelegramAdapter:
         api = api_url.rstrip("/")
         builder = (Application.builder().token(token)
                    .base_url(f"{api}/bot").base_file_url(f"{api}/file/bot")
-                   .request(ApiRequest(connection_pool_size=8)).rate_limiter(Throttle(limits)))
+                   .request(ApiRequest(connection_pool_size=8)).rate_limiter(Throttle(limits))
+                   .update_queue(asyncio.Queue(maxsize=UPDATE_QUEUE)))
         if self._webhook:
             builder = builder.updater(None)
         app: Application[Any, Any, Any, Any, Any, Any] = builder.build()
@@ -433,7 +434,8 @@ class TelegramAdapter:
 
     # -- ChatAdapter ------------------------------------------------------------------------
     def routes(self) -> list[BaseRoute]:
-        return [Route(WEBHOOK_PATH, self._on_webhook, methods=["POST"])]
+        secret = SecretHeader(SECRET_HEADER, self._secret)
+        return [Webhook(WEBHOOK_PATH, self._max_body, secret, json_document, self._on_webhook).route()]
 
     async def start(self) -> None:
         await self._app.initialize()
@@ -511,31 +513,24 @@ class TelegramAdapter:
         return str(sent.message_id)
 
     # -- inbound ----------------------------------------------------------------------------
-    async def _on_webhook(self, request: Request) -> Response:
-        if not self._authentic(request.headers.get(SECRET_HEADER)):
-            return Response(status_code=403)
-        body = await request.body()
-        if len(body) > MAX_WEBHOOK_BODY:
-            return Response(status_code=413)
-        update = self._update(body)
+    async def _on_webhook(self, delivery: Delivery[object]) -> Response:
+        """Size, secret and JSON were checked by the shared ingress; the rest is the update's shape."""
+        update = self._update(delivery.value)
         if update is None:
-            return Response(status_code=400)
-        await self._app.update_queue.put(update)  # acknowledge now; the application works through the queue
+            raise Refused(400, "not a Telegram update")
+        try:  # acknowledge now; the application works through the queue
+            self._app.update_queue.put_nowait(update)
+        except asyncio.QueueFull:
+            raise queue_full() from None
         return Response(status_code=200)
 
-    def _update(self, body: bytes) -> Update | None:
+    def _update(self, payload: object) -> Update | None:
+        if not isinstance(payload, dict) or not isinstance(payload.get("update_id"), int):
+            return None
         try:
-            payload = json.loads(body)
-            if not isinstance(payload, dict) or not isinstance(payload.get("update_id"), int):
-                return None
             return Update.de_json(payload, self._app.bot)
         except (ValueError, TypeError, KeyError, AttributeError):  # a shape the library cannot read
             return None
-
-    def _authentic(self, presented: str | None) -> bool:
-        if self._secret is None or presented is None:
-            return False
-        return hmac.compare_digest(presented.encode(), self._secret)
 
     async def _on_text(self, update: Update, _context: Context) -> None:
         event = message_event(update, self._app.bot.username)

@@ -181,7 +181,8 @@ def build_app(
     watcher = JobWatcher(runtime, store, catalogs, executor, clock, stale_after=settings.job_stale_seconds)
     if isinstance(nudges, LocalNudges):
         nudges.connect(watcher.poke_threadsafe)
-    alerts = AlertIngest(runtime, alert_policy(config, settings), redactor, clock)  # issue 5
+    alerts = AlertIngest(runtime, alert_policy(config, settings), redactor, clock,  # issue 5
+                         queue_size=settings.alert_queue_size)
     return App(settings, engine, store, bot, runtime, redactor, executor, queue, watcher, nudges,
                compliance=compliance, alerts=alerts)
 

@@ -52,7 +52,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SettingsError as err:
         text.fail(Msg(PROBLEM, {"problem": Verbatim(str(err))}))
         return 2
-    configure(settings.log_level, Redactor(settings.secret_values()), settings.log_file or _default_log(settings))
+    configure(settings.log_level, Redactor(settings.secret_values()), settings.log_file or _default_log(settings),
+              max_bytes=settings.log_max_bytes, backups=settings.log_backups)
     try:
         return _dispatch(args, settings, text)
     except SettingsError as err:

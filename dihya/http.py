@@ -1,10 +1,14 @@
 """The one HTTP app of ``dihya serve``: health, metrics, and the webhooks adapters declare.
 
-Routes are listed in one place (Starlette style): this module's own, then each adapter's.
+Routes are listed in one place (Starlette style): this module's own, then each adapter's. The
+database checks behind ``/healthz`` and ``/metrics`` run in a worker thread with a deadline
+(``dihya.probe``), so a slow database answers 503 instead of stalling the event loop;
+``/metrics`` wants ``Authorization: Bearer <DIHYA_METRICS_TOKEN>`` when that is set.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Sequence
 
 from prometheus_client import CollectorRegistry, generate_latest
@@ -16,8 +20,11 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from dihya.app import App
+from dihya.ingress import BearerToken, Refused
+from dihya.probe import Probe
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+log = logging.getLogger("dihya.http")
 
 
 class AppCollector(Collector):
@@ -40,16 +47,34 @@ class AppCollector(Collector):
 def build_http(app: App, extra: Sequence[BaseRoute] = ()) -> Starlette:
     registry = CollectorRegistry()
     registry.register(AppCollector(app))
+    timeout = app.settings.health_timeout_seconds
+    database = Probe(app.store.audit_head, timeout)
+    scrape = Probe(lambda: generate_latest(registry), timeout)
+    token = app.settings.metrics_token
+    guard = BearerToken(token) if token is not None and token.get_secret_value() else None
 
     async def healthz(request: Request) -> Response:
         try:
-            app.store.audit_head()
-        except Exception:
+            await database()
+        except TimeoutError:
+            return JSONResponse({"status": "unhealthy", "database": "timeout"}, status_code=503)
+        except Exception as exc:
+            log.warning("health check failed", extra={"error": type(exc).__name__})
             return JSONResponse({"status": "unhealthy", "database": "unreachable"}, status_code=503)
         return JSONResponse({"status": "ok", "audit_backlog": app.bot.audit_backlog})
 
     async def metrics(request: Request) -> Response:
-        return Response(generate_latest(registry), media_type=CONTENT_TYPE)
+        try:
+            if guard is not None:
+                guard.check_headers(request.headers)
+            return Response(await scrape(), media_type=CONTENT_TYPE)
+        except Refused as refusal:
+            return refusal.response()
+        except TimeoutError:
+            return Response("database timeout\n", status_code=503, media_type="text/plain")
+        except Exception as exc:
+            log.warning("metrics scrape failed", extra={"error": type(exc).__name__})
+            return Response("database unreachable\n", status_code=503, media_type="text/plain")
 
     routes: list[BaseRoute] = [Route("/healthz", healthz), Route("/metrics", metrics), *extra]
     return Starlette(routes=routes)

@@ -1,9 +1,14 @@
-"""Structured logs: one JSON object per line, every message and field passed through redaction."""
+"""Structured logs: one JSON object per line, every message and field passed through redaction.
+
+A log file rotates by size (``DIHYA_LOG_MAX_BYTES``, ``DIHYA_LOG_BACKUPS`` older files kept), so no
+flood of requests can fill the disk with log lines.
+"""
 
 from __future__ import annotations
 
 import logging
 import sys
+from logging.handlers import RotatingFileHandler
 from pathlib import Path
 
 from pythonjsonlogger.json import JsonFormatter
@@ -20,9 +25,11 @@ class RedactingJsonFormatter(JsonFormatter):
         return self._redact(super().format(record))
 
 
-def configure(level: str, redactor: Redactor, path: Path | None = None) -> None:
+def configure(level: str, redactor: Redactor, path: Path | None = None, *, max_bytes: int = 50 << 20,
+              backups: int = 5) -> None:
     """Route every logger (ours and the libraries') through one redacting JSON handler."""
-    handler: logging.Handler = logging.FileHandler(path) if path else logging.StreamHandler(sys.stderr)
+    handler: logging.Handler = (RotatingFileHandler(path, maxBytes=max_bytes, backupCount=backups, encoding="utf-8")
+                                if path else logging.StreamHandler(sys.stderr))
     handler.setFormatter(RedactingJsonFormatter(redactor))
     root = logging.getLogger()
     for old in list(root.handlers):  # replace our own earlier handler, leave others (test capture) alone

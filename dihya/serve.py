@@ -5,12 +5,11 @@ from __future__ import annotations
 import asyncio
 import logging
 
-import uvicorn
-
 from adapters.base import ChatAdapter
 from dihya.alerts.webhook import alertmanager_routes
 from dihya.app import App, build_app, settle_heap
 from dihya.http import build_http
+from dihya.http_server import http_server
 from dihya.settings import Settings
 
 log = logging.getLogger("dihya.serve")
@@ -41,10 +40,8 @@ async def serve(settings: Settings) -> None:
     adapters = configured_adapters(app)
     routes = [route for adapter in adapters for route in adapter.routes()]
     if app.alerts is not None:  # issue 5: POST /hooks/alertmanager
-        routes.extend(alertmanager_routes(app.alerts, settings.alert_webhook_token))
-    http = build_http(app, routes)
-    server = uvicorn.Server(uvicorn.Config(http, host=settings.http_host, port=settings.http_port,
-                                           log_config=None, access_log=False))
+        routes.extend(alertmanager_routes(app.alerts, settings))
+    server = http_server(build_http(app, routes), settings)
     try:
         for adapter in adapters:
             app.runtime.attach(adapter)

@@ -118,6 +118,20 @@ class Settings(BaseSettings):
     scan_concurrency: int = Field(default=2, ge=1, le=16)  # audit exports, gdpr exports and verifications at once
     # -- end compliance ---------------------------------------------------------------------------
 
+    # -- HTTP ingress (issue 10) ----------------------------------------------------------------
+    slack_max_body_bytes: int = Field(default=1 << 20, ge=1024)  # bodies are read at most this far
+    telegram_max_body_bytes: int = Field(default=1 << 20, ge=1024)
+    alert_webhook_max_body_bytes: int = Field(default=8 << 20, ge=1024)
+    alert_queue_size: int = Field(default=1000, ge=1)  # deliveries waiting; when full the webhook answers 503
+    http_header_timeout_seconds: float = Field(default=10.0, gt=0, le=300)  # a request head must arrive within
+    http_body_timeout_seconds: float = Field(default=30.0, gt=0, le=600)  # and its body within this after it
+    http_max_header_bytes: int = Field(default=16 * 1024, ge=1024, le=1 << 20)
+    health_timeout_seconds: float = Field(default=0.5, gt=0, le=30)  # /healthz, /metrics database checks
+    metrics_token: SecretStr | None = None  # /metrics then wants "Authorization: Bearer <token>"
+    log_max_bytes: int = Field(default=50 << 20, ge=1024)  # the log file rotates at this size
+    log_backups: int = Field(default=5, ge=1, le=100)
+    # -- end HTTP ingress -----------------------------------------------------------------------
+
     @field_validator("admins", "matrix_rooms", mode="before")
     @classmethod
     def _comma_list(cls, value: object) -> object:

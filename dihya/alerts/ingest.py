@@ -1,7 +1,8 @@
 """From an accepted Alertmanager delivery to chat: store, dedupe, route, post or edit, storm, incident.
 
 The webhook only queues deliveries (it must answer fast); one task here handles them in order, so
-two deliveries of one group never race. Storm summaries are redrawn at most every
+two deliveries of one group never race. The queue is bounded: when it is full the webhook answers
+503 and Alertmanager delivers again later. Storm summaries are redrawn at most every
 ``STORM_EDIT_S`` while deliveries keep coming, and once more when the queue drains.
 """
 
@@ -54,18 +55,23 @@ class AlertIngest:
     __slots__ = ("_bot", "_clock", "_dirty", "_last_storm_edit", "_policy", "_queue", "_redact", "_runtime")
 
     def __init__(self, runtime: Runtime, policy: AlertPolicy, redactor: Redactor,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time, queue_size: int = 1000) -> None:
         self._runtime = runtime
         self._bot: Bot = runtime.bot
         self._policy = policy
         self._redact = redactor
         self._clock = clock
-        self._queue: asyncio.Queue[AlertDelivery] = asyncio.Queue()
+        self._queue: asyncio.Queue[AlertDelivery] = asyncio.Queue(maxsize=queue_size)
         self._dirty: dict[int, str] = {}  # storm id → channel address, summaries to redraw
         self._last_storm_edit = 0.0
 
-    def submit(self, payload: WebhookPayload) -> None:
-        self._queue.put_nowait(to_delivery(payload))
+    def submit(self, payload: WebhookPayload) -> bool:
+        """Queue a delivery; ``False`` when the queue is full (nothing was queued)."""
+        try:
+            self._queue.put_nowait(to_delivery(payload))
+        except asyncio.QueueFull:
+            return False
+        return True
 
     async def idle(self) -> None:
         """Wait until every queued delivery has been handled (tests, shutdown)."""

@@ -1,18 +1,20 @@
 """Alertmanager's webhook payload, version 4, as immutable pydantic models.
 
-``parse_webhook`` is what ``POST /hooks/alertmanager`` calls: bad JSON, a body of the wrong shape
-or another payload version raise ``PayloadError`` with a reason the HTTP layer answers with 400.
+``payload_of`` is what ``POST /hooks/alertmanager`` calls on the JSON the shared ingress decoded
+(``parse_webhook`` does both steps): a body of the wrong shape or another payload version raise
+``PayloadError`` with a reason the HTTP layer answers with 400.
 Alertmanager writes Go's zero time (``0001-01-01T00:00:00Z``) as ``endsAt`` of a firing alert
 whose end is unknown; the models turn it into ``None``.
 """
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from dihya import bounded_json
 
 SUPPORTED_VERSION = "4"
 MAX_REASONS = 3
@@ -73,9 +75,13 @@ class PayloadError(ValueError):
 
 def parse_webhook(body: bytes) -> WebhookPayload:
     try:
-        data = json.loads(body)
-    except ValueError as exc:  # also covers bytes that are not UTF-8
-        raise PayloadError(f"malformed JSON: {exc}") from exc
+        data = bounded_json.loads(body)
+    except bounded_json.MalformedJson as exc:
+        raise PayloadError(str(exc)) from exc
+    return payload_of(data)
+
+
+def payload_of(data: object) -> WebhookPayload:
     if not isinstance(data, dict):
         raise PayloadError("expected a JSON object")
     if "version" in data and data["version"] != SUPPORTED_VERSION:

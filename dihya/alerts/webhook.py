@@ -1,47 +1,35 @@
 """``POST /hooks/alertmanager``: bearer-token check, payload check, queue, answer 202 at once.
 
-401 without the right token (or when ``DIHYA_ALERT_WEBHOOK_TOKEN`` is unset: an open alert inlet
-would let anyone post in the alert channels); 400 with the reason for a body that is not a version
-4 payload, and then nothing is stored; 413 above ``MAX_BODY`` bytes.
+Declared on the shared ingress (``dihya.ingress``): 401 without the right token (or when
+``DIHYA_ALERT_WEBHOOK_TOKEN`` is unset: an open alert inlet would let anyone post in the alert
+channels), before the body is read; 413 as soon as the body passes
+``DIHYA_ALERT_WEBHOOK_MAX_BODY_BYTES``; 400 with the reason for a body that is not a version 4
+payload, and then nothing is stored; 503 with ``Retry-After`` while the delivery queue is full.
 """
 
 from __future__ import annotations
 
-import hmac
-
-from pydantic import SecretStr
-from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute
 
 from dihya.alerts.ingest import AlertIngest
-from dihya.alerts.payload import PayloadError, parse_webhook
+from dihya.alerts.payload import PayloadError, payload_of
+from dihya.ingress import BearerToken, Delivery, Refused, Webhook, json_document, queue_full
+from dihya.settings import Settings
 
 PATH = "/hooks/alertmanager"
-MAX_BODY = 8 * 1024 * 1024
 
 
-def _authorised(request: Request, token: SecretStr | None) -> bool:
-    if token is None or not token.get_secret_value():
-        return False
-    scheme, _, given = request.headers.get("authorization", "").partition(" ")
-    return scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(),
-                                                              token.get_secret_value().encode())
-
-
-def alertmanager_routes(ingest: AlertIngest, token: SecretStr | None) -> list[BaseRoute]:
-    async def receive(request: Request) -> Response:
-        if not _authorised(request, token):
-            return JSONResponse({"error": "missing or wrong bearer token"}, status_code=401,
-                                headers={"WWW-Authenticate": "Bearer"})
-        body = await request.body()
-        if len(body) > MAX_BODY:
-            return JSONResponse({"error": f"body larger than {MAX_BODY} bytes"}, status_code=413)
+def alertmanager_routes(ingest: AlertIngest, settings: Settings) -> list[BaseRoute]:
+    async def accept(delivery: Delivery[object]) -> Response:
         try:
-            payload = parse_webhook(body)
+            payload = payload_of(delivery.value)
         except PayloadError as err:
-            return JSONResponse({"error": err.reason}, status_code=400)
-        ingest.submit(payload)
+            raise Refused(400, err.reason) from None
+        if not ingest.submit(payload):
+            raise queue_full()
         return JSONResponse({"status": "accepted", "alerts": len(payload.alerts)}, status_code=202)
 
-    return [Route(PATH, receive, methods=["POST"])]
+    webhook = Webhook(PATH, settings.alert_webhook_max_body_bytes, BearerToken(settings.alert_webhook_token),
+                      json_document, accept)
+    return [webhook.route()]

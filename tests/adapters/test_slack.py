@@ -42,6 +42,7 @@ from dihya.app import App, build_app
 from dihya.runtime import Runtime
 from dihya.settings import Settings, load_settings
 from tests.fakes.slack_api import BOT_USER, TEAM, FakeSlackApi, FakeSocketMode
+from tests.helpers.ingress import MIB, CountingBody, nested_json
 from tests.jobs.helpers import wait_job
 
 BOT_TOKEN = "xoxb-test-4242424242-7777777777-Zq9fKx3LmW2pR8tY"
@@ -570,3 +571,71 @@ async def test_production_deploy_with_approval_runs_and_edits_its_status(slack: 
     assert any("succeeded" in text for text in edits), edits
     assert (tmp_path / "deployed" / "web-production.txt").read_text() == "v1.2.3"
     await app.stop()
+
+
+# -- issue 10, hole 2: bodies are checked before bolt reads, parses or logs them -------------------
+def signed_headers(body: bytes, content_type: str, secret: str = SIGNING_SECRET) -> dict[str, str]:
+    ts = str(int(time.time()))
+    digest = hmac.new(secret.encode(), b"v0:" + ts.encode() + b":" + body, hashlib.sha256).hexdigest()
+    return {"Content-Type": content_type, "X-Slack-Request-Timestamp": ts, "X-Slack-Signature": f"v0={digest}"}
+
+
+MALFORMED = {
+    "payload not JSON": (b"payload=x", "application/x-www-form-urlencoded"),
+    "payload not an object": (b"payload=%5B1%5D", "application/x-www-form-urlencoded"),
+    "JSON not an object": (b"[1, 2]", "application/json"),
+    "JSON cut short": (b'{"type": "event_callback", "event": {', "application/json"),
+    "not UTF-8": (b'{"type": "\xff\xfe"}', "application/json"),
+    "nested 100000 deep": (nested_json(100_000), "application/json"),
+    "nested 200 deep in the payload field": (b"payload=" + nested_json(200), "application/x-www-form-urlencoded"),
+    "event not an object": (b'{"type": "event_callback", "event": "x"}', "application/json"),
+    "team not an object": (b'{"type": "block_actions", "team": 5}', "application/json"),
+    "mention without ts": (b'{"type": "event_callback", "event_id": "Ev1", "event": {"type": "app_mention", '
+                           b'"user": "U0456", "channel": "C0789"}}', "application/json"),
+}
+
+
+@pytest.mark.parametrize("case", MALFORMED)
+async def test_hole_2_malformed_bodies_get_400_never_500(slack: Slack, case: str) -> None:
+    body, content_type = MALFORMED[case]
+    for headers in (signed_headers(body, content_type), {"Content-Type": content_type}):
+        response = await slack.http.post(EVENTS_PATH, content=body, headers=headers)
+        assert response.status_code == (400 if "X-Slack-Signature" in headers else 401), case
+    await slack.settle()
+    assert slack.events == []
+    assert slack.api.posted() == []
+
+
+@pytest.mark.parametrize("timestamp", ["abc", "", "1e9", "-1", " 1", "9" * 40])
+async def test_hole_2_malformed_timestamps_get_401_never_500(slack: Slack, timestamp: str) -> None:
+    body = json.dumps(envelope(mention("ping"), "EvBadTs"))
+    headers = {"X-Slack-Request-Timestamp": timestamp,
+               "X-Slack-Signature": signature(SIGNING_SECRET, timestamp, body)}
+    response = await slack.http.post(EVENTS_PATH, content=body.encode(), headers=headers)
+    assert response.status_code == 401
+    assert slack.events == []
+
+
+async def test_hole_2_forged_bodies_are_refused_unread_unparsed_and_unlogged(
+        slack: Slack, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    canary = b"canary-b0dy-7c1e"
+    # Unsigned: refused on the headers alone, before a byte of the body is read.
+    unsigned = CountingBody(100, fill=canary)
+    response = await slack.http.post(EVENTS_PATH, content=unsigned, headers={"Content-Type": "application/json"})
+    assert (response.status_code, unsigned.pulled) == (401, 0)
+    # Signed with a wrong secret: read up to the limit only, then 413, the signature never computed.
+    forged = CountingBody(100, fill=canary)
+    headers = {"X-Slack-Request-Timestamp": str(int(time.time())), "X-Slack-Signature": "v0=" + "0" * 64}
+    response = await slack.http.post(EVENTS_PATH, content=forged, headers=headers)
+    assert response.status_code == 413
+    assert forged.pulled_bytes <= slack.app.settings.slack_max_body_bytes + MIB
+    # Small enough to be read: the signature is wrong, 401, and the body is in no log record.
+    small = b'{"type": "event_callback", "note": "' + canary + b'"}'
+    response = await slack.http.post(EVENTS_PATH, content=small,
+                                     headers=signed_headers(small, "application/json", secret="not-the-secret"))
+    assert response.status_code == 401
+    logged = caplog.text + "".join(repr(r.args) + repr(r.__dict__) for r in caplog.records)
+    assert canary.decode() not in logged
+    assert len(logged) < 20_000  # a line per refusal, not a copy of what was sent
+    assert slack.events == []

@@ -17,6 +17,7 @@ from starlette.applications import Starlette
 
 from adapters.telegram import (
     SECRET_HEADER,
+    UPDATE_QUEUE,
     WEBHOOK_PATH,
     Limits,
     TelegramAdapter,
@@ -36,6 +37,7 @@ from tests.fakes.telegram_api import (
     reaction_update,
     text_update,
 )
+from tests.helpers.ingress import MIB, CountingBody, nested_json
 from tests.helpers.recording import RecordingRuntime
 from tests.jobs.helpers import wait_job
 
@@ -332,6 +334,43 @@ async def test_same_webhook_delivery_four_times_acts_once(webhook: Harness, clie
     await asyncio.sleep(0.05)
     assert len(webhook.api.called("sendMessage")) == 1
     assert [row.draft.action for row in audit_rows(webhook.app)] == ["command:ping"]
+
+
+# -- issue 10: the webhook is declared on the shared ingress -------------------------------------
+@pytest.mark.parametrize("body", [nested_json(100_000), nested_json(65)])
+async def test_hole_2_deeply_nested_json_is_400_never_500(webhook: Harness, client: httpx.AsyncClient,
+                                                          body: bytes) -> None:
+    answer = await client.post(WEBHOOK_PATH, content=body, headers={SECRET_HEADER: SECRET})
+    assert answer.status_code == 400
+    assert "nested deeper" in answer.json()["error"]
+    assert webhook.runtime.events == []
+
+
+async def test_hole_2_bodies_are_read_at_most_to_the_limit(webhook: Harness, client: httpx.AsyncClient) -> None:
+    unauthenticated = CountingBody(50)
+    assert (await client.post(WEBHOOK_PATH, content=unauthenticated)).status_code == 403
+    assert unauthenticated.pulled == 0
+    body = CountingBody(50)
+    answer = await client.post(WEBHOOK_PATH, content=body, headers={SECRET_HEADER: SECRET})
+    assert answer.status_code == 413
+    assert body.pulled_bytes <= webhook.app.settings.telegram_max_body_bytes + MIB
+
+
+async def test_hole_8_a_full_update_queue_answers_503(engine: Engine, tmp_path: Path, api: FakeTelegramApi) -> None:
+    """Nothing handles updates before ``start``: the queue fills, and then Telegram is told to retry."""
+    settings = load_settings(data_dir=tmp_path, telegram_token=TOKEN, telegram_api_url=api.url,
+                             telegram_webhook_secret=SECRET, telegram_mode="webhook")
+    app = build_app(settings, engine=engine)
+    runtime = RecordingRuntime(app)
+    adapter = TelegramAdapter(runtime, settings, limits=FAST)
+    transport = httpx.ASGITransport(app=Starlette(routes=adapter.routes()))
+    async with httpx.AsyncClient(transport=transport, base_url="http://dihya.test") as http:
+        answers = [await http.post(WEBHOOK_PATH, json=text_update(n, "/ping", chat_id=GROUP),
+                                   headers={SECRET_HEADER: SECRET}) for n in range(1, UPDATE_QUEUE + 2)]
+    assert [a.status_code for a in answers] == [200] * UPDATE_QUEUE + [503]
+    assert int(answers[-1].headers["Retry-After"]) > 0
+    assert runtime.events == []
+    runtime.close()
 
 
 # -- token hygiene -----------------------------------------------------------------------------

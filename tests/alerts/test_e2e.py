@@ -74,7 +74,7 @@ async def until(check: Callable[[], object], what: str, timeout: float = ARRIVAL
 
 async def serving(app: App, port: int, body: Callable[[RecordingApp], Awaitable[None]]) -> None:
     assert app.alerts is not None
-    recorder = RecordingApp(build_http(app, alertmanager_routes(app.alerts, app.settings.alert_webhook_token)))
+    recorder = RecordingApp(build_http(app, alertmanager_routes(app.alerts, app.settings)))
     server = uvicorn.Server(uvicorn.Config(recorder, host="127.0.0.1", port=port, log_config=None,
                                            access_log=False))
     task = asyncio.create_task(server.serve())

@@ -12,6 +12,7 @@ from sqlalchemy import Engine
 
 from dihya.app import App
 from tests.helpers.alerts import CRITICAL_CHANNEL, TOKEN, alert, alert_app, deliver, payload, webhook_client
+from tests.helpers.ingress import MIB, CountingBody, nested_json
 from tests.helpers.transcript import Transcript
 
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -156,3 +157,51 @@ async def test_configured_severity_opens_an_incident_in_the_alert_thread(app: Ap
     incident = app.store.incident(1)
     assert incident is not None and incident.severity == "sev1"
     assert [e.kind for e in app.store.incident_events(1)] == ["opened", "alert"]
+
+
+# --- issue 10: the webhook is declared on the shared ingress -----------------------------------
+
+
+async def test_hole_8_a_full_queue_answers_503_with_retry_after(engine: Engine, tmp_path: Path) -> None:
+    """Before ``start`` nothing drains the queue: two deliveries fit, the third is refused and not
+    stored; once the app runs, the two queued ones are handled."""
+    built = alert_app(engine, tmp_path, alert_queue_size=2)
+    chat = Transcript(built)
+    async with webhook_client(built) as client:
+        answers = [await client.post("/hooks/alertmanager", content=payload(f"g{n}", [alert(f"f{n}")]),
+                                     headers=AUTH) for n in range(3)]
+    assert [a.status_code for a in answers] == [202, 202, 503]
+    assert int(answers[2].headers["Retry-After"]) > 0
+    await built.start()
+    try:
+        assert built.alerts is not None
+        await built.alerts.idle()
+        assert len(in_channel(chat, "alerts")) == 2
+        assert built.store.alert_group(3) is None
+    finally:
+        await built.stop()
+
+
+async def test_hole_8_authenticated_bodies_are_cut_off_while_reading(app: App, chat: Transcript) -> None:
+    body = CountingBody(100)
+    async with webhook_client(app) as client:
+        answer = await client.post("/hooks/alertmanager", content=body, headers=AUTH)
+    assert answer.status_code == 413
+    assert body.pulled_bytes <= app.settings.alert_webhook_max_body_bytes + MIB
+    assert chat.posted == []
+
+
+async def test_an_unauthenticated_body_is_not_read(app: App) -> None:
+    body = CountingBody(100)
+    async with webhook_client(app) as client:
+        answer = await client.post("/hooks/alertmanager", content=body, headers={"Authorization": "Bearer wrong"})
+    assert (answer.status_code, body.pulled) == (401, 0)
+
+
+@pytest.mark.parametrize("depth", [100_000, 65])
+async def test_hole_2_deeply_nested_json_is_400_never_500(app: App, chat: Transcript, depth: int) -> None:
+    async with webhook_client(app) as client:
+        answer = await client.post("/hooks/alertmanager", content=nested_json(depth), headers=AUTH)
+    assert answer.status_code == 400
+    assert "nested deeper" in answer.json()["error"]
+    assert chat.posted == []

@@ -86,3 +86,22 @@ def test_folding_keeps_every_case_insensitive_spelling_of_a_letter() -> None:
 def test_a_long_reply_without_secrets_is_left_as_is() -> None:
     text = "Deployment of web v1.2.3 to production finished; 12 hosts updated: healthy. " * 40
     assert Redactor()(text) is text
+
+
+def test_hole_2_the_log_file_rotates_by_size(tmp_path: Path) -> None:
+    """A flood of log lines (one per refused request, say) keeps at most ``backups`` + 1 files of
+    about ``max_bytes`` each."""
+    path = tmp_path / "dihya.log"
+    configure("INFO", Redactor(), path, max_bytes=4096, backups=2)
+    root = logging.getLogger()
+    try:
+        for n in range(2000):
+            logging.getLogger("dihya.ingress").info("webhook request refused", extra={"path": "/x", "n": n})
+    finally:
+        for handler in [h for h in root.handlers if h.formatter.__class__.__name__ == "RedactingJsonFormatter"]:
+            handler.close()
+            root.removeHandler(handler)
+    files = sorted(p.name for p in tmp_path.iterdir())
+    assert files == ["dihya.log", "dihya.log.1", "dihya.log.2"]
+    assert all((tmp_path / name).stat().st_size <= 4096 for name in files)
+    assert json.loads((tmp_path / "dihya.log").read_text().splitlines()[-1])["n"] == 1999

@@ -77,6 +77,6 @@ async def deliver(app: App, body: bytes) -> None:
 @asynccontextmanager
 async def webhook_client(app: App) -> AsyncIterator[httpx.AsyncClient]:
     assert app.alerts is not None
-    http = build_http(app, alertmanager_routes(app.alerts, app.settings.alert_webhook_token))
+    http = build_http(app, alertmanager_routes(app.alerts, app.settings))
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=http), base_url="http://bot") as client:
         yield client
