@@ -15,6 +15,10 @@ COMPONENT = r"[a-z0-9]+(?:[._-][a-z0-9]+)*"
 REPOSITORY = rf"{COMPONENT}(?::[0-9]{{1,5}})?(?:/{COMPONENT})*"
 REPOSITORY_RE = re.compile(REPOSITORY)
 DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
+ENV_ENTRY = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,127}=[^\x00\n\r]{0,4096}")
+# [HOST_IP:]HOST_PORT:CONTAINER_PORT[/tcp|/udp], e.g. "8080:80" or "127.0.0.1:8443:443/tcp"
+PORT_SPEC = re.compile(r"(?:(?P<ip>[0-9]{1,3}(?:\.[0-9]{1,3}){3}):)?(?P<host>[0-9]{1,5}):(?P<port>[0-9]{1,5})"
+                       r"(?:/(?P<proto>tcp|udp))?")
 MAX_EXCERPT = 500
 
 DigestLookup = Callable[[str], str | None]
