@@ -128,7 +128,8 @@ class Bot:
             self.audit(ctx.actor, f"command:{parsed.command.name}", outcome="rate_limited")
             return self._say(ctx.place, ctx.locale, (Msg(N_("Too many commands; please wait a moment.")),))
         if decision is Decision.NEEDS_APPROVAL:
-            return self._ask_approval(event, ctx, parsed, permission)
+            refused = self._precheck(event, ctx, parsed)
+            return refused if refused is not None else self._ask_approval(event, ctx, parsed, permission)
         reply = self._execute(ctx, parsed.command, parsed.args)
         later = (Later(ctx, parsed.command.name, parsed.args, reply.later),) if reply.later else ()
         return Outcome(self._reply(ctx.place, ctx.locale, reply), durable=parsed.command.mutating, later=later)
@@ -182,6 +183,18 @@ class Bot:
         return tuple(actions)
 
     # -- approvals ----------------------------------------------------------------------------
+    def _precheck(self, event: Message, ctx: Context, parsed: Parsed) -> Outcome | None:
+        """Refuse a request that could never run before asking anyone to approve it."""
+        if parsed.command.precheck is None:
+            return None
+        try:
+            parsed.command.precheck(ctx, parsed.args)
+        except UserError as err:
+            self.audit(ctx.actor, f"command:{parsed.command.name}", outcome="invalid",
+                       details=_attempt(event, parsed.command))
+            return self._say(ctx.place, ctx.locale, (err.message,))
+        return None
+
     def _ask_approval(self, event: Message, ctx: Context, parsed: Parsed, permission: str) -> Outcome:
         policy = self.services.policy.approvals[permission]
         now = self.now_us()

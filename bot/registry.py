@@ -53,6 +53,8 @@ class Attachment:
 
 
 Handler = Callable[["Context", Mapping[str, object]], Reply]
+# Checks a command's arguments before an approval is asked for it; raises UserError to refuse.
+Precheck = Callable[["Context", Mapping[str, object]], None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +89,9 @@ class Command:
     # Arguments whose values never reach the audit log (secret values, people named by a command:
     # the handler records a pseudonym as the target instead), nor, when refused, the typed text.
     private: frozenset[str] = frozenset()
+    # Refuses what could never run (an unknown service, a kind its runner lacks) before anyone is
+    # asked to approve it; the handler runs the same checks when no approval is needed.
+    precheck: Precheck | None = None
     _by_name: Mapping[str, Arg] = field(init=False, repr=False, compare=False, default_factory=dict)
 
     def __post_init__(self) -> None:
