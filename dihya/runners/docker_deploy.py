@@ -36,8 +36,8 @@ from dihya.runners.steps import (
     StepFailed,
     Steps,
     allowed_digest_of,
-    excerpt,
     require,
+    stopped,
 )
 
 # Docker-style names and tags; ``fullmatch`` so that a trailing newline never slips through ``$``.
@@ -138,14 +138,12 @@ class DockerDeployer:
             self._restore(target, previous.id)
             steps.begin(HEALTH)
             self._wait_healthy(previous.id, steps, timeout_s, poll_s)
-        except Cancelled:
-            return RunResult(ok=False, cancelled=True, failed_step=steps.current,
-                             summary=Msg(N_("Rollback of {container} cancelled"), {"container": target.container}))
-        except (DockerException, OSError, StepFailed) as exc:
-            return RunResult(ok=False, failed_step=steps.current, log_excerpt=excerpt(exc),
-                             timed_out=isinstance(exc, StepFailed) and exc.timed_out,
-                             summary=Msg(N_("Rollback of {container} failed at step {step}"),
-                                         {"container": target.container, "step": steps.current}))
+        except (Cancelled, DockerException, OSError, StepFailed) as exc:
+            summary = (Msg(N_("Rollback of {container} cancelled"), {"container": target.container})
+                       if isinstance(exc, Cancelled) else
+                       Msg(N_("Rollback of {container} failed at step {step}"),
+                           {"container": target.container, "step": steps.current}))
+            return stopped(exc, steps.current, summary)
         return RunResult(ok=True, summary=Msg(N_("Container {container} rolled back to image {image}"),
                                               {"container": target.container, "image": _image_name(previous)}))
 
@@ -162,14 +160,12 @@ class DockerDeployer:
             container.restart(timeout=self._stop_grace_s)
             steps.begin(HEALTH)
             self._wait_healthy(container.id, steps, timeout_s, poll_s)
-        except Cancelled:
-            return RunResult(ok=False, cancelled=True, failed_step=steps.current,
-                             summary=Msg(N_("Restart of {container} cancelled"), {"container": target.container}))
-        except (DockerException, OSError, StepFailed) as exc:
-            return RunResult(ok=False, failed_step=steps.current, log_excerpt=excerpt(exc),
-                             timed_out=isinstance(exc, StepFailed) and exc.timed_out,
-                             summary=Msg(N_("Restart of {container} failed at step {step}"),
-                                         {"container": target.container, "step": steps.current}))
+        except (Cancelled, DockerException, OSError, StepFailed) as exc:
+            summary = (Msg(N_("Restart of {container} cancelled"), {"container": target.container})
+                       if isinstance(exc, Cancelled) else
+                       Msg(N_("Restart of {container} failed at step {step}"),
+                           {"container": target.container, "step": steps.current}))
+            return stopped(exc, steps.current, summary)
         return RunResult(ok=True, summary=Msg(N_("Restarted container {container}"), {"container": target.container}))
 
     # -- deploy steps ------------------------------------------------------------------------
@@ -367,7 +363,7 @@ def _cancelled(
         summary = N_("Deploy of {ref} to {container} cancelled; the previous container is running again")
     else:
         summary = N_("Deploy of {ref} to {container} cancelled and the previous container could not be restored")
-    return RunResult(ok=False, cancelled=True, summary=Msg(summary, {"ref": ref, "container": target.container}))
+    return stopped(Cancelled(), "", Msg(summary, {"ref": ref, "container": target.container}))
 
 
 def _failed(
@@ -386,8 +382,4 @@ def _failed(
     else:
         summary = N_("Deploy of {ref} to {container} failed at step {step} and the previous container "
                      "could not be restored")
-    return RunResult(
-        ok=False, failed_step=step, log_excerpt=excerpt(exc),
-        timed_out=isinstance(exc, StepFailed) and exc.timed_out,
-        summary=Msg(summary, {"ref": ref, "container": target.container, "step": step}),
-    )
+    return stopped(exc, step, Msg(summary, {"ref": ref, "container": target.container, "step": step}))
