@@ -13,13 +13,18 @@ from bot.errors import UserError
 from bot.i18n import N_
 
 RUNNERS = frozenset({"ansible", "docker", "kubernetes"})
+CONTAINER_KINDS = {  # what each container runner can do; Docker has no replicas to scale
+    "docker": frozenset({"deploy", "rollback", "restart"}),
+    "kubernetes": frozenset({"deploy", "rollback", "restart", "scale"}),
+}
 
 
 @dataclass(frozen=True, slots=True)
 class Deployment:
     """How one service runs in one environment. ``params`` depend on the runner:
-    ansible: playbook, rollback_playbook, [restart_playbook]; docker: container, image;
-    kubernetes: namespace, deployment, container, image."""
+    ansible: playbook, rollback_playbook, [restart_playbook], [scale_playbook]; docker: container,
+    image (and ``env``, ``ports`` for the container a first deploy creates); kubernetes: namespace,
+    deployment, container, image."""
 
     service: str
     environment: str
@@ -27,6 +32,14 @@ class Deployment:
     params: Mapping[str, str] = field(default_factory=dict)
     timeout_s: int = 900
     secrets: tuple[str, ...] = ()  # stored secrets (``secret set``) handed to its Ansible playbooks
+    env: tuple[str, ...] = ()  # docker: "NAME=value" for a container the first deploy creates
+    ports: tuple[str, ...] = ()  # docker: "[IP:]HOST:CONTAINER[/proto]" for that container
+
+    def supports(self, kind: str) -> bool:
+        """Whether its runner can do ``kind`` (deploy, rollback, restart, scale) for this entry."""
+        if self.runner == "ansible":
+            return f"{kind}_playbook" in self.params or (kind == "deploy" and "playbook" in self.params)
+        return kind in CONTAINER_KINDS.get(self.runner, frozenset())
 
 
 @dataclass(frozen=True, slots=True)

@@ -193,7 +193,7 @@ class Bot:
             return self._say(ctx.place, ctx.locale, (refusal,))
         if decision is Decision.NEEDS_APPROVAL:
             refused = self._checked(ctx, parsed)
-            return refused or self._ask_approval(event, ctx, parsed, permission)
+            return refused if refused is not None else self._ask_approval(event, ctx, parsed, permission)
         reply = self._execute(ctx, parsed.command, parsed.args)
         later = (Later(ctx, parsed.command.name, parsed.args, reply.later),) if reply.later else ()
         return Outcome(self._reply(ctx.place, ctx.locale, reply), durable=parsed.command.mutating, later=later)

@@ -1,6 +1,7 @@
 """Jobs as the core sees them: the record, its lifecycle, and how its status message reads.
 
-queued → running → succeeded | failed | cancelled | timed_out; queued → cancelled | failed.
+queued → running → succeeded | failed | refused | cancelled | timed_out; queued → cancelled | failed.
+A job is ``refused`` when its runner would not start it (integrity manifest, bad target): nothing ran.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from bot.events import Place
 from bot.i18n import N_, Msg, Verbatim
 from bot.text import clip, neutralise
 
-TERMINAL = frozenset({"succeeded", "failed", "cancelled", "timed_out"})
+TERMINAL = frozenset({"succeeded", "failed", "refused", "cancelled", "timed_out"})
 TRANSITIONS: Mapping[str, frozenset[str]] = {
     "queued": frozenset({"running", "cancelled", "failed"}),
     "running": TERMINAL,
@@ -117,6 +118,7 @@ def _duration(start_us: int | None, end_us: int | None) -> str:
 _FINAL = {
     "succeeded": N_("✅ Job #{id} succeeded in {duration}: {summary}"),
     "failed": N_("❌ Job #{id} failed after {duration}: {summary}"),
+    "refused": N_("⛔ Job #{id} refused, nothing was run: {summary}"),
     "cancelled": N_("🛑 Job #{id} cancelled after {duration}: {summary}"),
     "timed_out": N_("⏱ Job #{id} timed out after {duration}: {summary}"),
 }

@@ -60,6 +60,8 @@ class Attachment:
 
 
 Handler = Callable[["Context", Mapping[str, object]], Reply]
+# Checks a command's arguments before an approval is asked for it; raises UserError to refuse.
+Check = Callable[["Context", Mapping[str, object]], None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,9 +97,10 @@ class Command:
     # the handler records a pseudonym as the target instead), nor, when refused, the typed text.
     # Confidential arguments are always private.
     private: frozenset[str] = frozenset()
-    # Run before an approval is asked (a UserError refuses the request at once, rather than after
-    # people approved something that cannot run); the handler runs it again when the command runs.
-    check: Callable[[Context, Mapping[str, object]], None] | None = None
+    # Refuses what could never run (an unknown service, a kind its runner lacks, removing the last
+    # admin) before anyone is asked to approve it: a UserError refuses the request at once. The
+    # handler runs the same checks when the command runs.
+    check: Check | None = None
     confidential: frozenset[str] = field(init=False, compare=False, default=frozenset())  # from the args
     _by_name: Mapping[str, Arg] = field(init=False, repr=False, compare=False, default_factory=dict)
 

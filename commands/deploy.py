@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from bot.argtypes import Integer, Name
+from bot.catalog import Deployment
 from bot.context import Context
 from bot.errors import UserError
 from bot.i18n import N_
@@ -14,17 +15,35 @@ from commands.common import ENVIRONMENT, start_job
 DEFAULT_VERSION = "latest"
 
 
+def _supported(ctx: Context, kind: str, args: Mapping[str, object]) -> Deployment:
+    """The catalog entry for the service and environment, refusing a kind its runner cannot do."""
+    service, env = str(args["service"]), str(args["env"])
+    target = ctx.services.catalog.deployment(service, env)
+    if target.supports(kind):
+        return target
+    if target.runner == "ansible":
+        raise UserError(N_("{service} in {env} has no playbook for “{kind}”."), service=service, env=env, kind=kind)
+    raise UserError(N_("“{kind}” is not supported for {runner} services yet."), kind=kind, runner=target.runner)
+
+
+def _precheck(kind: str) -> Callable[[Context, Mapping[str, object]], None]:
+    def check(ctx: Context, args: Mapping[str, object]) -> None:
+        _supported(ctx, kind, args)
+
+    return check
+
+
 def deploy(ctx: Context, args: Mapping[str, object]) -> Reply:
     service, env = str(args["service"]), str(args["env"])
     version = str(args.get("version") or DEFAULT_VERSION)
-    target = ctx.services.catalog.deployment(service, env)
+    target = _supported(ctx, "deploy", args)
     job_args = {"service": service, "env": env, "version": version}
     return start_job(ctx, "deploy", job_args, target.timeout_s)
 
 
 def rollback(ctx: Context, args: Mapping[str, object]) -> Reply:
     service, env = str(args["service"]), str(args["env"])
-    target = ctx.services.catalog.deployment(service, env)
+    target = _supported(ctx, "rollback", args)
     job_args: dict[str, object] = {"service": service, "env": env}
     if target.runner == "ansible":  # containers remember their previous image; playbooks need the version
         job_args["version"] = _previous_version(ctx, service, env)
@@ -48,13 +67,13 @@ def _previous_version(ctx: Context, service: str, env: str) -> str:
 
 def restart(ctx: Context, args: Mapping[str, object]) -> Reply:
     service, env = str(args["service"]), str(args["env"])
-    target = ctx.services.catalog.deployment(service, env)
+    target = _supported(ctx, "restart", args)
     return start_job(ctx, "restart", {"service": service, "env": env}, target.timeout_s)
 
 
 def scale(ctx: Context, args: Mapping[str, object]) -> Reply:
     service, env, replicas = str(args["service"]), str(args["env"]), int(str(args["replicas"]))
-    target = ctx.services.catalog.deployment(service, env)
+    target = _supported(ctx, "scale", args)
     return start_job(ctx, "scale", {"service": service, "env": env, "replicas": replicas}, target.timeout_s)
 
 
@@ -74,6 +93,7 @@ COMMANDS = (
         permission=_BY_ENV,
         help=N_("Deploy a version of a service to an environment (production needs approval)."),
         handler=deploy,
+        check=_precheck("deploy"),
         mutating=True,
         examples=("deploy web to staging version v1.2.3", "deploy web to production version v1.2.3"),
     ),
@@ -85,6 +105,7 @@ COMMANDS = (
         permission=_BY_ENV,
         help=N_("Go back to the previously deployed version (production needs approval)."),
         handler=rollback,
+        check=_precheck("rollback"),
         mutating=True,
         examples=("rollback web in staging", "rollback web in production"),
     ),
@@ -96,6 +117,7 @@ COMMANDS = (
         permission="ops.run",
         help=N_("Restart a service (needs approval)."),
         handler=restart,
+        check=_precheck("restart"),
         mutating=True,
         examples=("restart web in staging",),
     ),
@@ -109,6 +131,7 @@ COMMANDS = (
         permission="ops.run",
         help=N_("Change how many replicas of a service run (needs approval)."),
         handler=scale,
+        check=_precheck("scale"),
         mutating=True,
         examples=("scale web in staging to 3",),
     ),

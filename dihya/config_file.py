@@ -15,6 +15,8 @@
     container = "web"
     image = "registry.example.org/web"
     # secrets = ["registry_password"]        # stored secrets passed to an Ansible runner's playbook
+    # env = ["LOG_LEVEL=info"]               # docker: for the container a first deploy creates
+    # ports = ["8080:80"]                    # docker: likewise ([IP:]HOST:CONTAINER[/tcp|udp])
 
     [playbooks]
     "restart-nginx" = "restart_nginx.yml"    # `playbook run restart-nginx` → content/playbooks/…
@@ -52,6 +54,7 @@ from bot.i18n import DEFAULT_LOCALE, LOCALES  # issue 5
 from bot.monitoring import MonitoringConfig  # issue 5
 from bot.rbac import ROLES, AccessPolicy, ApprovalPolicy
 from dihya.monitoring.templates import NODE_STATUS_TEMPLATES, fill_template  # issue 5
+from dihya.runners.steps import ENV_ENTRY, PORT_SPEC
 from dihya.settings import Settings, SettingsError
 
 
@@ -138,8 +141,19 @@ def _deployment(service: str, env: str, spec: object) -> Deployment:
     timeout = spec.get("timeout_seconds", 900)
     if not isinstance(timeout, int) or timeout < 1:
         raise SettingsError(f"DIHYA_CONFIG_FILE: {where} timeout_seconds must be a positive integer")
-    params = {k: str(v) for k, v in spec.items() if k not in ("runner", "timeout_seconds", "secrets")}
-    return Deployment(service, env, str(spec["runner"]), params, timeout, _secret_names(where, spec))
+    params = {k: str(v) for k, v in spec.items() if k not in ("runner", "timeout_seconds", "secrets", "env", "ports")}
+    return Deployment(service, env, str(spec["runner"]), params, timeout, _secret_names(where, spec),
+                      _text_list(where, spec, "env"), _text_list(where, spec, "ports"))
+
+
+def _text_list(where: str, spec: dict[str, Any], key: str) -> tuple[str, ...]:
+    """A docker entry's ``env`` ("NAME=value") or ``ports`` ("[IP:]HOST:CONTAINER[/proto]") list."""
+    values = spec.get(key, [])
+    pattern = ENV_ENTRY if key == "env" else PORT_SPEC
+    if not isinstance(values, list) or not all(isinstance(v, str) and pattern.fullmatch(v) for v in values):
+        example = '["NAME=value"]' if key == "env" else '["8080:80", "127.0.0.1:8443:443/tcp"]'
+        raise SettingsError(f"DIHYA_CONFIG_FILE: {where} {key} must be a list like {example}")
+    return tuple(values)
 
 
 def _secret_names(where: str, spec: dict[str, Any]) -> tuple[str, ...]:

@@ -48,7 +48,7 @@ def build_http(app: App, extra: Sequence[BaseRoute] = ()) -> Starlette:
     registry = CollectorRegistry()
     registry.register(AppCollector(app))
     timeout = app.settings.health_timeout_seconds
-    database = Probe(app.store.audit_head, timeout)
+    database = Probe(app.store.audit_head, timeout, fresh=app.settings.health_fresh_seconds)
     scrape = Probe(lambda: generate_latest(registry), timeout)
     token = app.settings.metrics_token
     guard = BearerToken(token) if token is not None and token.get_secret_value() else None

@@ -127,6 +127,7 @@ class Settings(BaseSettings):
     http_body_timeout_seconds: float = Field(default=30.0, gt=0, le=600)  # and its body within this after it
     http_max_header_bytes: int = Field(default=16 * 1024, ge=1024, le=1 << 20)
     health_timeout_seconds: float = Field(default=0.5, gt=0, le=30)  # /healthz, /metrics database checks
+    health_fresh_seconds: float = Field(default=1.0, ge=0, le=30)  # /healthz reuses a success this long
     metrics_token: SecretStr | None = None  # /metrics then wants "Authorization: Bearer <token>"
     log_max_bytes: int = Field(default=50 << 20, ge=1024)  # the log file rotates at this size
     log_backups: int = Field(default=5, ge=1, le=100)

@@ -56,7 +56,8 @@ class ContainerBackends:
 
         url = self._settings.docker_url
         client = docker.DockerClient(base_url=url) if url else docker.from_env()
-        target = DockerTarget(deployment.params["container"], deployment.params["image"])
+        target = DockerTarget(deployment.params["container"], deployment.params["image"],
+                              deployment.env, deployment.ports)
         return DockerDeployer(client, self._allowed), target
 
     def kubernetes(self, deployment: Deployment) -> tuple[Deployer, object]:

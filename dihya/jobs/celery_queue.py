@@ -7,6 +7,7 @@ orphaned job failed and tells its thread.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 
 import redis
@@ -14,9 +15,11 @@ from celery import Celery
 from kombu.exceptions import OperationalError
 
 from bot.catalog import ServiceCatalog
+from bot.errors import UserError
 from bot.jobs import QueueUnavailable
 from bot.ports import Store
 
+log = logging.getLogger("dihya.jobs.celery")
 TASK_NAME = "dihya.run_job"
 QUEUES = ("dihya.ansible", "dihya.docker", "dihya.kubernetes")
 
@@ -66,6 +69,10 @@ class CeleryQueue:
             return "dihya.ansible"
         try:
             runner = self._catalog.deployment(str(job.draft.args["service"]), str(job.draft.args["env"])).runner
-        except Exception:
+        except (UserError, KeyError):
+            # The catalog changed since the command was checked (or the job names no service): any
+            # worker refuses it with the catalog's own message, so it goes to the default queue.
+            log.warning("job names no catalog entry; queued for the ansible workers, which refuse it",
+                        extra={"job": job_id, "kind": kind})
             return "dihya.ansible"
         return f"dihya.{runner}"

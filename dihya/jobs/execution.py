@@ -99,7 +99,7 @@ class JobExecutor:
         try:
             return self._runner.run(job, self._progress(job.id), token)
         except RunnerError as err:
-            return RunResult(False, err.message)
+            return RunResult(False, err.message, refused=True)
         except Exception:
             ref = uuid.uuid4().hex[:8]
             log.exception("job crashed", extra={"job": job.id, "ref": ref})
@@ -141,6 +141,8 @@ class JobExecutor:
 def _final_state(result: RunResult, token: StoreCancelToken) -> str:
     if result.ok:
         return "succeeded"
+    if result.refused:
+        return "refused"
     if result.timed_out or token.timed_out:
         return "timed_out"
     if result.cancelled:

@@ -3,7 +3,8 @@
 Workers only nudge (``poke(job_id)``); the watcher reads the job row and edits the message,
 at most once per ``min_interval`` per job so a platform's rate limit is never hit, and always
 ending on the final state. A running job whose heartbeat stopped is marked failed and its
-thread told (``sweep``).
+thread told (``sweep``); the others are re-rendered on each sweep so their elapsed time keeps
+moving while a long step (a health wait, a rollout) reports nothing (``refresh_running``).
 """
 
 from __future__ import annotations
@@ -104,10 +105,18 @@ class JobWatcher:
                 self.poke(job_id)
         return lost
 
+    def refresh_running(self) -> list[int]:
+        """Edit the status of every running job (the edit is skipped when its text is unchanged)."""
+        running = [j.id for j in self._store.jobs(states=frozenset({"running"}), limit=200)]
+        for job_id in running:
+            self.poke(job_id)
+        return running
+
     async def sweep_forever(self, every: float = 10.0) -> None:
         while True:
             await asyncio.sleep(every)
             try:
                 self.sweep()
+                self.refresh_running()
             except Exception:
                 log.exception("sweep failed")

@@ -36,6 +36,7 @@ class RunResult:
     log_excerpt: str = ""  # short, already redacted by the caller before it reaches chat
     cancelled: bool = False
     timed_out: bool = False
+    refused: bool = False  # refused before anything ran (integrity manifest, bad target): not a failure
     details: Mapping[str, object] = field(default_factory=dict)
 
 

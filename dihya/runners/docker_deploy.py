@@ -1,12 +1,18 @@
 """Deploy a container image with the Docker SDK: pull, verify the digest, replace, wait for health.
 
 The container being replaced is stopped and kept as ``<name>-previous``: a failed deploy brings it
-back at once, and ``rollback`` brings it back later. Nothing here goes through a shell; every value
-that reaches the Docker API is checked against an allow pattern first and sent as request data.
+back at once, and ``rollback`` brings it back later. The first deploy, when there is no container
+yet, creates it from the catalog's ``env`` and ``ports``. Nothing here goes through a shell; every
+value that reaches the Docker API is checked against an allow pattern first and sent as request data.
+
+Measured on Podman's Docker API as well as Docker: a container without a healthcheck may report
+``Health`` with an empty status (Docker says ``none`` or leaves it out); ``StopTimeout`` may be 0, so
+stops give their grace period explicitly; the engine writes ``HOSTNAME`` into each container's env.
 """
 
 from __future__ import annotations
 
+import logging
 import re
 import time
 from collections.abc import Mapping
@@ -21,6 +27,8 @@ from bot.i18n import N_, Msg
 from dihya.integrity import IntegrityError
 from dihya.runners.base import CancelToken, ProgressSink, RunnerError, RunResult
 from dihya.runners.steps import (
+    ENV_ENTRY,
+    PORT_SPEC,
     REPOSITORY_RE,
     VERSION,
     Cancelled,
@@ -28,13 +36,18 @@ from dihya.runners.steps import (
     StepFailed,
     Steps,
     allowed_digest_of,
-    excerpt,
     require,
+    stopped,
 )
 
 # Docker-style names and tags; ``fullmatch`` so that a trailing newline never slips through ``$``.
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
+ENGINE_ENV = frozenset({"HOSTNAME"})  # written by the engine per container: never copied to the next one
+STOP_GRACE_S = 10  # SIGTERM, then SIGKILL after this long (Podman's default StopTimeout is 0: kill at once)
+BIND_OPTIONS = frozenset({"ro", "rw", "z", "Z"})
+NO_HEALTHCHECK = frozenset({"", "none"})  # Health.Status when no healthcheck is declared
 
+log = logging.getLogger("dihya.runners.docker")
 PREVIOUS_SUFFIX = "-previous"
 
 PULL, VERIFY, KEEP, START, HEALTH = (
@@ -50,6 +63,8 @@ ROLLBACK_STEPS = (FIND, RESTORE, HEALTH)
 class DockerTarget:
     container: str  # name of the container to replace, e.g. "web"
     image: str  # repository without tag, e.g. "registry.example.org/web"
+    env: tuple[str, ...] = ()  # "NAME=value" for a container the first deploy creates
+    ports: tuple[str, ...] = ()  # "[IP:]HOST:CONTAINER[/proto]" for a container the first deploy creates
 
     @property
     def previous(self) -> str:
@@ -63,6 +78,10 @@ def check_target(target: DockerTarget) -> None:
     """Refuse names that are not plain Docker names, before anything is sent."""
     require(_NAME, target.container, N_("container name"))
     require(REPOSITORY_RE, target.image, N_("image repository"))
+    for entry in target.env:
+        require(ENV_ENTRY, entry, N_("environment variable"))
+    for spec in target.ports:
+        require(PORT_SPEC, spec, N_("port mapping"))
 
 
 def check_version(version: str) -> None:
@@ -72,11 +91,13 @@ def check_version(version: str) -> None:
 class DockerDeployer:
     """Replaces a container by one running an allowed image version, keeping the old one for rollback."""
 
-    __slots__ = ("_allowed_digest", "_client")
+    __slots__ = ("_allowed_digest", "_client", "_stop_grace_s")
 
-    def __init__(self, client: docker.DockerClient, allowed_digest: DigestLookup) -> None:
+    def __init__(self, client: docker.DockerClient, allowed_digest: DigestLookup,
+                 stop_grace_s: int = STOP_GRACE_S) -> None:
         self._client = client
         self._allowed_digest = allowed_digest
+        self._stop_grace_s = stop_grace_s
 
     def deploy(
         self, target: DockerTarget, version: str, progress: ProgressSink, cancel: CancelToken,
@@ -86,7 +107,7 @@ class DockerDeployer:
         check_version(version)
         ref = target.ref(version)
         digest = allowed_digest_of(ref, self._allowed_digest)
-        current = self._current_container(target)
+        current = self._find(target.container)  # None: the first deploy creates it
         steps = Steps(DEPLOY_STEPS, progress, cancel)
         try:
             steps.begin(PULL)
@@ -117,14 +138,12 @@ class DockerDeployer:
             self._restore(target, previous.id)
             steps.begin(HEALTH)
             self._wait_healthy(previous.id, steps, timeout_s, poll_s)
-        except Cancelled:
-            return RunResult(ok=False, cancelled=True, failed_step=steps.current,
-                             summary=Msg(N_("Rollback of {container} cancelled"), {"container": target.container}))
-        except (DockerException, OSError, StepFailed) as exc:
-            return RunResult(ok=False, failed_step=steps.current, log_excerpt=excerpt(exc),
-                             timed_out=isinstance(exc, StepFailed) and exc.timed_out,
-                             summary=Msg(N_("Rollback of {container} failed at step {step}"),
-                                         {"container": target.container, "step": steps.current}))
+        except (Cancelled, DockerException, OSError, StepFailed) as exc:
+            summary = (Msg(N_("Rollback of {container} cancelled"), {"container": target.container})
+                       if isinstance(exc, Cancelled) else
+                       Msg(N_("Rollback of {container} failed at step {step}"),
+                           {"container": target.container, "step": steps.current}))
+            return stopped(exc, steps.current, summary)
         return RunResult(ok=True, summary=Msg(N_("Container {container} rolled back to image {image}"),
                                               {"container": target.container, "image": _image_name(previous)}))
 
@@ -138,17 +157,15 @@ class DockerDeployer:
         try:
             steps.begin(RESTART)
             container = self._current_container(target)
-            container.restart()
+            container.restart(timeout=self._stop_grace_s)
             steps.begin(HEALTH)
             self._wait_healthy(container.id, steps, timeout_s, poll_s)
-        except Cancelled:
-            return RunResult(ok=False, cancelled=True, failed_step=steps.current,
-                             summary=Msg(N_("Restart of {container} cancelled"), {"container": target.container}))
-        except (DockerException, OSError, StepFailed) as exc:
-            return RunResult(ok=False, failed_step=steps.current, log_excerpt=excerpt(exc),
-                             timed_out=isinstance(exc, StepFailed) and exc.timed_out,
-                             summary=Msg(N_("Restart of {container} failed at step {step}"),
-                                         {"container": target.container, "step": steps.current}))
+        except (Cancelled, DockerException, OSError, StepFailed) as exc:
+            summary = (Msg(N_("Restart of {container} cancelled"), {"container": target.container})
+                       if isinstance(exc, Cancelled) else
+                       Msg(N_("Restart of {container} failed at step {step}"),
+                           {"container": target.container, "step": steps.current}))
+            return stopped(exc, steps.current, summary)
         return RunResult(ok=True, summary=Msg(N_("Restarted container {container}"), {"container": target.container}))
 
     # -- deploy steps ------------------------------------------------------------------------
@@ -178,34 +195,40 @@ class DockerDeployer:
         return f"{repository}@{digest}"
 
     def _replace(
-        self, target: DockerTarget, current: Container, pinned: str, steps: Steps,
+        self, target: DockerTarget, current: Container | None, pinned: str, steps: Steps,
         timeout_s: float, poll_s: float, *, ref: str, digest: str,
     ) -> RunResult:
-        """Keep the current container as previous, start the new one; put the old one back on any failure."""
+        """Keep the current container as previous, start the new one; put the old one back on any failure.
+        Without a current container, a failure removes the new one and leaves nothing running."""
+        keep_id = current.id if current is not None else None
         try:
-            self._keep_previous(current, target)
+            if current is not None:
+                self._keep_previous(current, target)
             steps.begin(START)
-            new = self._start_like(current, pinned, target.container)
+            settings = self._essentials(current) if current is not None else _from_catalog(target)
+            new = self._start(pinned, target.container, settings)
             steps.begin(HEALTH)
             self._wait_healthy(new.id, steps, timeout_s, poll_s)
         except Cancelled:
-            return _cancelled(ref, target, changed=True, restored=self._try_restore(target, current.id))
+            return _cancelled(ref, target, changed=True, restored=self._try_restore(target, keep_id),
+                              first=keep_id is None)
         except (DockerException, OSError, StepFailed) as exc:
-            restored = self._try_restore(target, current.id)
-            return _failed(ref, target, steps.current, exc, changed=True, restored=restored)
+            restored = self._try_restore(target, keep_id)
+            return _failed(ref, target, steps.current, exc, changed=True, restored=restored, first=keep_id is None)
         return RunResult(ok=True, summary=Msg(N_("Deployed {ref} to container {container}"),
                                               {"ref": ref, "container": target.container}),
-                         details={"digest": digest, "previous_image": _image_name(current)})
+                         details={"digest": digest,
+                                  "previous_image": _image_name(current) if current is not None else ""})
 
     def _keep_previous(self, current: Container, target: DockerTarget) -> None:
         older = self._find(target.previous)
         if older is not None:
             older.remove(force=True)
-        current.stop()
+        current.stop(timeout=self._stop_grace_s)
         current.rename(target.previous)
 
-    def _start_like(self, old: Container, image: str, name: str) -> Container:
-        new = self._client.containers.create(image, name=name, **self._essentials(old))
+    def _start(self, image: str, name: str, settings: Mapping[str, Any]) -> Container:
+        new = self._client.containers.create(image, name=name, **settings)
         new.start()
         return new
 
@@ -216,12 +239,14 @@ class DockerDeployer:
         image_env = set(image_config.get("Env") or [])
         image_labels = image_config.get("Labels") or {}
         essentials: dict[str, Any] = {
-            "environment": [e for e in config.get("Env") or [] if e not in image_env],
+            "environment": [e for e in config.get("Env") or []
+                            if e not in image_env and e.partition("=")[0] not in ENGINE_ENV],
             "labels": {k: v for k, v in (config.get("Labels") or {}).items() if image_labels.get(k) != v},
             "ports": {port: [(b.get("HostIp", ""), b.get("HostPort", "")) for b in bindings or []]
                       for port, bindings in (host.get("PortBindings") or {}).items()},
         }
-        for key, value in (("volumes", host.get("Binds")), ("restart_policy", _restart_policy(host)),
+        binds = [_bind(entry) for entry in host.get("Binds") or []]
+        for key, value in (("volumes", binds), ("restart_policy", _restart_policy(host)),
                            ("network_mode", host.get("NetworkMode"))):
             if value:
                 essentials[key] = value
@@ -235,11 +260,18 @@ class DockerDeployer:
 
     def _wait_healthy(self, container_id: str, steps: Steps, timeout_s: float, poll_s: float) -> None:
         deadline = time.monotonic() + timeout_s
+        restarts: int | None = None
         while True:
-            state = self._client.api.inspect_container(container_id).get("State") or {}
+            info = self._client.api.inspect_container(container_id)
+            state = info.get("State") or {}
+            # a restart policy brings a crashed container back: count the restarts, not the status
+            count = int(info.get("RestartCount") or 0)
+            restarts = count if restarts is None else restarts
+            if count > restarts or state.get("Restarting"):
+                raise StepFailed(f"container exited and was restarted by its restart policy ({count} restarts)")
             if _is_healthy(state):
                 return
-            if state.get("Status") in {"exited", "dead"} or (state.get("Health") or {}).get("Status") == "unhealthy":
+            if state.get("Status") in {"exited", "dead"} or _health(state) == "unhealthy":
                 raise StepFailed(f"container {state.get('Status')}, health {_health(state)}")
             if time.monotonic() >= deadline:
                 raise StepFailed(f"not healthy after {timeout_s:g}s (health {_health(state)})", timed_out=True)
@@ -248,20 +280,25 @@ class DockerDeployer:
 
     # -- restoring -----------------------------------------------------------------------------
 
-    def _restore(self, target: DockerTarget, keep_id: str) -> None:
-        """Make container ``keep_id`` the running ``<name>`` again, removing whatever took its place."""
+    def _restore(self, target: DockerTarget, keep_id: str | None) -> None:
+        """Make container ``keep_id`` the running ``<name>`` again, removing whatever took its place
+        (with ``None``, after a first deploy: only remove it)."""
         live = self._find(target.container)
         if live is not None and live.id != keep_id:
             live.remove(force=True)
+        if keep_id is None:
+            return
         kept = self._client.containers.get(keep_id)
         if kept.name != target.container:
             kept.rename(target.container)
         kept.start()
 
-    def _try_restore(self, target: DockerTarget, keep_id: str) -> bool:
+    def _try_restore(self, target: DockerTarget, keep_id: str | None) -> bool:
         try:
             self._restore(target, keep_id)
-        except (DockerException, OSError):
+        except (DockerException, OSError) as exc:
+            log.warning("could not restore the previous container",
+                        extra={"container": target.container, "error": type(exc).__name__})
             return False
         return True
 
@@ -273,10 +310,30 @@ class DockerDeployer:
 
 
 def _is_healthy(state: Mapping[str, Any]) -> bool:
-    health = state.get("Health")
-    if health:  # the image declares a healthcheck: trust it
-        return bool(health.get("Status") == "healthy")
-    return bool(state.get("Running"))
+    health = _health(state)
+    if health in NO_HEALTHCHECK:
+        return bool(state.get("Running"))
+    return health == "healthy"  # the image declares a healthcheck: trust it
+
+
+def _from_catalog(target: DockerTarget) -> dict[str, Any]:
+    """Settings of a container the first deploy creates: the catalog's env and ports."""
+    ports: dict[str, list[tuple[str, str]]] = {}
+    for spec in target.ports:
+        match = PORT_SPEC.fullmatch(spec)
+        assert match is not None  # check_target refused anything else
+        key = f"{match['port']}/{match['proto'] or 'tcp'}"
+        ports.setdefault(key, []).append((match["ip"] or "", match["host"]))
+    return {"environment": list(target.env), "ports": ports, "restart_policy": {"Name": "unless-stopped"}}
+
+
+def _bind(entry: str) -> str:
+    """A bind as ``create`` takes it: Podman reports "src:dst:rw,rprivate,rbind", whose mount options the
+    SDK would read as part of the container path; keep only the access and SELinux-label options."""
+    source, _, rest = entry.partition(":")
+    destination, _, options = rest.partition(":")
+    kept = [o for o in options.split(",") if o in BIND_OPTIONS]
+    return ":".join([source, destination, *([",".join(kept)] if kept else [])])
 
 
 def _restart_policy(host_config: Mapping[str, Any]) -> Mapping[str, Any] | None:
@@ -285,35 +342,44 @@ def _restart_policy(host_config: Mapping[str, Any]) -> Mapping[str, Any] | None:
 
 
 def _health(state: Mapping[str, Any]) -> str:
-    return str((state.get("Health") or {}).get("Status", "none"))
+    """The health status, "none" when no healthcheck is declared (left out, "" or "none")."""
+    status = str((state.get("Health") or {}).get("Status") or "")
+    return status if status not in NO_HEALTHCHECK else "none"
 
 
 def _image_name(container: Container) -> str:
     return str((container.attrs.get("Config") or {}).get("Image", ""))
 
 
-def _cancelled(ref: str, target: DockerTarget, *, changed: bool, restored: bool = True) -> RunResult:
+def _cancelled(
+    ref: str, target: DockerTarget, *, changed: bool, restored: bool = True, first: bool = False,
+) -> RunResult:
     if not changed:
         summary = N_("Deploy of {ref} to {container} cancelled; nothing was changed")
+    elif first:
+        summary = (N_("Deploy of {ref} to {container} cancelled; the new container was removed") if restored
+                   else N_("Deploy of {ref} to {container} cancelled and the new container could not be removed"))
     elif restored:
         summary = N_("Deploy of {ref} to {container} cancelled; the previous container is running again")
     else:
         summary = N_("Deploy of {ref} to {container} cancelled and the previous container could not be restored")
-    return RunResult(ok=False, cancelled=True, summary=Msg(summary, {"ref": ref, "container": target.container}))
+    return stopped(Cancelled(), "", Msg(summary, {"ref": ref, "container": target.container}))
 
 
 def _failed(
     ref: str, target: DockerTarget, step: str, exc: BaseException, *, changed: bool, restored: bool = True,
+    first: bool = False,
 ) -> RunResult:
     if not changed:
         summary = N_("Deploy of {ref} to {container} failed at step {step}; nothing was changed")
+    elif first:
+        summary = (N_("Deploy of {ref} to {container} failed at step {step}; the new container was removed")
+                   if restored else
+                   N_("Deploy of {ref} to {container} failed at step {step} and the new container could not be "
+                      "removed"))
     elif restored:
         summary = N_("Deploy of {ref} to {container} failed at step {step}; the previous container is running again")
     else:
         summary = N_("Deploy of {ref} to {container} failed at step {step} and the previous container "
                      "could not be restored")
-    return RunResult(
-        ok=False, failed_step=step, log_excerpt=excerpt(exc),
-        timed_out=isinstance(exc, StepFailed) and exc.timed_out,
-        summary=Msg(summary, {"ref": ref, "container": target.container, "step": step}),
-    )
+    return stopped(exc, step, Msg(summary, {"ref": ref, "container": target.container, "step": step}))

@@ -33,7 +33,9 @@ from dihya.runners.steps import (
     DigestLookup,
     StepFailed,
     Steps,
+    excerpt,
     require,
+    stopped,
 )
 
 PREVIOUS_IMAGE_ANNOTATION = "dihya.io/previous-image"
@@ -120,7 +122,7 @@ class KubernetesDeployer:
                                   target, image, cancelled=True)
         except _API_FAULTS as exc:
             return _deploy_result(N_("Deploy of {image} to {deployment} failed at step {step}; nothing was changed"),
-                                  target, image, step=steps.current, excerpt=_excerpt(exc))
+                                  target, image, step=steps.current, excerpt=excerpt(exc))
         try:
             self._follow_rollout(target, steps, timeout_s, poll_s)
         except (Cancelled, StepFailed, *_API_FAULTS) as exc:
@@ -143,14 +145,12 @@ class KubernetesDeployer:
             steps.begin(PATCH)
             self._set_image(target, previous, previous=current)
             self._follow_rollout(target, steps, timeout_s, poll_s)
-        except Cancelled:
-            return RunResult(ok=False, cancelled=True, failed_step=steps.current,
-                             summary=Msg(N_("Rollback of {deployment} cancelled"), {"deployment": target.deployment}))
-        except (StepFailed, *_API_FAULTS) as exc:
-            return RunResult(ok=False, failed_step=steps.current, log_excerpt=_excerpt(exc),
-                             timed_out=isinstance(exc, StepFailed) and exc.timed_out,
-                             summary=Msg(N_("Rollback of {deployment} failed at step {step}"),
-                                         {"deployment": target.deployment, "step": steps.current}))
+        except (Cancelled, StepFailed, *_API_FAULTS) as exc:
+            summary = (Msg(N_("Rollback of {deployment} cancelled"), {"deployment": target.deployment})
+                       if isinstance(exc, Cancelled) else
+                       Msg(N_("Rollback of {deployment} failed at step {step}"),
+                           {"deployment": target.deployment, "step": steps.current}))
+            return stopped(exc, steps.current, summary)
         return RunResult(ok=True, summary=Msg(N_("Deployment {deployment} rolled back to {image}"),
                                               {"deployment": target.deployment, "image": previous}))
 
@@ -195,13 +195,10 @@ class KubernetesDeployer:
             self._apps.patch_namespaced_deployment(target.deployment, target.namespace, body,
                                                    _content_type=STRATEGIC_MERGE_PATCH)
             self._follow_rollout(target, steps, timeout_s, poll_s)
-        except Cancelled:
-            return _deploy_result(N_("Change of {deployment} cancelled at step {step}"), target, "",
-                                  step=steps.current, cancelled=True)
-        except (StepFailed, *_API_FAULTS) as exc:
-            return _deploy_result(N_("Change of {deployment} failed at step {step}"), target, "",
-                                  step=steps.current, excerpt=_excerpt(exc),
-                                  timed_out=isinstance(exc, StepFailed) and exc.timed_out)
+        except (Cancelled, StepFailed, *_API_FAULTS) as exc:
+            summary = (N_("Change of {deployment} cancelled at step {step}") if isinstance(exc, Cancelled)
+                       else N_("Change of {deployment} failed at step {step}"))
+            return stopped(exc, steps.current, _params(summary, target, "", steps.current))
         return _deploy_result(done, target, "", ok=True)
 
     def _read(self, target: KubeTarget) -> V1Deployment:
@@ -252,13 +249,13 @@ class KubernetesDeployer:
         except _API_FAULTS as exc:
             summary = N_("Deploy of {image} to {deployment} failed at step {step} and rolling back "
                          "to {previous} failed too")
-            excerpt = f"{_excerpt(cause)}; rollback: {_excerpt(exc)}"[:MAX_EXCERPT]
+            log = f"{excerpt(cause)}; rollback: {excerpt(exc)}"[:MAX_EXCERPT]
         else:
             summary = (N_("Deploy of {image} to {deployment} cancelled; rolled back to {previous}")
                        if isinstance(cause, Cancelled)
                        else N_("Deploy of {image} to {deployment} failed at step {step}; rolled back to {previous}"))
-            excerpt = _excerpt(cause)
-        return _deploy_result(summary, target, image, step=failed_step, excerpt=excerpt, previous=current,
+            log = excerpt(cause)
+        return _deploy_result(summary, target, image, step=failed_step, excerpt=log, previous=current,
                               cancelled=isinstance(cause, Cancelled),
                               timed_out=isinstance(cause, StepFailed) and cause.timed_out)
 
@@ -309,20 +306,14 @@ def _recorded_previous(deployment: V1Deployment, target: KubeTarget) -> str:
     return previous
 
 
-def _excerpt(exc: BaseException) -> str:
-    if isinstance(exc, StepFailed):
-        return exc.reason[:MAX_EXCERPT]
-    if isinstance(exc, ApiException):  # str() would include response headers and the whole body
-        return f"HTTP {exc.status} {exc.reason}"[:MAX_EXCERPT]
-    if isinstance(exc, Cancelled):
-        return ""
-    return f"{type(exc).__name__}: {exc}"[:MAX_EXCERPT]
-
-
 def _deploy_result(
     summary: str, target: KubeTarget, image: str, *, ok: bool = False, step: str = "", excerpt: str = "",
     previous: str = "", cancelled: bool = False, timed_out: bool = False, details: Mapping[str, object] | None = None,
 ) -> RunResult:
-    params = {"image": image, "deployment": target.deployment, "step": step, "previous": previous}
-    return RunResult(ok=ok, summary=Msg(summary, params), failed_step=step, log_excerpt=excerpt,
+    return RunResult(ok=ok, summary=_params(summary, target, image, step, previous), failed_step=step,
+                     log_excerpt=excerpt,
                      cancelled=cancelled, timed_out=timed_out, details=details or {})
+
+
+def _params(summary: str, target: KubeTarget, image: str, step: str, previous: str = "") -> Msg:
+    return Msg(summary, {"image": image, "deployment": target.deployment, "step": step, "previous": previous})

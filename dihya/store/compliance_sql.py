@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from sqlalchemy import Connection, Engine, delete, func, insert, select, update
 
 from bot.audit import Checkpoint
+from bot.jobs import TERMINAL
 from bot.ports import PersonData, SecretInfo
 from dihya.store.models import (
     ApprovalRequestRow,
@@ -27,7 +28,7 @@ from dihya.store.models_alerts import AlertGroupRow, IncidentEventRow, IncidentR
 from dihya.store.models_compliance import AuditCheckpoint, LinkCode, SecretRow
 
 ERASED = "[erased]"
-_FINAL_JOB_STATES = ("succeeded", "failed", "cancelled", "timed_out")
+_FINAL_JOB_STATES = tuple(sorted(TERMINAL))
 
 
 class ComplianceSql:

@@ -33,3 +33,24 @@ async def test_the_checks_own_error_reaches_the_caller() -> None:
 
     with pytest.raises(ConnectionError):
         await Probe(broken, timeout=1)()
+
+
+async def test_a_success_is_reused_while_fresh_and_a_failure_never_is() -> None:
+    now, runs, healthy = [100.0], [], [True]
+
+    def check() -> int:
+        runs.append(now[0])
+        if not healthy[0]:
+            raise ConnectionError("database unreachable")
+        return len(runs)
+
+    probe = Probe(check, timeout=1, fresh=1.0, clock=lambda: now[0])
+    assert [await probe(), await probe()] == [1, 1]  # the second caller costs no thread
+    now[0] += 1.0
+    assert await probe() == 2  # stale: checked again
+    healthy[0] = False
+    now[0] += 1.0
+    for _ in range(2):  # a failure is not kept: every caller asks the database again
+        with pytest.raises(ConnectionError):
+            await probe()
+    assert len(runs) == 4

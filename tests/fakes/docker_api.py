@@ -35,6 +35,8 @@ class FakeDockerEngine(FakeApiServer):
         self.verdicts: dict[str, str] = {}  # image id -> health after start: healthy|unhealthy|starting|exited
         self.checks_before_verdict = 2  # inspections a started container spends in "starting"
         self.start_errors: dict[str, str] = {}  # image id -> why its containers fail to start
+        # Health.Status of a container without healthcheck: None leaves Health out; Docker may say "none"
+        self.no_healthcheck_status: str | None = None
         self._inspections: dict[str, int] = {}
         self._ids = itertools.count(1)
         self._routes: list[tuple[str, re.Pattern[str], Callable[..., Reply]]] = [
@@ -152,6 +154,8 @@ class FakeDockerEngine(FakeApiServer):
         container["State"] = {"Status": "running", "Running": True}
         if container["Config"].get("Healthcheck"):
             container["State"]["Health"] = {"Status": "starting"}
+        elif self.no_healthcheck_status is not None:
+            container["State"]["Health"] = {"Status": self.no_healthcheck_status}
         self._inspections[container["Id"]] = 0
         return Reply(204)
 
@@ -234,7 +238,7 @@ class FakeDockerEngine(FakeApiServer):
             return
         if verdict == "exited":
             container["State"] = {"Status": "exited", "Running": False, "ExitCode": 1}
-        elif "Health" in state:
+        elif container["Config"].get("Healthcheck"):
             state["Health"] = {"Status": verdict}
 
 

@@ -79,11 +79,12 @@ async def test_changed_playbook_is_refused_audited_and_nothing_runs(app: App, ch
     app.store.grant_role("console:dev1", "developer")
     await chat.say("dev1", "deploy web to staging version v9")
     job = await wait_job(app, 1)
-    assert job.state == "failed"
+    assert job.state == "refused"  # a refusal, not a failure: nothing ran
     status = next(p for p in chat.posted if p.key == "job:1")
+    assert "refused" in status.current and "failed" not in status.current
     assert "Integrity" in status.current or "manifest" in status.current
     assert not (settings.data_dir / "deployed").exists()
-    assert ("job:failed", "failed") in actions(app)
+    assert ("job:refused", "refused") in actions(app)
 
 
 async def test_cancel_stops_a_running_playbook(app: App, chat: Transcript) -> None:

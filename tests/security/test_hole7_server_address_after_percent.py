@@ -100,6 +100,6 @@ async def test_hole7_a_stored_bad_address_never_reaches_the_inventory(runner_app
     await chat.say("ops1", "playbook run sleep-demo on evil")
     await chat.react("devops1", "✅", chat.last.id)
     job = await wait_job(runner_app, 1)
-    assert job.state == "failed"
+    assert job.state == "refused"  # a runner refusal: nothing was run (issue 11)
     status = next(p for p in chat.posted if p.key == "job:1")
     assert "is not a valid server address" in status.current.replace("\u2068", "").replace("\u2069", "")
