@@ -105,7 +105,8 @@ class Settings(BaseSettings):
             try:
                 return DURATION.convert(value, "")
             except UserError:
-                raise ValueError("must be seconds or a duration such as 12h, 30m or 7d, from 1 minute to 90 days") from None
+                raise ValueError("must be seconds or a duration such as 12h, 30m or 7d, "
+                                 "from 1 minute to 90 days") from None
         return value
 
     @field_validator("admins")
