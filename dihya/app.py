@@ -25,7 +25,7 @@ from bot.registry import Command, Registry
 from commands import ALL
 from dihya.alerts.ingest import AlertIngest  # issue 5
 from dihya.alerts.wiring import REACTIONS, build_metrics, build_silences  # issue 5
-from dihya.api.wiring import token_issuer  # issue 13
+from dihya.api.wiring import LazyIssuer  # issue 13
 from dihya.compliance.service import ComplianceService
 from dihya.compliance.settings_audit import audit_settings
 from dihya.compliance.wiring import build_compliance, compliance_task, secret_box
@@ -156,7 +156,7 @@ def build_app(
         # monitoring and alerts (issue 5)
         metrics=build_metrics(settings), silences=build_silences(settings),
         monitoring=monitoring_config(config, settings.grafana_url), reactions=REACTIONS,
-        api_tokens=token_issuer(settings, store, clock),  # issue 13
+        api_tokens=LazyIssuer(settings, store, clock),  # issue 13
     )
     limit = RateLimit(settings.rate_limit_per_minute, settings.rate_limit_burst, clock)
     bot = Bot(services, _deliveries(settings), limit)
