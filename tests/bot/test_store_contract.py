@@ -508,3 +508,13 @@ def test_api_tokens_are_listed_newest_first_and_by_identity(store: Store) -> Non
     assert [t.id for t in store.api_tokens({"console:ann", "slack:U1"})] == ["a0", "c3", "a1"]
     assert store.api_tokens([]) == []
     assert _token("x").state(NOW + 3_600_000_000) == "expired" and _token("x").state(NOW) == "active"
+
+
+def test_erasing_a_person_deletes_the_records_of_their_tokens(store: Store) -> None:
+    store.grant_role("console:ann", "ops")
+    store.link_identities("console:ann", "slack:U1")
+    store.add_api_token(_token("a1"))
+    store.add_api_token(_token("u1", "slack:U1"))
+    store.add_api_token(_token("b1", "console:bob"))
+    assert store.erase_person("console:ann") == 2
+    assert [t.id for t in store.api_tokens()] == ["b1"]  # a token without its record is refused
