@@ -13,7 +13,7 @@ from bot.i18n import Catalogs
 from bot.identity import Actor, Identities
 from bot.jobs import JobQueue
 from bot.monitoring import Metrics, MonitoringConfig, Silences  # issue 5
-from bot.ports import Clock, Compliance, Store
+from bot.ports import ApiTokens, Clock, Compliance, Store
 from bot.rbac import AccessPolicy
 from bot.registry import Registry, Reply
 
@@ -48,6 +48,8 @@ class Services:
     addresses: AddressPolicy = STRICT
     # DIHYA_ADMINS: identities made admin at every start (so a revocation in chat would not last)
     bootstrap_admins: frozenset[str] = frozenset()
+    # -- REST API (issue 13): issuing tokens; None where no signing key is built
+    api_tokens: ApiTokens | None = None
 
 
 @dataclass(slots=True)  # built for every message: a frozen init costs ~3x per field
@@ -68,4 +70,4 @@ class Context:
         return f"{self.place.platform}:{ref.lstrip('@')}"
 
 
-KNOWN_PLATFORMS = frozenset({"console", "slack", "matrix", "telegram", "api"})
+KNOWN_PLATFORMS = frozenset({"console", "slack", "matrix", "telegram", "api", "oidc"})  # oidc: issue 13

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Collection, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
@@ -192,8 +192,50 @@ class IncidentStore(Protocol):
     def incident_events(self, incident_id: int) -> list[IncidentEvent]: ...
 
 
+# -- API tokens (issue 13) ------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class ApiTokenRecord:
+    """A token Dihya issued for its API. Only this record is kept, never the signed token: it names
+    an identity, and the roles of that identity are looked up on every request."""
+
+    id: str  # the token's ``jti``
+    name: str
+    identity: str  # identity key, "platform:user_id"
+    created_us: int
+    expires_us: int
+    revoked_us: int | None = None
+
+    def state(self, now_us: int) -> str:
+        """``revoked``, ``expired`` or ``active``."""
+        if self.revoked_us is not None:
+            return "revoked"
+        return "expired" if now_us >= self.expires_us else "active"
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedToken:
+    record: ApiTokenRecord
+    token: str = field(repr=False)  # the signed JWT: a secret, shown once to its owner and never stored
+
+
+class ApiTokenStore(Protocol):
+    """Records of the API tokens Dihya issued; revocation is once, and takes effect at the next request."""
+
+    def add_api_token(self, record: ApiTokenRecord) -> None: ...
+    def api_token(self, token_id: str) -> ApiTokenRecord | None: ...
+    def api_tokens(self, identities: Collection[str] | None = None) -> list[ApiTokenRecord]: ...
+    def revoke_api_token(self, token_id: str, now_us: int) -> bool: ...
+
+
+class ApiTokens(Protocol):
+    """Issuing tokens as command handlers use it (the signing key lives outside the core)."""
+
+    def issue(self, identity: str, name: str, ttl_s: int | None = None) -> IssuedToken: ...
+# -- end API tokens -------------------------------------------------------------------------------
+
+
 class Store(IdentityStore, LinkStore, InventoryStore, MessageKeys, ApprovalStore, JobStore, KvStore, AuditStore,
-            SecretStore, ComplianceStore, AlertStore, IncidentStore, Protocol):
+            SecretStore, ComplianceStore, AlertStore, IncidentStore, ApiTokenStore, Protocol):
     """Persistence the core relies on, every domain at once. Methods are short, synchronous and
     transactional. Code that needs one domain takes that domain's port."""
 

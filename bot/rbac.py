@@ -36,6 +36,10 @@ DEFAULT_GRANTS: Mapping[str, tuple[str, ...]] = {
     "audit.export": ("auditor", "admin"),  # its own permission, so an approval policy can cover exports only
     "gdpr.export": ("admin",),  # someone else's data; everyone may export their own
     "secrets.manage": ("devops", "admin"),
+    # REST API (issue 13): a token for oneself (it carries no roles: each request is checked against
+    # the person's roles), and revoking anyone's
+    "api.token": _READERS,
+    "api.tokens.manage": ("admin",),
 }
 
 

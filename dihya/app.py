@@ -27,6 +27,7 @@ from bot.registry import Command, Registry
 from commands import ALL
 from dihya.alerts.ingest import AlertIngest  # issue 5
 from dihya.alerts.wiring import REACTIONS, build_metrics, build_silences  # issue 5
+from dihya.api.wiring import LazyIssuer  # issue 13
 from dihya.compliance.service import ComplianceService
 from dihya.compliance.settings_audit import audit_settings
 from dihya.compliance.wiring import build_compliance, compliance_task, sealer, secret_box
@@ -174,6 +175,7 @@ def build_app(
         metrics=build_metrics(settings), silences=build_silences(settings),
         monitoring=monitoring_config(config, settings.grafana_url), reactions=REACTIONS,
         addresses=addresses, bootstrap_admins=frozenset(settings.admins),
+        api_tokens=LazyIssuer(settings, store, clock),  # issue 13
     )
     limit = RateLimit(settings.rate_limit_per_minute, settings.rate_limit_burst, clock)
     bot = Bot(services, _deliveries(settings), limit)

@@ -41,7 +41,21 @@ def _parser(text: Callable[[str], str] = str) -> argparse.ArgumentParser:
     worker.add_argument("--queues", default="", help=text(N_("comma-separated (default: all runner queues)")))
     manifest = sub.add_parser("manifest", help=text(N_("integrity manifest of playbooks, scripts and artifacts")))
     manifest.add_argument("action", choices=["update"])
+    _token_parser(sub, text)
     return parser
+
+
+def _token_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser], text: Callable[[str], str]) -> None:
+    """``dihya token create|list|revoke`` (issue 13)."""
+    token = sub.add_parser("token", help=text(N_("tokens for the REST API")))
+    actions = token.add_subparsers(dest="action", required=True)
+    create = actions.add_parser("create", help=text(N_("print a new token on standard output")))
+    create.add_argument("--identity", required=True, help=text(N_("the identity it names, PLATFORM:USER_ID")))
+    create.add_argument("--ttl", help=text(N_("lifetime such as 1h or 7d (default: DIHYA_API_TOKEN_TTL)")))
+    create.add_argument("--name", default="cli", help=text(N_("a name to recognise it by")))
+    actions.add_parser("list", help=text(N_("list issued tokens (never the tokens themselves)")))
+    revoke = actions.add_parser("revoke", help=text(N_("refuse a token from now on")))
+    revoke.add_argument("id")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -82,7 +96,19 @@ def _dispatch(args: argparse.Namespace, settings: Settings, text: CliText) -> in
         return _worker(settings, args.concurrency, args.queues)
     if args.command == "manifest":
         return _manifest_update(settings, text)
+    if args.command == "token":
+        return _token(args, settings, text)
     return _compliance(args, settings, text)
+
+
+def _token(args: argparse.Namespace, settings: Settings, text: CliText) -> int:
+    from dihya.api import cli_tools
+
+    if args.action == "create":
+        return cli_tools.token_create(settings, text, args.identity, args.ttl, args.name)
+    if args.action == "revoke":
+        return cli_tools.token_revoke(settings, text, args.id)
+    return cli_tools.token_list(settings, text)
 
 
 def _compliance(args: argparse.Namespace, settings: Settings, text: CliText) -> int:

@@ -1,4 +1,5 @@
-"""Structured logs: one JSON object per line, every message and field passed through redaction.
+"""Structured logs: one JSON object per line, every message and field passed through redaction
+(and any JSON Web Token masked: API tokens never belong in a log).
 
 A log file rotates by size (``DIHYA_LOG_MAX_BYTES``, ``DIHYA_LOG_BACKUPS`` older files kept), so no
 flood of requests can fill the disk with log lines.
@@ -13,7 +14,7 @@ from pathlib import Path
 
 from pythonjsonlogger.json import JsonFormatter
 
-from dihya.redaction import Redactor
+from dihya.redaction import Redactor, mask_jwts
 
 
 class RedactingJsonFormatter(JsonFormatter):
@@ -22,7 +23,7 @@ class RedactingJsonFormatter(JsonFormatter):
         self._redact = redactor
 
     def format(self, record: logging.LogRecord) -> str:
-        return self._redact(super().format(record))
+        return mask_jwts(self._redact(super().format(record)))
 
 
 def configure(level: str, redactor: Redactor, path: Path | None = None, *, max_bytes: int = 50 << 20,

@@ -34,6 +34,15 @@ TOKEN_SHAPES: tuple[TokenShape, ...] = (
     TokenShape(re.compile(r"\bAKIA[0-9A-Z]{16}\b"), ("akia",)),
 )
 
+# JSON Web Tokens (Dihya's API tokens, an identity provider's tokens): masked in logs (issue 13). Not
+# among TOKEN_SHAPES, which chat replies pass through too: ``api token`` shows people their own.
+JWT = re.compile(r"\beyJ[A-Za-z0-9_-]{6,}\.eyJ[A-Za-z0-9_-]{6,}\.[A-Za-z0-9_-]*")
+
+
+def mask_jwts(text: str) -> str:
+    return JWT.sub(MASK, text) if "eyJ" in text else text
+
+
 _TRIGGERS = tuple((trigger, shape.pattern) for shape in TOKEN_SHAPES for trigger in shape.triggers)
 
 

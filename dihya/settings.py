@@ -14,6 +14,9 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from bot.argtypes import Duration
+from bot.errors import UserError
+
 __all__ = ["SecretUrl", "Settings", "SettingsError", "load_settings"]
 URL_MASK = "***"
 
@@ -52,6 +55,8 @@ def masked_url(url: str) -> str:
                          for k, v in parse_qsl(parts.query, keep_blank_values=True))
         parts = parts._replace(query=query)
     return parts.geturl()
+
+DURATION = Duration(60, 90 * 86400)  # an API token's lifetime (issue 13)
 
 
 class Settings(BaseSettings):
@@ -132,12 +137,30 @@ class Settings(BaseSettings):
     log_max_bytes: int = Field(default=50 << 20, ge=1024)  # the log file rotates at this size
     log_backups: int = Field(default=5, ge=1, le=100)
     # -- end HTTP ingress -----------------------------------------------------------------------
+    # -- REST API authentication (issue 13) -------------------------------------------------------
+    api_token_ttl: int = Field(default=12 * 3600, ge=60, le=90 * 86400)  # seconds, or a duration: 12h, 7d
+    api_oidc_issuer: str | None = None  # an OpenID provider whose access tokens the API accepts
+    api_oidc_audience: str | None = None  # required with the issuer: the ``aud`` its tokens carry for Dihya
+    api_oidc_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
+    # -- end REST API ---------------------------------------------------------------------------------
 
     @field_validator("admins", "matrix_rooms", mode="before")
     @classmethod
     def _comma_list(cls, value: object) -> object:
         if isinstance(value, str):
             return tuple(item.strip() for item in value.split(",") if item.strip())
+        return value
+
+    @field_validator("api_token_ttl", mode="before")
+    @classmethod
+    def _duration(cls, value: object) -> object:
+        """``12h``, ``30m``, ``7d`` (as ``dihya token create --ttl`` reads them) as well as plain seconds."""
+        if isinstance(value, str) and not value.strip().isdigit():
+            try:
+                return DURATION.convert(value, "")
+            except UserError:
+                raise ValueError("must be seconds or a duration such as 12h, 30m or 7d, "
+                                 "from 1 minute to 90 days") from None
         return value
 
     @field_validator("admins")

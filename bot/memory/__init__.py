@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from bot.memory.alerts import MemoryAlerts
+from bot.memory.api_tokens import MemoryApiTokens
 from bot.memory.approvals import MemoryApprovals
 from bot.memory.audit import MemoryAudit
 from bot.memory.compliance import MemoryCompliance
@@ -21,13 +22,13 @@ from bot.memory.secret_tokens import MemorySecrets
 from bot.memory.small import MemoryInventory, MemoryKv, MemoryMessageKeys
 from bot.memory.tables import Tables
 
-__all__ = ["MemoryAlerts", "MemoryApprovals", "MemoryAudit", "MemoryCompliance", "MemoryIdentities",
+__all__ = ["MemoryAlerts", "MemoryApiTokens", "MemoryApprovals", "MemoryAudit", "MemoryCompliance", "MemoryIdentities",
            "MemoryIncidents", "MemoryInventory", "MemoryJobs", "MemoryKv", "MemoryLinks", "MemoryMessageKeys",
            "MemorySecrets", "MemoryStore", "Tables"]
 
 
 class MemoryStore(MemoryLinks, MemoryCompliance, MemoryInventory, MemoryMessageKeys, MemoryApprovals, MemoryJobs,
-                  MemoryKv, MemoryAudit, MemorySecrets, MemoryAlerts, MemoryIncidents):
+                  MemoryKv, MemoryAudit, MemorySecrets, MemoryAlerts, MemoryIncidents, MemoryApiTokens):
     """Every port of ``bot.ports.Store`` in memory."""
 
     __slots__ = ()
@@ -38,7 +39,7 @@ if TYPE_CHECKING:  # mypy checks that each class implements its port, and Memory
 
     _PORTS: tuple[ports.IdentityStore, ports.LinkStore, ports.InventoryStore, ports.MessageKeys, ports.ApprovalStore,
                   ports.JobStore, ports.KvStore, ports.AuditStore, ports.SecretStore, ports.ComplianceStore,
-                  ports.AlertStore, ports.IncidentStore, ports.Store] = (
+                  ports.AlertStore, ports.IncidentStore, ports.ApiTokenStore, ports.Store] = (
         MemoryIdentities(), MemoryLinks(), MemoryInventory(), MemoryMessageKeys(), MemoryApprovals(), MemoryJobs(),
         MemoryKv(), MemoryAudit(), MemorySecrets(), MemoryCompliance(), MemoryAlerts(), MemoryIncidents(),
-        MemoryStore())
+        MemoryApiTokens(), MemoryStore())

@@ -39,6 +39,8 @@ class MemoryCompliance(MemoryIdentities):
             t.pseudonyms.pop(k, None)
         for code in [h for h, (subject, _) in t.link_codes.items() if subject in keys]:
             del t.link_codes[code]
+        for token_id in [i for i, record in t.api_tokens.items() if record.identity in keys]:  # issue 13
+            del t.api_tokens[token_id]
         if person_id is not None:
             for k in keys:
                 del t.identities[k]

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from bot.audit import AuditRecord, Checkpoint
 from bot.events import Place
+from bot.ports import ApiTokenRecord
 
 
 def split_key(key: str) -> tuple[str, str]:
@@ -178,6 +179,7 @@ class Tables:
     storms: dict[int, StormRow] = field(default_factory=dict)
     incidents: dict[int, IncidentRow] = field(default_factory=dict)
     incident_events: dict[int, IncidentEventRow] = field(default_factory=dict)
+    api_tokens: dict[str, ApiTokenRecord] = field(default_factory=dict)  # issue 13: token id → record
     _ids: dict[str, Iterator[int]] = field(default_factory=dict)
 
     def next_id(self, table: str) -> int:

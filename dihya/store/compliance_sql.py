@@ -25,6 +25,7 @@ from dihya.store.models import (
     RoleAssignment,
 )
 from dihya.store.models_alerts import AlertGroupRow, IncidentEventRow, IncidentRow
+from dihya.store.models_api import ApiTokenRow
 from dihya.store.models_compliance import AuditCheckpoint, LinkCode, SecretRow
 
 ERASED = "[erased]"
@@ -126,6 +127,7 @@ class ComplianceSql:
             keys = _keys_of(conn, person_id) if person_id is not None else (key,)
             conn.execute(delete(Pseudonym).where(Pseudonym.subject.in_(keys)))
             conn.execute(delete(LinkCode).where(LinkCode.subject.in_(keys)))
+            conn.execute(delete(ApiTokenRow).where(ApiTokenRow.identity.in_(keys)))  # issue 13: refused from now on
             if person_id is not None:
                 conn.execute(delete(RoleAssignment).where(RoleAssignment.person_id == person_id))
                 conn.execute(delete(Identity).where(Identity.person_id == person_id))

@@ -16,6 +16,7 @@ from bot.events import Place
 from bot.jobs import JobDraft, JobRecord
 from bot.ports import ApprovalDraft, ApprovalRecord, IdentityRecord, Server, Vote
 from dihya.store.alerts_sql import AlertsSql
+from dihya.store.api_tokens_sql import ApiTokensSql
 from dihya.store.compliance_sql import ComplianceSql
 from dihya.store.engine import readers
 from dihya.store.models import (
@@ -43,7 +44,7 @@ def split_key(key: str) -> tuple[str, str]:
     return platform, user_id
 
 
-class SqlStore(AlertsSql, ComplianceSql):
+class SqlStore(AlertsSql, ComplianceSql, ApiTokensSql):
     __slots__ = ("engine", "reader", "sealer", "_audit_insert", "_head_ready")
 
     def __init__(self, engine: Engine, sealer: Sealer | None = None) -> None:

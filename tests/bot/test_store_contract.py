@@ -12,7 +12,7 @@ from bot.incidents import IncidentDraft, IncidentEvent
 from bot.jobs import JobDraft
 from bot.memory import MemoryStore
 from bot.memory.compliance import ERASED
-from bot.ports import ApprovalDraft, Server, Store, Vote
+from bot.ports import ApiTokenRecord, ApprovalDraft, Server, Store, Vote
 
 NOW = 1_800_000_000_000_000
 PLACE = Place("console", "main", "t1", direct=True)
@@ -490,3 +490,40 @@ def test_incidents_are_listed_newest_first_and_found_by_thread(store: Store) -> 
     found = store.incident_at("console:main", "t1")
     assert found is not None and found.id == ids[3]
     assert store.incident_at("console:main", "t9") is None
+
+
+# -- API tokens (issue 13) --------------------------------------------------------------------------
+def _token(token_id: str, identity: str = "console:ann", created: int = NOW) -> ApiTokenRecord:
+    return ApiTokenRecord(token_id, "ci", identity, created, created + 3_600_000_000)
+
+
+def test_an_api_token_record_reads_back_and_is_revoked_once(store: Store) -> None:
+    assert store.api_token("a1") is None
+    store.add_api_token(_token("a1"))
+    assert store.api_token("a1") == ApiTokenRecord("a1", "ci", "console:ann", NOW, NOW + 3_600_000_000, None)
+    assert store.revoke_api_token("a1", NOW + 5)
+    assert not store.revoke_api_token("a1", NOW + 9)  # the first revocation's time is kept
+    found = store.api_token("a1")
+    assert found is not None and found.revoked_us == NOW + 5 and found.state(NOW) == "revoked"
+    assert not store.revoke_api_token("nope", NOW)
+
+
+def test_api_tokens_are_listed_newest_first_and_by_identity(store: Store) -> None:
+    store.add_api_token(_token("b2", "console:bob", NOW + 1))
+    store.add_api_token(_token("a1", created=NOW))
+    store.add_api_token(_token("c3", "slack:U1", NOW + 1))
+    store.add_api_token(_token("a0", created=NOW + 1))
+    assert [t.id for t in store.api_tokens()] == ["a0", "b2", "c3", "a1"]
+    assert [t.id for t in store.api_tokens({"console:ann", "slack:U1"})] == ["a0", "c3", "a1"]
+    assert store.api_tokens([]) == []
+    assert _token("x").state(NOW + 3_600_000_000) == "expired" and _token("x").state(NOW) == "active"
+
+
+def test_erasing_a_person_deletes_the_records_of_their_tokens(store: Store) -> None:
+    store.grant_role("console:ann", "ops")
+    store.link_identities("console:ann", "slack:U1")
+    store.add_api_token(_token("a1"))
+    store.add_api_token(_token("u1", "slack:U1"))
+    store.add_api_token(_token("b1", "console:bob"))
+    assert store.erase_person("console:ann") == 2
+    assert [t.id for t in store.api_tokens()] == ["b1"]  # a token without its record is refused

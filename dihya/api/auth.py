@@ -1,0 +1,46 @@
+"""One entry point for the API adapter: an ``Authorization`` header in, an identity or a reason out.
+
+The token's unverified ``iss`` only chooses the verifier (Dihya's own, or the configured provider's);
+each verifier then checks everything itself, with its own algorithms and keys. Synchronous (the
+record lookup and a JWKS fetch block): the adapter runs it off the event loop.
+"""
+
+from __future__ import annotations
+
+import jwt
+
+from dihya.api import tokens
+from dihya.api.oidc import ProviderVerifier
+from dihya.api.verdict import Reason, Rejected, Verdict
+
+MAX_TOKEN = 8192  # characters; larger "tokens" are refused before any parsing
+
+
+class Authenticator:
+    __slots__ = ("_dihya", "_provider")
+
+    def __init__(self, dihya: tokens.TokenVerifier, provider: ProviderVerifier | None = None) -> None:
+        self._dihya, self._provider = dihya, provider
+
+    def authenticate(self, authorization: str | None) -> Verdict:
+        """``authorization`` is the header's value, ``Bearer <token>`` (the scheme in any case)."""
+        scheme, _, token = (authorization or "").strip().partition(" ")
+        token = token.strip()
+        if scheme.lower() != "bearer" or not token:
+            return Rejected(Reason.MISSING)
+        return self.verify(token)
+
+    def verify(self, token: str) -> Verdict:
+        if len(token) > MAX_TOKEN or not token.isascii():
+            return Rejected(Reason.MALFORMED)
+        try:
+            header = jwt.get_unverified_header(token)
+            claims = jwt.decode(token, options={"verify_signature": False})
+        except jwt.InvalidTokenError:
+            return Rejected(Reason.MALFORMED)
+        issuer = claims.get("iss")
+        if issuer == tokens.ISSUER:
+            return self._dihya.verify(token, header)
+        if self._provider is not None and issuer == self._provider.issuer:
+            return self._provider.verify(token, header)
+        return Rejected(Reason.ISSUER)

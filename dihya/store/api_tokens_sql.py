@@ -1,0 +1,47 @@
+"""Store methods for API token records (issue 13), mixed into ``SqlStore``."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+
+from sqlalchemy import Engine, Row, insert, select, update
+
+from bot.ports import ApiTokenRecord
+from dihya.store.models_api import ApiTokenRow
+
+_COLUMNS = (ApiTokenRow.id, ApiTokenRow.name, ApiTokenRow.identity, ApiTokenRow.created_us, ApiTokenRow.expires_us,
+            ApiTokenRow.revoked_us)
+
+
+class ApiTokensSql:
+    __slots__ = ()
+    engine: Engine
+
+    def add_api_token(self, record: ApiTokenRecord) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(insert(ApiTokenRow).values(
+                id=record.id, name=record.name, identity=record.identity, created_us=record.created_us,
+                expires_us=record.expires_us, revoked_us=record.revoked_us))
+
+    def api_token(self, token_id: str) -> ApiTokenRecord | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(*_COLUMNS).where(ApiTokenRow.id == token_id)).first()
+        return _record(row) if row is not None else None
+
+    def api_tokens(self, identities: Collection[str] | None = None) -> list[ApiTokenRecord]:
+        """Newest first, then by id."""
+        query = select(*_COLUMNS).order_by(ApiTokenRow.created_us.desc(), ApiTokenRow.id)
+        if identities is not None:
+            query = query.where(ApiTokenRow.identity.in_(list(identities)))
+        with self.engine.connect() as conn:
+            return [_record(row) for row in conn.execute(query)]
+
+    def revoke_api_token(self, token_id: str, now_us: int) -> bool:
+        with self.engine.begin() as conn:
+            changed = conn.execute(update(ApiTokenRow).where(ApiTokenRow.id == token_id,
+                                                             ApiTokenRow.revoked_us.is_(None)).values(revoked_us=now_us))
+            return bool(changed.rowcount)
+
+
+def _record(row: Row[tuple[str, str, str, int, int, int | None]]) -> ApiTokenRecord:
+    return ApiTokenRecord(row.id, row.name, row.identity, row.created_us, row.expires_us, row.revoked_us)
