@@ -36,6 +36,7 @@ DEFAULT_GRANTS: Mapping[str, tuple[str, ...]] = {
     "audit.export": ("auditor", "admin"),  # its own permission, so an approval policy can cover exports only
     "gdpr.export": ("admin",),  # someone else's data; everyone may export their own
     "secrets.manage": ("devops", "admin"),
+    "deploy.override_gate": ("admin",),  # deploy although the version's pipeline is red (issue 15)
 }
 
 

@@ -103,7 +103,7 @@ def _stamped_revisions(engine: Engine) -> frozenset[str] | None:
 
 
 def _create_and_stamp(engine: Engine, heads: frozenset[str]) -> None:
-    from dihya.store import models_alerts, models_compliance  # noqa: F401 - register their tables
+    from dihya.store import models_alerts, models_compliance, models_pipelines  # noqa: F401 - register tables
     from dihya.store.models import Base
 
     with engine.begin() as conn:
