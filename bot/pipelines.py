@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Protocol
 
+from bot.alerting import Route, route_for
 from bot.errors import UserError
 from bot.i18n import N_, Msg
 
@@ -257,3 +258,19 @@ def merge_run(old: PipelineRun, new: PipelineRun) -> PipelineRun:
 def changed(old: PipelineRun, new: PipelineRun) -> bool:
     """Whether a saved run shows something new (its state, the provider's word, a stage, its link)."""
     return (old.state, old.status, old.stages, old.url) != (new.state, new.status, new.stages, new.url)
+
+
+@dataclass(frozen=True, slots=True)
+class CiPolicy:
+    """``[ci]``: where provider-reported results are posted, and what a red default branch does."""
+
+    routes: tuple[Route, ...] = ()
+    default_channel: str | None = None
+    locale: str = "en"
+    incident_on_default_branch_failure: bool = False
+
+    def destination(self, labels: Mapping[str, str]) -> tuple[str | None, str]:
+        route = route_for(self.routes, labels)
+        if route is None:
+            return self.default_channel, self.locale
+        return route.channel, route.locale or self.locale

@@ -4,7 +4,19 @@ from __future__ import annotations
 
 from bot.registry import Command
 from commands import alerts as alert_commands  # issue 5
-from commands import audit, deploy, gdpr, help, identity, inventory, jobs, link, playbook, secrets
+from commands import (
+    audit,
+    deploy,
+    gdpr,
+    help,
+    identity,
+    inventory,
+    jobs,
+    link,
+    pipelines,  # issue 15
+    playbook,
+    secrets,
+)
 from commands import incidents as incident_commands  # issue 5
 from commands import monitoring as monitoring_commands  # issue 5
 
@@ -24,4 +36,5 @@ ALL: tuple[Command, ...] = (
     *monitoring_commands.COMMANDS,
     *alert_commands.COMMANDS,
     *incident_commands.COMMANDS,
+    *pipelines.COMMANDS,  # CI/CD pipelines (issue 15)
 )

@@ -11,6 +11,7 @@ from adapters.base import ChatAdapter
 from dihya.alerts.webhook import alertmanager_routes
 from dihya.app import App, build_app, settle_heap
 from dihya.http import build_http
+from dihya.pipelines.webhook import ci_routes  # issue 15
 from dihya.settings import Settings
 
 log = logging.getLogger("dihya.serve")
@@ -42,6 +43,8 @@ async def serve(settings: Settings) -> None:
     routes = [route for adapter in adapters for route in adapter.routes()]
     if app.alerts is not None:  # issue 5: POST /hooks/alertmanager
         routes.extend(alertmanager_routes(app.alerts, settings.alert_webhook_token))
+    if app.ci is not None:  # issue 15: POST /hooks/github, /hooks/gitlab, /hooks/jenkins
+        routes.extend(ci_routes(app.ci, settings))
     http = build_http(app, routes)
     server = uvicorn.Server(uvicorn.Config(http, host=settings.http_host, port=settings.http_port,
                                            log_config=None, access_log=False))

@@ -24,7 +24,7 @@ log = logging.getLogger("dihya.jobs.watcher")
 JobDetail = Callable[[JobRecord], tuple[Msg, ...]]  # lines a kind of job adds to its status message
 
 
-def no_detail(job: JobRecord) -> tuple[Msg, ...]:  # noqa: ARG001 - most kinds add nothing
+def no_detail(job: JobRecord) -> tuple[Msg, ...]:
     return ()
 
 
@@ -89,7 +89,8 @@ class JobWatcher:
         else:
             log.warning("job status message never appeared", extra={"job": job_id})
             return
-        text = self._catalogs.render_all(status_lines(job, int(self._clock() * 1e6), self._detail(job)), job.draft.locale)
+        lines = status_lines(job, int(self._clock() * 1e6), self._detail(job))
+        text = self._catalogs.render_all(lines, job.draft.locale)
         if self._shown.get(job_id) == text:
             return
         if len(self._shown) > 10_000:
