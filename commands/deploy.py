@@ -8,7 +8,7 @@ from bot.argtypes import Integer, Name, Text
 from bot.context import Context
 from bot.errors import UserError
 from bot.i18n import N_
-from bot.pipelines import PipelineRun, blocking_run
+from bot.pipelines import blocking_run
 from bot.registry import Arg, ByArgument, Command, Reply
 from commands.common import ENVIRONMENT, start_job
 
@@ -34,7 +34,8 @@ def _gate(ctx: Context, service: str, version: str, override: str) -> dict[str, 
     if blocking is None:
         return {}
     if not override:
-        raise UserError(_BLOCKED[blocking.state if blocking.state in _BLOCKED else "failed"], **_blocked(blocking))
+        raise UserError(_BLOCKED[blocking.state if blocking.state in _BLOCKED else "failed"],
+                        run=blocking.label, version=version, url=blocking.url or "-")
     if not ctx.services.policy.holds(ctx.actor.roles, "deploy.override_gate"):
         raise UserError(N_("Only an admin may override a deploy gate."))
     return {"gate_override": override, "blocked_by": blocking.label, "blocked_state": blocking.state}
@@ -50,10 +51,6 @@ _BLOCKED = {
     "queued": N_("Deploy refused: pipeline run {run} for {version} is still running ({url}). Wait for it, or an "
                  "admin may add “override REASON”."),
 }
-
-
-def _blocked(run: PipelineRun) -> dict[str, object]:
-    return {"run": run.label, "version": run.version or run.ref or run.sha[:12], "url": run.url or "-"}
 
 
 def rollback(ctx: Context, args: Mapping[str, object]) -> Reply:
