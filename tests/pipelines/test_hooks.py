@@ -111,7 +111,7 @@ async def test_gitlab_token_and_route_by_provider_in_french(app: App, chat: Tran
     assert (refused.status_code, accepted.status_code) == (401, 202)
     [message, incident] = in_channel(chat, "gitlab")
     assert "#1" in incident
-    assert "Gitlab Test" in message and "master" in message and "❌ test: test-image: failed" in message
+    assert "Gitlab Test" in message and "master" in message and "❌ test: test-image : failed" in message
     assert "a échoué" in message  # the route's locale
 
 
