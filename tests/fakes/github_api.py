@@ -1,7 +1,8 @@
 """A fake GitHub REST API for Actions: workflow dispatch, runs, jobs, cancel, re-run failed jobs.
 
 A dispatched run plays queued → in_progress → completed, one step per read of the run; its jobs
-follow (the first job finishes while the run is in progress). ``conclusion`` decides how it ends.
+follow (the first job finishes while the run is in progress). ``conclusion`` decides how it ends
+(None: it runs until cancelled).
 With ``run_details=False`` it behaves like a GitHub Enterprise Server older than 2026-02: it refuses
 ``return_run_details`` with 422, answers a dispatch with 204, and lists runs whose title is the
 value of the workflow's ``correlation`` input (the workflow's ``run-name``).
@@ -22,7 +23,7 @@ PHASES = ("queued", "in_progress", "completed")
 
 class FakeGitHub(FakeApiServer):
     def __init__(self, token: str, repo: str = "acme/api", workflow: str = "ci.yml",
-                 jobs: tuple[str, ...] = ("build", "test"), conclusion: str = "success",
+                 jobs: tuple[str, ...] = ("build", "test"), conclusion: str | None = "success",
                  run_details: bool = True) -> None:
         super().__init__()
         self.token, self.repo, self.workflow, self.job_names = token, repo, workflow, jobs
@@ -96,6 +97,8 @@ class FakeGitHub(FakeApiServer):
         if run["cancelled"]:
             return "completed", "cancelled"
         status = PHASES[min(run["reads"], len(PHASES)) - 1] if run["reads"] else "queued"
+        if status == "completed" and self.conclusion is None:  # no conclusion: in progress until cancelled
+            status = "in_progress"
         return status, self.conclusion if status == "completed" else None
 
     def _jobs(self, run_id: int) -> dict[str, Any]:

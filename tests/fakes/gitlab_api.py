@@ -16,7 +16,7 @@ PHASES = ("pending", "running")
 class FakeGitLab(FakeApiServer):
     def __init__(self, api_token: str, trigger_token: str, project: str = "acme/api",
                  jobs: tuple[tuple[str, str], ...] = (("build", "compile"), ("test", "unit")),
-                 final: str = "success") -> None:
+                 final: str = "success") -> None:  # final "running": runs until cancelled
         super().__init__()
         self.api_token, self.trigger_token, self.project = api_token, trigger_token, project
         self.job_names = jobs

@@ -105,7 +105,7 @@ async def test_jenkins_production_pipeline_needs_approval_then_follows_queue_to_
 ])
 async def test_pipeline_cancel_reaches_the_provider(app: App, chat: Transcript, servers: Fakes,
                                                     provider_pipeline: str, stop_call: tuple[str, str]) -> None:
-    servers.github.conclusion = "success"
+    servers.github.conclusion, servers.gitlab.final = None, "running"  # both run until cancelled
     await chat.say("admin1", f"pipeline run {provider_pipeline}")
     await wait_job(app, 1, state="running")
     assert "Cancelling job #1" in clean(await chat.say("admin1", "pipeline cancel 1"))
