@@ -33,7 +33,8 @@ def test_queued_and_running_jobs_show_their_progress() -> None:
     shown = text(running, T0 + 75_000_000)
     assert "███░░░░░░░ step 3 of 10: pull image (1m15s)" in shown
     # Before the runner knows how many steps there are, the job says it is starting (issue 12, item 7).
-    assert text(replace(running, step=0, total=0, step_name=""), T0) == "🔄 Job #7 starting: deploy web → staging (v2) (0s)"
+    starting = text(replace(running, step=0, total=0, step_name=""), T0)
+    assert starting == "🔄 Job #7 starting: deploy web → staging (v2) (0s)"
 
 
 @pytest.mark.parametrize(("state", "start"), [("succeeded", "✅"), ("failed", "❌"), ("cancelled", "🛑"),

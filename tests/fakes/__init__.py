@@ -52,7 +52,7 @@ class FakeApiServer(abc.ABC):
     def handle(self, request: RecordedRequest) -> Reply:
         """Answer one request (the subclass's API)."""
 
-    def refuse(self, method: str, path: str, headers: dict[str, str]) -> Reply | None:  # noqa: ARG002
+    def refuse(self, method: str, path: str, headers: dict[str, str]) -> Reply | None:
         """A refusal decided on the headers (credentials, CSRF crumb) before the request is recorded;
         the headers themselves are never kept."""
         return None

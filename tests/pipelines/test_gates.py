@@ -97,6 +97,7 @@ async def test_only_an_admin_overrides_and_the_reason_is_audited(app: App, chat:
     await chat.say("admin1", f"deploy api to staging version {SHA[:7]} override flaky test, fix in #42")
     assert deploy_jobs(app) == ["deploy api → staging (9f2c1e3)"]
     app.bot.flush_audit()
-    [row] = [r.draft for r in app.store.audit_records() if r.draft.action == "command:deploy" and r.draft.outcome == "ok"]
+    [row] = [r.draft for r in app.store.audit_records()
+             if r.draft.action == "command:deploy" and r.draft.outcome == "ok"]
     details = json.loads(json.dumps(row.details))
     assert details["gate_override"] == "flaky test, fix in #42" and details["blocked_by"] == "api-ci #101"

@@ -149,7 +149,7 @@ async def test_results_are_annotated_in_grafana(app: App, servers: Fakes) -> Non
     await app.ci.idle()
     [annotation] = servers.grafana.annotations()
     assert annotation["tags"] == ["dihya", "pipeline", "api-ci", "failed"]
-    assert "CI completed (failure) on main (acme/api)" == annotation["text"]
+    assert annotation["text"] == "CI completed (failure) on main (acme/api)"
 
 
 def test_a_jenkins_queue_item_gone_after_the_build_started_is_followed_to_its_build() -> None:
