@@ -144,4 +144,18 @@ class Duration:
         return total
 
 
-ArgType = Name | Address | Choice | Integer | Person | Text | Duration
+@dataclass(frozen=True, slots=True)
+class GitRef:
+    """A branch or tag name (``main``, ``release/1.4``, ``v1.4.0``): no leading dash, no ``..``."""
+
+    expected: str = N_("a branch or tag name")
+    greedy: bool = False
+    _pattern: re.Pattern[str] = field(default=re.compile(r"[A-Za-z0-9_][A-Za-z0-9._/-]{0,254}"))
+
+    def convert(self, raw: str, label: str) -> object:
+        if self._pattern.fullmatch(raw) is None or ".." in raw:
+            raise _reject(raw, label, self.expected)
+        return raw
+
+
+ArgType = Name | Address | Choice | Integer | Person | Text | Duration | GitRef

@@ -13,6 +13,7 @@ from bot.i18n import Catalogs
 from bot.identity import Actor, Identities
 from bot.jobs import JobQueue
 from bot.monitoring import Metrics, MonitoringConfig, Silences  # issue 5
+from bot.pipelines import PipelineCatalog, PipelineRunStore  # issue 15
 from bot.ports import ApiTokens, Clock, Compliance, Store
 from bot.rbac import AccessPolicy
 from bot.registry import Registry, Reply
@@ -50,6 +51,9 @@ class Services:
     bootstrap_admins: frozenset[str] = frozenset()
     # -- REST API (issue 13): issuing tokens; None where no signing key is built
     api_tokens: ApiTokens | None = None
+    # -- CI/CD pipelines (issue 15): the catalog and the recorded runs (None: no run is recorded)
+    pipelines: PipelineCatalog = field(default_factory=PipelineCatalog)
+    pipeline_runs: PipelineRunStore | None = None
 
 
 @dataclass(slots=True)  # built for every message: a frozen init costs ~3x per field

@@ -27,7 +27,7 @@ EXCERPT_LINES = 8
 
 @dataclass(frozen=True, slots=True)
 class JobDraft:
-    kind: str  # deploy | rollback | playbook | restart | scale
+    kind: str  # deploy | rollback | playbook | restart | scale | pipeline
     args: Mapping[str, object]
     summary: str  # English text for the audit log; shown only when ``args`` cannot fill the kind's template
     requester: str
@@ -78,6 +78,7 @@ _SUMMARIES: Mapping[str, str] = {
     "restart": N_("restart {service} in {env}"),
     "scale": N_("scale {service} in {env} to {replicas}"),
     "playbook": N_("playbook {name} on {target}"),
+    "pipeline": N_("pipeline {pipeline} on {ref}"),
 }
 _FIELDS: Mapping[str, tuple[str, ...]] = {
     kind: tuple(name for _, name, _, _ in Formatter().parse(template) if name)
@@ -124,20 +125,21 @@ _FINAL = {
 }
 
 
-def status_lines(job: JobRecord, now_us: int) -> tuple[Msg, ...]:
-    """The job's status message, rebuilt from the record each time it is edited."""
+def status_lines(job: JobRecord, now_us: int, detail: tuple[Msg, ...] = ()) -> tuple[Msg, ...]:
+    """The job's status message, rebuilt from the record each time it is edited. ``detail``: lines a
+    kind of job adds under its status line (a pipeline run's link and its stages)."""
     base = {"id": job.id, "summary": shown_summary(job.draft)}
     if job.state == "queued":
-        return (Msg(N_("⏳ Job #{id} queued: {summary}"), base),)
+        return (Msg(N_("⏳ Job #{id} queued: {summary}"), base), *detail)
     if job.state == "running":
         elapsed = _duration(job.started_us, now_us)
         if not job.total:  # no runner has reported its steps yet (Ansible is still loading the playbook)
-            return (Msg(N_("🔄 Job #{id} starting: {summary} ({elapsed})"), {**base, "elapsed": elapsed}),)
+            return (Msg(N_("🔄 Job #{id} starting: {summary} ({elapsed})"), {**base, "elapsed": elapsed}), *detail)
         return (Msg(N_("🔄 Job #{id} running: {summary}\n{bar} step {step} of {total}: {step_name} ({elapsed})"),
                     {**base, "bar": _bar(job.step, job.total), "step": job.step, "total": job.total,
-                     "step_name": job.step_name or "…", "elapsed": elapsed}),)
+                     "step_name": job.step_name or "…", "elapsed": elapsed}), *detail)
     final = Msg(_FINAL[job.state], {**base, "duration": _duration(job.started_us or job.created_us, job.finished_us)})
-    return (final, *_failure_lines(job))
+    return (final, *detail, *_failure_lines(job))
 
 
 def _failure_lines(job: JobRecord) -> tuple[Msg, ...]:

@@ -5,7 +5,19 @@ from __future__ import annotations
 from bot.registry import Command
 from commands import alerts as alert_commands  # issue 5
 from commands import api_tokens as api_token_commands  # issue 13
-from commands import audit, deploy, gdpr, help, identity, inventory, jobs, link, playbook, secrets
+from commands import (
+    audit,
+    deploy,
+    gdpr,
+    help,
+    identity,
+    inventory,
+    jobs,
+    link,
+    pipelines,  # issue 15
+    playbook,
+    secrets,
+)
 from commands import incidents as incident_commands  # issue 5
 from commands import monitoring as monitoring_commands  # issue 5
 
@@ -27,4 +39,5 @@ ALL: tuple[Command, ...] = (
     *incident_commands.COMMANDS,
     # REST API tokens (issue 13)
     *api_token_commands.COMMANDS,
+    *pipelines.COMMANDS,  # CI/CD pipelines (issue 15)
 )

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
-from bot.argtypes import Integer, Name
+from bot.argtypes import Integer, Name, Text
 from bot.catalog import Deployment
 from bot.context import Context
 from bot.errors import UserError
 from bot.i18n import N_
+from bot.pipelines import blocking_run
 from bot.registry import Arg, ByArgument, Command, Reply
 from commands.common import ENVIRONMENT, start_job
 
@@ -37,8 +38,38 @@ def deploy(ctx: Context, args: Mapping[str, object]) -> Reply:
     service, env = str(args["service"]), str(args["env"])
     version = str(args.get("version") or DEFAULT_VERSION)
     target = _supported(ctx, "deploy", args)
+    gate = _gate(ctx, service, version, str(args.get("override") or ""))
     job_args = {"service": service, "env": env, "version": version}
-    return start_job(ctx, "deploy", job_args, target.timeout_s)
+    reply = start_job(ctx, "deploy", job_args, target.timeout_s)
+    reply.details = gate
+    return reply
+
+
+def _gate(ctx: Context, service: str, version: str, override: str) -> dict[str, object]:
+    """Refuse a deploy whose version's newest pipeline run failed or is still running (issue 15);
+    an admin may go ahead with a reason, which the audit row keeps with the run that blocked."""
+    runs = ctx.services.pipeline_runs
+    blocking = blocking_run(runs.pipeline_runs(service=service, limit=200), version) if runs is not None else None
+    if blocking is None:
+        return {}
+    if not override:
+        raise UserError(_BLOCKED[blocking.state if blocking.state in _BLOCKED else "failed"],
+                        run=blocking.label, version=version, url=blocking.url or "-")
+    if not ctx.services.policy.holds(ctx.actor.roles, "deploy.override_gate"):
+        raise UserError(N_("Only an admin may override a deploy gate."))
+    return {"gate_override": override, "blocked_by": blocking.label, "blocked_state": blocking.state}
+
+
+_BLOCKED = {
+    "failed": N_("Deploy refused: pipeline run {run} for {version} failed ({url}). An admin may add "
+                 "“override REASON”."),
+    "cancelled": N_("Deploy refused: pipeline run {run} for {version} was cancelled ({url}). An admin may add "
+                    "“override REASON”."),
+    "running": N_("Deploy refused: pipeline run {run} for {version} is still running ({url}). Wait for it, or an "
+                  "admin may add “override REASON”."),
+    "queued": N_("Deploy refused: pipeline run {run} for {version} is still running ({url}). Wait for it, or an "
+                 "admin may add “override REASON”."),
+}
 
 
 def rollback(ctx: Context, args: Mapping[str, object]) -> Reply:
@@ -84,14 +115,17 @@ _BY_ENV = ByArgument("env", {"production": "deploy.prod"}, "deploy.nonprod")
 COMMANDS = (
     Command(
         name="deploy",
-        phrases={"en": ("deploy {service} to {env} [version {version}]",),
-                 "fr": ("déployer {service} en {env} [version {version}]",
-                        "déployer {service} sur {env} [version {version}]"),
-                 "ar": ("انشر {service} إلى {env} [إصدار {version}]", "نشر {service} إلى {env} [إصدار {version}]"),
-                 "tzm": ("ⵙⵙⵓⴼⵖ {service} ⵖⵔ {env} [ⵜⴰⵍⵖⴰ {version}]",)},
-        args=(_SERVICE, _ENV, Arg("version", Name(), N_("version"), optional=True)),
+        phrases={"en": ("deploy {service} to {env} [version {version}] [override {override}]",),
+                 "fr": ("déployer {service} en {env} [version {version}] [forcer {override}]",
+                        "déployer {service} sur {env} [version {version}] [forcer {override}]"),
+                 "ar": ("انشر {service} إلى {env} [إصدار {version}] [تجاوز {override}]",
+                        "نشر {service} إلى {env} [إصدار {version}] [تجاوز {override}]"),
+                 "tzm": ("ⵙⵙⵓⴼⵖ {service} ⵖⵔ {env} [ⵜⴰⵍⵖⴰ {version}] [ⵣⴳⵔ {override}]",)},
+        args=(_SERVICE, _ENV, Arg("version", Name(), N_("version"), optional=True),
+              Arg("override", Text(max_length=300), N_("reason to override the pipeline gate"), optional=True)),
         permission=_BY_ENV,
-        help=N_("Deploy a version of a service to an environment (production needs approval)."),
+        help=N_("Deploy a version of a service to an environment (production needs approval); refused while "
+                "that version's pipeline is red or running, unless an admin adds “override REASON”."),
         handler=deploy,
         check=_precheck("deploy"),
         mutating=True,

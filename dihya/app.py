@@ -21,22 +21,26 @@ from bot.dedupe import DeliveryLog, RecentDeliveries
 from bot.i18n import Catalogs
 from bot.identity import Identities
 from bot.jobs import JobQueue
+from bot.pipelines import PipelineCatalog  # issue 15
 from bot.ports import Clock
 from bot.ratelimit import RateLimit
 from bot.registry import Command, Registry
 from commands import ALL
+from commands.pipelines import with_catalog  # issue 15
 from dihya.alerts.ingest import AlertIngest  # issue 5
 from dihya.alerts.wiring import REACTIONS, build_metrics, build_silences  # issue 5
 from dihya.api.wiring import LazyIssuer  # issue 13
 from dihya.compliance.service import ComplianceService
 from dihya.compliance.settings_audit import audit_settings
 from dihya.compliance.wiring import build_compliance, compliance_task, sealer, secret_box
-from dihya.config_file import (
+from dihya.config_file import (  # issue 15
     access_policy,
     address_policy,
     alert_policy,
+    ci_policy,
     load_config,
     monitoring_config,
+    pipeline_catalog,
     service_catalog,
 )
 from dihya.jobs.backends import build_backends
@@ -44,10 +48,14 @@ from dihya.jobs.execution import JobExecutor
 from dihya.jobs.local import LocalNudges, LocalQueue
 from dihya.jobs.targets import CatalogRunner
 from dihya.jobs.watcher import JobWatcher
+from dihya.pipelines.ingest import CiIngest  # issue 15
+from dihya.pipelines.runner import pipeline_detail  # issue 15
+from dihya.pipelines.wiring import build_annotations, with_pipelines  # issue 15
 from dihya.redaction import Redactor
 from dihya.runtime import Runtime
 from dihya.settings import Settings
 from dihya.store.engine import make_engine, upgrade
+from dihya.store.pipelines_sql import PipelineRunsSql  # issue 15
 from dihya.store.sql import SqlStore
 
 LOCALES_DIR = Path(__file__).resolve().parent.parent / "locales"
@@ -80,6 +88,7 @@ class App:
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
     compliance: ComplianceService | None = None  # compliance (issue 6)
     alerts: AlertIngest | None = None  # Alertmanager deliveries → chat (issue 5)
+    ci: CiIngest | None = None  # provider webhooks → records and chat (issue 15)
 
     async def start(self) -> None:
         """Begin background work: status edits, lost-worker sweeps, resuming queued local jobs."""
@@ -92,6 +101,8 @@ class App:
         self._start_compliance()
         if self.alerts is not None:  # issue 5: handles queued Alertmanager deliveries
             self._tasks.append(asyncio.create_task(self.alerts.run()))
+        if self.ci is not None:  # issue 15: handles queued provider webhook deliveries
+            self._tasks.append(asyncio.create_task(self.ci.run()))
 
     def _start_compliance(self) -> None:
         """Compliance (issue 6): audit settings changes, then anchor the audit head and purge old rows."""
@@ -160,10 +171,11 @@ def build_app(
     catalogs = Catalogs.load(LOCALES_DIR)
     redactor = Redactor(settings.secret_values())
     compliance = build_compliance(settings, store, redactor, clock)  # compliance (issue 6)
-    nudges, executor, queue = _jobs(settings, store, catalog, redactor, addresses)
+    pipelines, runs = pipeline_catalog(config), PipelineRunsSql(engine)  # issue 15
+    nudges, executor, queue = _jobs(settings, store, catalog, redactor, addresses, pipelines)
     services = Services(
         store=store,
-        registry=Registry(commands),
+        registry=Registry(with_catalog(commands, pipelines)),
         policy=access_policy(config),
         catalogs=catalogs,
         clock=clock,
@@ -176,38 +188,48 @@ def build_app(
         monitoring=monitoring_config(config, settings.grafana_url), reactions=REACTIONS,
         addresses=addresses, bootstrap_admins=frozenset(settings.admins),
         api_tokens=LazyIssuer(settings, store, clock),  # issue 13
+        pipelines=pipelines, pipeline_runs=runs,  # issue 15
     )
     limit = RateLimit(settings.rate_limit_per_minute, settings.rate_limit_burst, clock)
-    bot = Bot(services, _deliveries(settings), limit)
+    deliveries = _deliveries(settings)
+    bot = Bot(services, deliveries, limit)
     runtime = Runtime(bot, redactor, settings.audit_flush_ms)
-    watcher = JobWatcher(runtime, store, catalogs, executor, clock, stale_after=settings.job_stale_seconds)
+    watcher = JobWatcher(runtime, store, catalogs, executor, clock, stale_after=settings.job_stale_seconds,
+                         detail=pipeline_detail(runs))
     if isinstance(nudges, LocalNudges):
         nudges.connect(watcher.poke_threadsafe)
     alerts = AlertIngest(runtime, alert_policy(config, settings), redactor, clock,  # issue 5
                          queue_size=settings.alert_queue_size)
+    ci = CiIngest(runtime, runs, pipelines, ci_policy(config, settings), deliveries, redactor,
+                  build_annotations(settings), clock)  # issue 15
     return App(settings, engine, store, bot, runtime, redactor, executor, queue, watcher, nudges,
-               compliance=compliance, alerts=alerts)
+               compliance=compliance, alerts=alerts, ci=ci)
 
 
 def build_executor(settings: Settings, store: SqlStore, catalog: ServiceCatalog, redactor: Redactor,
-                   nudges: Nudges, addresses: AddressPolicy = STRICT) -> JobExecutor:
-    runner = CatalogRunner(catalog, build_backends(settings), store, settings.data_dir.resolve(),
-                           secret_box(settings, store, redactor), addresses)  # compliance: runners get catalog secrets
-    return JobExecutor(store, runner, nudges.send, redactor)
+                   nudges: Nudges, addresses: AddressPolicy = STRICT,
+                   pipelines: PipelineCatalog | None = None) -> JobExecutor:
+    secrets = secret_box(settings, store, redactor)  # compliance: runners get catalog secrets
+    runner = CatalogRunner(catalog, build_backends(settings), store, settings.data_dir.resolve(), secrets,
+                           addresses)
+    if pipelines is None:  # a worker process reads the catalog itself
+        pipelines = pipeline_catalog(load_config(settings.config_file))
+    runs = PipelineRunsSql(store.engine)
+    return JobExecutor(store, with_pipelines(runner, settings, pipelines, runs, secrets), nudges.send, redactor)
 
 
 def _jobs(settings: Settings, store: SqlStore, catalog: ServiceCatalog, redactor: Redactor,
-          addresses: AddressPolicy) -> tuple[Nudges, JobExecutor, JobQueue]:
+          addresses: AddressPolicy, pipelines: PipelineCatalog) -> tuple[Nudges, JobExecutor, JobQueue]:
     if settings.jobs == "local":
         local = LocalNudges()
-        executor = build_executor(settings, store, catalog, redactor, local, addresses)
+        executor = build_executor(settings, store, catalog, redactor, local, addresses, pipelines)
         return local, executor, LocalQueue(executor, settings.job_workers)
     # Celery and Redis are imported only when configured: the embedded default stays small.
     from dihya.jobs.celery_queue import CeleryQueue, make_celery
     from dihya.jobs.nudges import RedisNudges
 
     remote = RedisNudges(settings.redis)
-    executor = build_executor(settings, store, catalog, redactor, remote, addresses)
+    executor = build_executor(settings, store, catalog, redactor, remote, addresses, pipelines)
     celery = make_celery(settings.redis, settings.celery_visibility_timeout)
     return remote, executor, CeleryQueue(celery, settings.redis, catalog, store)
 

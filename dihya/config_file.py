@@ -37,6 +37,20 @@
     match = { severity = "critical" }
     match_re = { instance = "db-.*" }
     channel = "slack:C0123"
+
+    [pipelines.api-ci]                       # `pipeline run api-ci on main version=1.4.0` (issue 15)
+    provider = "github"                      # github | gitlab | jenkins
+    project = "acme/api"
+    workflow = "ci.yml"
+    refs = ["main", "release/*"]
+    parameters = { version = "version", dry_run = "boolean", region = ["eu", "us"] }
+    service = "api"                          # `deploy api …` is gated on this pipeline's runs
+    token_secret = "github_token"
+    [ci]                                     # provider webhooks' results
+    channel = "slack:C0CI"
+    [[ci.routes]]
+    match = { repository = "acme/api", result = "failure" }
+    channel = "slack:C0API"
 """
 
 from __future__ import annotations
@@ -52,6 +66,7 @@ from bot.alerting import AlertPolicy, Route  # issue 5
 from bot.catalog import DEMO, RUNNERS, Deployment, ServiceCatalog
 from bot.i18n import DEFAULT_LOCALE, LOCALES  # issue 5
 from bot.monitoring import MonitoringConfig  # issue 5
+from bot.pipelines import PARAM_KINDS, PROVIDERS, CiPolicy, ParamSpec, PipelineCatalog, PipelineSpec  # issue 15
 from bot.rbac import ROLES, AccessPolicy, ApprovalPolicy
 from dihya.monitoring.templates import NODE_STATUS_TEMPLATES, fill_template  # issue 5
 from dihya.runners.steps import ENV_ENTRY, PORT_SPEC
@@ -217,8 +232,8 @@ def alert_policy(config: dict[str, Any], settings: Settings) -> AlertPolicy:
                        settings.alert_storm_threshold, settings.alert_storm_window_seconds)
 
 
-def _route(number: int, spec: object) -> Route:
-    where = f"DIHYA_CONFIG_FILE: [[alerts.routes]] #{number}"
+def _route(number: int, spec: object, section: str = "alerts.routes") -> Route:
+    where = f"DIHYA_CONFIG_FILE: [[{section}]] #{number}"
     if not isinstance(spec, dict) or not isinstance(spec.get("channel"), str):
         raise SettingsError(f"{where} needs channel = \"PLATFORM:CHANNEL_ID\"")
     equal, regex = spec.get("match", {}), spec.get("match_re", {})
@@ -244,3 +259,76 @@ def _locale(where: str, locale: object) -> str:
     if locale not in LOCALES:
         raise SettingsError(f"{where}: locale must be one of {', '.join(LOCALES)}")
     return str(locale)
+
+
+# -- CI/CD pipelines (issue 15) ------------------------------------------------------------------
+
+
+def pipeline_catalog(config: dict[str, Any]) -> PipelineCatalog:
+    """``[pipelines.NAME]`` tables; see README "Pipelines"."""
+    section = _table(config, "pipelines")
+    return PipelineCatalog({name: _pipeline(name, spec) for name, spec in section.items()})
+
+
+_PIPELINE_KEYS = frozenset({"provider", "project", "workflow", "refs", "parameters", "environment", "service",
+                            "timeout_minutes", "url"})
+_PIPELINE_OPTIONS = frozenset({"token_secret", "trigger_token_secret", "app_id", "installation_id",
+                               "private_key_secret", "correlation_input", "user", "ref_parameter"})
+
+
+def _pipeline(name: str, spec: object) -> PipelineSpec:
+    where = f"DIHYA_CONFIG_FILE: [pipelines.{name}]"
+    if re.fullmatch(r"[A-Za-z][A-Za-z0-9._-]{0,62}", name) is None:
+        raise SettingsError(f"{where}: a pipeline name starts with a letter (letters, digits, . _ -)")
+    if not isinstance(spec, dict) or spec.get("provider") not in PROVIDERS or not isinstance(spec.get("project"), str):
+        raise SettingsError(f"{where} needs provider = one of {', '.join(sorted(PROVIDERS))} and project = \"…\"")
+    unknown = set(spec) - _PIPELINE_KEYS - _PIPELINE_OPTIONS
+    if unknown:
+        raise SettingsError(f"{where}: unknown keys {', '.join(sorted(unknown))}")
+    refs = spec.get("refs", ["main"])
+    if not isinstance(refs, list) or not refs or not all(isinstance(r, str) and r for r in refs):
+        raise SettingsError(f"{where}: refs must be a non-empty list of branch or tag names (patterns allowed)")
+    minutes = spec.get("timeout_minutes", 60)
+    if not isinstance(minutes, int) or not 1 <= minutes <= 24 * 60:
+        raise SettingsError(f"{where}: timeout_minutes must be a whole number from 1 to 1440")
+    if spec["provider"] == "github" and not isinstance(spec.get("workflow"), str):
+        raise SettingsError(f"{where}: a GitHub pipeline needs workflow = \"ci.yml\"")
+    if spec["provider"] == "jenkins" and not isinstance(spec.get("url"), str):
+        raise SettingsError(f"{where}: a Jenkins pipeline needs url = \"https://jenkins.example.org\"")
+    options = {k: str(v) for k, v in spec.items() if k in _PIPELINE_OPTIONS}
+    return PipelineSpec(name, spec["provider"], spec["project"], str(spec.get("workflow", "")), tuple(refs),
+                        _parameters(where, spec.get("parameters", {})), str(spec.get("environment", "")),
+                        str(spec.get("service", "")), minutes * 60, str(spec.get("url", "")), options)
+
+
+def _parameters(where: str, table: object) -> dict[str, ParamSpec]:
+    if not isinstance(table, dict):
+        raise SettingsError(f"{where}.parameters must map names to types")
+    found: dict[str, ParamSpec] = {}
+    for name, kind in table.items():
+        if isinstance(kind, list) and kind and all(isinstance(v, str) for v in kind):
+            found[name] = ParamSpec(name, "choice", tuple(kind))
+        elif kind in PARAM_KINDS - {"choice"}:
+            found[name] = ParamSpec(name, str(kind))
+        else:
+            kinds = ", ".join(sorted(PARAM_KINDS - {"choice"}))
+            raise SettingsError(f"{where}.parameters: {name} must be one of {kinds} or a list of allowed values")
+    return found
+
+
+def ci_policy(config: dict[str, Any], settings: Settings) -> CiPolicy:
+    """``[ci]``: where provider webhooks' results go (routes as ``[[alerts.routes]]``, on the labels
+    provider, repository, branch, result, event, pipeline) and whether a red default branch opens an incident."""
+    section = _table(config, "ci")
+    routes = section.get("routes", [])
+    if not isinstance(routes, list):
+        raise SettingsError("DIHYA_CONFIG_FILE: [[ci.routes]] must be an array of tables")
+    channel = section.get("channel", settings.alerts_channel)
+    if channel is not None:
+        _channel("DIHYA_CONFIG_FILE: [ci] channel", str(channel))
+    incident = section.get("incident_on_default_branch_failure", False)
+    if not isinstance(incident, bool):
+        raise SettingsError("DIHYA_CONFIG_FILE: [ci] incident_on_default_branch_failure must be true or false")
+    return CiPolicy(tuple(_route(n, r, "ci.routes") for n, r in enumerate(routes, 1)),
+                    None if channel is None else str(channel),
+                    _locale("[ci] locale", section.get("locale", DEFAULT_LOCALE)), incident)

@@ -10,6 +10,7 @@ from dihya.alerts.webhook import alertmanager_routes
 from dihya.app import App, build_app, settle_heap
 from dihya.http import build_http
 from dihya.http_server import http_server
+from dihya.pipelines.webhook import ci_routes  # issue 15
 from dihya.settings import Settings
 
 log = logging.getLogger("dihya.serve")
@@ -41,6 +42,8 @@ async def serve(settings: Settings) -> None:
     routes = [route for adapter in adapters for route in adapter.routes()]
     if app.alerts is not None:  # issue 5: POST /hooks/alertmanager
         routes.extend(alertmanager_routes(app.alerts, settings))
+    if app.ci is not None:  # issue 15: POST /hooks/github, /hooks/gitlab, /hooks/jenkins
+        routes.extend(ci_routes(app.ci, settings))
     server = http_server(build_http(app, routes), settings)
     try:
         for adapter in adapters:

@@ -112,6 +112,16 @@ class Settings(BaseSettings):
     alert_storm_window_seconds: int = Field(default=60, ge=1)
     # -- end monitoring --------------------------------------------------------------------------
 
+    # -- CI/CD pipelines (issue 15) -------------------------------------------------------------
+    github_webhook_secret: SecretStr | None = None  # /hooks/github: HMAC key of X-Hub-Signature-256
+    gitlab_webhook_token: SecretStr | None = None  # /hooks/gitlab: the X-Gitlab-Token value
+    jenkins_webhook_token: SecretStr | None = None  # /hooks/jenkins: the bearer token
+    ci_webhook_max_body_bytes: int = Field(default=2 * 1024 * 1024, ge=1024)
+    pipeline_poll_seconds: float = Field(default=5.0, gt=0, le=300)  # how often a running pipeline is read
+    pipeline_http_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+    grafana_token: SecretStr | None = None  # service-account token: annotations for deploys and pipelines
+    # -- end pipelines ----------------------------------------------------------------------------
+
     # -- compliance (issue 6) -------------------------------------------------------------------
     secret_keys_old: SecretStr | None = None  # comma-separated older keys, still readable (rotation)
     audit_anchor_file: Path | None = None  # head hashes appended here (keep it off the database volume)

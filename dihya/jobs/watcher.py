@@ -15,21 +15,30 @@ import time
 from collections.abc import Callable
 
 from bot.actions import Edit
-from bot.i18n import N_, Catalogs
-from bot.jobs import status_lines
+from bot.i18n import N_, Catalogs, Msg
+from bot.jobs import JobRecord, status_lines
 from bot.ports import Store
 from dihya.jobs.execution import JobExecutor
 from dihya.runtime import Runtime
 
 log = logging.getLogger("dihya.jobs.watcher")
+JobDetail = Callable[[JobRecord], tuple[Msg, ...]]  # lines a kind of job adds to its status message
+
+
+def no_detail(job: JobRecord) -> tuple[Msg, ...]:
+    return ()
+
+
 WORKER_LOST = N_("The worker running this job stopped; the job did not finish. Run it again if needed.")
 KEY_RETRIES = 50
 
 
 class JobWatcher:
     def __init__(self, runtime: Runtime, store: Store, catalogs: Catalogs, executor: JobExecutor,
-                 clock: Callable[[], float] = time.time, min_interval: float = 1.0, stale_after: float = 30.0) -> None:
+                 clock: Callable[[], float] = time.time, min_interval: float = 1.0, stale_after: float = 30.0,
+                 detail: JobDetail = no_detail) -> None:
         self._runtime = runtime
+        self._detail = detail
         self._store = store
         self._catalogs = catalogs
         self._executor = executor
@@ -81,7 +90,8 @@ class JobWatcher:
         else:
             log.warning("job status message never appeared", extra={"job": job_id})
             return
-        text = self._catalogs.render_all(status_lines(job, int(self._clock() * 1e6)), job.draft.locale)
+        lines = status_lines(job, int(self._clock() * 1e6), self._detail(job))
+        text = self._catalogs.render_all(lines, job.draft.locale)
         if self._shown.get(job_id) == text:
             return
         if len(self._shown) > 10_000:

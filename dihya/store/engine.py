@@ -114,7 +114,12 @@ def _stamped_revisions(engine: Engine) -> frozenset[str] | None:
 
 
 def _create_and_stamp(engine: Engine, heads: frozenset[str]) -> None:
-    from dihya.store import models_alerts, models_api, models_compliance  # noqa: F401 - register their tables
+    from dihya.store import (  # noqa: F401 - register their tables
+        models_alerts,
+        models_api,
+        models_compliance,
+        models_pipelines,
+    )
     from dihya.store.models import Base
 
     with engine.begin() as conn:

@@ -9,7 +9,12 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, inspect
 
-from dihya.store import models_alerts, models_api, models_compliance  # noqa: F401 - register their tables
+from dihya.store import (  # noqa: F401 - register their tables
+    models_alerts,
+    models_api,
+    models_compliance,
+    models_pipelines,
+)
 from dihya.store.engine import MIGRATIONS, migration_heads, run_migrations, upgrade
 from dihya.store.models import Base
 

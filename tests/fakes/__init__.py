@@ -23,7 +23,7 @@ class RecordedRequest:
     method: str
     path: str  # percent-decoded, without the query string
     query: dict[str, str]
-    body: Any  # decoded JSON, or None
+    body: Any  # decoded JSON (a dict for a form-encoded body), or None
     content_type: str = ""
 
 
@@ -51,6 +51,11 @@ class FakeApiServer(abc.ABC):
     @abc.abstractmethod
     def handle(self, request: RecordedRequest) -> Reply:
         """Answer one request (the subclass's API)."""
+
+    def refuse(self, method: str, path: str, headers: dict[str, str]) -> Reply | None:
+        """A refusal decided on the headers (credentials, CSRF crumb) before the request is recorded;
+        the headers themselves are never kept."""
+        return None
 
     @property
     def url(self) -> str:
@@ -102,16 +107,25 @@ def _handler_for(fake: FakeApiServer) -> type[BaseHTTPRequestHandler]:
 
         def _serve(self) -> None:
             parts = urlsplit(self.path)
+            body = self._body()
+            refusal = fake.refuse(self.command, unquote(parts.path), {k.lower(): v for k, v in self.headers.items()})
+            if refusal is not None:
+                self._send(refusal)
+                return
             request = RecordedRequest(
                 method=self.command, path=unquote(parts.path), query=dict(parse_qsl(parts.query)),
-                body=self._json_body(), content_type=self.headers.get("Content-Type", ""),
+                body=body, content_type=self.headers.get("Content-Type", ""),
             )
             self._send(fake.record(request))
 
-        def _json_body(self) -> Any:
+        def _body(self) -> Any:
             length = int(self.headers.get("Content-Length") or 0)
             raw = self.rfile.read(length) if length else b""
-            return json.loads(raw) if raw.strip() else None
+            if not raw.strip():
+                return None
+            if self.headers.get("Content-Type", "").startswith("application/x-www-form-urlencoded"):
+                return dict(parse_qsl(raw.decode(), keep_blank_values=True))
+            return json.loads(raw)
 
         def _send(self, reply: Reply) -> None:
             self.send_response(reply.status)
