@@ -15,6 +15,8 @@ from bot.monitoring import Metrics, MonitoringConfig, Silences  # issue 5
 from bot.ports import Clock, Compliance, Store
 from bot.rbac import AccessPolicy
 from bot.registry import Registry, Reply
+from bot.scripts import ScriptCatalog
+from bot.servicelogs import LogReader
 
 
 class ReactionHandler(Protocol):
@@ -43,6 +45,9 @@ class Services:
     metrics: Metrics | None = None
     silences: Silences | None = None
     monitoring: MonitoringConfig = field(default_factory=MonitoringConfig)
+    # -- scripts and logs (issue 14): the script catalog, and service logs (None: not wired)
+    scripts: ScriptCatalog = field(default_factory=ScriptCatalog)
+    logs: LogReader | None = None
 
 
 @dataclass(slots=True)  # built for every message: a frozen init costs ~3x per field

@@ -36,6 +36,8 @@ DEFAULT_GRANTS: Mapping[str, tuple[str, ...]] = {
     "audit.export": ("auditor", "admin"),  # its own permission, so an approval policy can cover exports only
     "gdpr.export": ("admin",),  # someone else's data; everyone may export their own
     "secrets.manage": ("devops", "admin"),
+    "scripts.run": _BUILDERS,  # catalog scripts that declare no permission of their own (issue 14)
+    "read.logs": _BUILDERS,  # service logs may hold personal data: not for auditors and guests
 }
 
 

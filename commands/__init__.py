@@ -6,7 +6,9 @@ from bot.registry import Command
 from commands import alerts as alert_commands  # issue 5
 from commands import audit, deploy, gdpr, help, identity, inventory, jobs, link, playbook, secrets
 from commands import incidents as incident_commands  # issue 5
+from commands import logs as log_commands  # issue 14
 from commands import monitoring as monitoring_commands  # issue 5
+from commands import scripts as script_commands  # issue 14
 
 ALL: tuple[Command, ...] = (
     *help.COMMANDS,
@@ -24,4 +26,7 @@ ALL: tuple[Command, ...] = (
     *monitoring_commands.COMMANDS,
     *alert_commands.COMMANDS,
     *incident_commands.COMMANDS,
+    # scripts and logs (issue 14)
+    *script_commands.COMMANDS,
+    *log_commands.COMMANDS,
 )

@@ -23,19 +23,22 @@ from bot.ports import Clock
 from bot.ratelimit import RateLimit
 from bot.registry import Command, Registry
 from commands import ALL
+from commands.scripts import with_scripts
 from dihya.alerts.ingest import AlertIngest  # issue 5
 from dihya.alerts.wiring import REACTIONS, build_metrics, build_silences  # issue 5
 from dihya.compliance.service import ComplianceService
 from dihya.compliance.settings_audit import audit_settings
 from dihya.compliance.wiring import build_compliance, compliance_task, secret_box
 from dihya.config_file import access_policy, alert_policy, load_config, monitoring_config, service_catalog
-from dihya.jobs.backends import build_backends
+from dihya.jobs.backends import build_backends, script_runner
 from dihya.jobs.execution import JobExecutor
 from dihya.jobs.local import LocalNudges, LocalQueue
 from dihya.jobs.targets import CatalogRunner
 from dihya.jobs.watcher import JobWatcher
+from dihya.logs_sources.catalog import CatalogLogs
 from dihya.redaction import Redactor
 from dihya.runtime import Runtime
+from dihya.scripts.config import sandbox_user, script_catalog
 from dihya.settings import Settings
 from dihya.store.engine import make_engine, upgrade
 from dihya.store.sql import SqlStore
@@ -142,10 +145,12 @@ def build_app(
     redactor = Redactor(settings.secret_values())
     compliance = build_compliance(settings, store, redactor, clock)  # compliance (issue 6)
     nudges, executor, queue = _jobs(settings, store, catalog, redactor)
+    policy = access_policy(config)
+    scripts = script_catalog(config, policy)  # issue 14
     services = Services(
         store=store,
-        registry=Registry(commands),
-        policy=access_policy(config),
+        registry=Registry(with_scripts(commands, scripts)),
+        policy=policy,
         catalogs=catalogs,
         clock=clock,
         identities=Identities(store, clock, settings.identity_cache_seconds),
@@ -155,6 +160,8 @@ def build_app(
         # monitoring and alerts (issue 5)
         metrics=build_metrics(settings), silences=build_silences(settings),
         monitoring=monitoring_config(config, settings.grafana_url), reactions=REACTIONS,
+        # scripts and logs (issue 14)
+        scripts=scripts, logs=CatalogLogs.build(catalog, settings, redactor),
     )
     limit = RateLimit(settings.rate_limit_per_minute, settings.rate_limit_burst, clock)
     bot = Bot(services, _deliveries(settings), limit)
@@ -169,8 +176,11 @@ def build_app(
 
 def build_executor(settings: Settings, store: SqlStore, catalog: ServiceCatalog, redactor: Redactor,
                    nudges: Nudges) -> JobExecutor:
-    runner = CatalogRunner(catalog, build_backends(settings), store, settings.data_dir.resolve(),
-                           secret_box(settings, store, redactor))  # compliance: runners get catalog secrets
+    config = load_config(settings.config_file)
+    box = secret_box(settings, store, redactor)  # compliance: runners get catalog secrets
+    scripts = script_runner(settings, sandbox_user(config), box.value if box.configured else None)  # issue 14
+    runner = CatalogRunner(catalog, build_backends(settings, scripts), store, settings.data_dir.resolve(), box,
+                           script_catalog(config, access_policy(config)))
     return JobExecutor(store, runner, nudges.send, redactor)
 
 
