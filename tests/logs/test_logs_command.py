@@ -40,7 +40,7 @@ def kube() -> Iterator[FakeKubernetesWithLogs]:
 @pytest.fixture
 def settings(tmp_path: Path, docker_engine: FakeDockerWithLogs, kube: FakeKubernetesWithLogs) -> Settings:
     config = tmp_path / "dihya.toml"
-    config.write_text(f"""
+    config.write_text("""
 [services.web.staging]
 runner = "ansible"
 playbook = "deploy_web.yml"

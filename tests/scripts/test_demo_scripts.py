@@ -82,7 +82,7 @@ async def test_bash_script_needs_approval_then_runs(app: App, chat: Transcript) 
 @pytest.fixture
 def http_port() -> Iterator[int]:
     class Ok(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 - the standard library's name
+        def do_GET(self) -> None:
             self.send_response(204)
             self.end_headers()
 

@@ -37,7 +37,8 @@ def run(workdir: Path, *argv: str, timeout: float = 3, limits: Limits = TIGHT,
     started = time.monotonic()
     seen: list[list[str]] = []
     cancelled = (lambda: time.monotonic() - started > cancel_after) if cancel_after else (lambda: False)
-    spec = SandboxSpec(argv, env or {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"}, workdir, limits, timeout, USER, kill_grace_s=0.5)
+    env = env or {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"}
+    spec = SandboxSpec(argv, env, workdir, limits, timeout, USER, kill_grace_s=0.5)
     outcome = run_sandboxed(spec, cancelled, seen.append)
     return outcome, time.monotonic() - started
 
