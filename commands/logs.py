@@ -45,11 +45,13 @@ def logs(ctx: Context, args: Mapping[str, object]) -> Reply:
 COMMANDS = (
     Command(
         name="logs",
-        phrases={"en": ("logs {service} in {env} [since {since}] [lines {lines}] [grep {grep}]",),
+        # The short form of each phrase is listed too: without optional parts, it takes the parser's fast path.
+        phrases={"en": ("logs {service} in {env} [since {since}] [lines {lines}] [grep {grep}]",
+                        "logs {service} in {env}"),
                  "fr": ("journaux {service} en {env} [depuis {since}] [lignes {lines}] [filtre {grep}]",
-                        "logs {service} en {env} [depuis {since}] [lignes {lines}] [filtre {grep}]"),
-                 "ar": ("سجلات {service} في {env} [منذ {since}] [أسطر {lines}] [ابحث {grep}]",),
-                 "tzm": ("ⵉⵖⵎⵉⵙⵏ {service} ⴳ {env} [ⵙⴳ {since}] [ⵉⵣⵔⵉⵔⴳⵏ {lines}] [ⵔⵣⵓ {grep}]",)},
+                        "journaux {service} en {env}"),
+                 "ar": ("سجلات {service} في {env} [منذ {since}] [أسطر {lines}] [ابحث {grep}]", "سجلات {service} في {env}"),
+                 "tzm": ("ⵉⵖⵎⵉⵙⵏ {service} ⴳ {env} [ⵙⴳ {since}] [ⵉⵣⵔⵉⵔⴳⵏ {lines}] [ⵔⵣⵓ {grep}]", "ⵉⵖⵎⵉⵙⵏ {service} ⴳ {env}")},
         args=(Arg("service", Name(), N_("service")), Arg("env", ENVIRONMENT, N_("environment")),
               Arg("since", Duration(60, MAX_SINCE_S), N_("time span (at most 7d)"), optional=True),
               Arg("lines", Integer(1, MAX_LINES), N_("number of lines"), optional=True),

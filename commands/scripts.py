@@ -81,11 +81,11 @@ COMMANDS = (
     ),
     Command(
         name=RUN,
-        phrases={"en": ("script run {name} [on {target}] [{params}]",),
-                 "fr": ("script lancer {name} [sur {target}] [{params}]",
-                        "lancer script {name} [sur {target}] [{params}]"),
-                 "ar": ("شغل سكربت {name} [على {target}] [{params}]",),
-                 "tzm": ("ⵙⵙⵉⴷⴼ ⴰⵙⴽⵔⵉⴱⵜ {name} [ⴼ {target}] [{params}]",)},
+        # The short form of each phrase is listed too: without optional parts, it takes the parser's fast path.
+        phrases={"en": ("script run {name} [on {target}] [{params}]", "script run {name}"),
+                 "fr": ("script lancer {name} [sur {target}] [{params}]", "script lancer {name}"),
+                 "ar": ("شغل سكربت {name} [على {target}] [{params}]", "شغل سكربت {name}"),
+                 "tzm": ("ⵙⵙⵉⴷⴼ ⴰⵙⴽⵔⵉⴱⵜ {name} [ⴼ {target}] [{params}]", "ⵙⵙⵉⴷⴼ ⴰⵙⴽⵔⵉⴱⵜ {name}")},
         args=(Arg("name", Name(), N_("script")), Arg("target", Name(), N_("target"), optional=True),
               Arg("params", KeyValues(), N_("parameters"), optional=True)),
         permission=DEFAULT_PERMISSION,
