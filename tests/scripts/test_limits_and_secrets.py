@@ -4,6 +4,7 @@ answering. A secret handed to a script as an environment variable and echoed by 
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import shutil
@@ -12,10 +13,12 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from sqlalchemy import Engine
 
 from dihya.app import App, build_app
+from dihya.http import build_http
 from dihya.integrity import update_manifest
 from dihya.settings import Settings, load_settings
 from dihya.vault import generate_key
@@ -133,6 +136,23 @@ async def test_a_misbehaving_script_is_stopped_with_its_reason(app: App, chat: T
     started = time.monotonic()
     assert "pong" in (await chat.say("dev1", "ping")).lower()  # the bot answers at once
     assert time.monotonic() - started < 0.5
+
+
+@pytest.mark.parametrize("name", ["fork-bomb", "flood", "stubborn"])
+async def test_health_answers_quickly_while_a_script_misbehaves(app: App, chat: Transcript, name: str) -> None:
+    await chat.say("dev1", f"script run {name}")
+    await wait_job(app, 1, state="running")
+    transport = httpx.ASGITransport(app=build_http(app))
+    slowest = 0.0
+    async with httpx.AsyncClient(transport=transport, base_url="http://dihya.test") as http:
+        for _ in range(10):
+            started = time.monotonic()
+            assert (await http.get("/healthz")).status_code == 200
+            slowest = max(slowest, time.monotonic() - started)
+            await asyncio.sleep(0.05)
+    assert slowest < 0.1
+    await wait_job(app, 1, timeout=30)
+    assert sandbox_processes() == []
 
 
 async def test_an_echoed_secret_appears_nowhere(app: App, chat: Transcript, settings: Settings,
