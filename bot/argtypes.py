@@ -158,4 +158,73 @@ class GitRef:
         return raw
 
 
-ArgType = Name | Address | Choice | Integer | Person | Text | Duration | GitRef
+@dataclass(frozen=True, slots=True)
+class Matching:
+    """A value the whole of which matches an operator-written regular expression (a script's
+    parameter). RE2 matches in linear time, so no value can make the check backtrack for long."""
+
+    pattern: str
+    expected: str = N_("a value of the declared form")
+    max_length: int = 200
+    greedy: bool = False
+    _compiled: object = field(init=False, repr=False, compare=False, default=None)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_compiled", compile_linear(self.pattern))
+
+    def convert(self, raw: str, label: str) -> object:
+        if len(raw) > self.max_length or self._compiled.fullmatch(raw) is None:  # type: ignore[attr-defined]
+            raise _reject(raw, label, self.expected)
+        return raw
+
+
+def compile_linear(pattern: str) -> object:
+    """Compile with RE2 (no backreferences, no look-around; linear time); ValueError when it cannot."""
+    import re2  # type: ignore[import-untyped]
+
+    options = re2.Options()
+    options.log_errors = False
+    try:
+        return re2.compile(pattern, options)
+    except re2.error as err:
+        raise ValueError(f"not a valid RE2 regular expression: {pattern!r}") from err
+
+
+_PAIR = re.compile(r"([A-Za-z_][A-Za-z0-9_-]{0,31})=(\S{0,200})")
+
+
+@dataclass(frozen=True, slots=True)
+class KeyValues:
+    """``KEY=VALUE …`` (the rest of the line): named values, each checked later against what the
+    target declares. Converted to a canonical text (one space between pairs, as typed), so an
+    approved request re-reads to the same value."""
+
+    max_pairs: int = 20
+    expected: str = N_("KEY=VALUE pairs separated by spaces")
+    greedy: bool = True
+
+    def convert(self, raw: str, label: str) -> object:
+        tokens = raw.split()
+        pairs = [_PAIR.fullmatch(token) for token in tokens]
+        bad = next((token for token, pair in zip(tokens, pairs, strict=True) if pair is None), None)
+        if bad is not None or len(tokens) > self.max_pairs:
+            raise _reject(bad or raw, label, self.expected)
+        keys = [pair.group(1) for pair in pairs if pair is not None]
+        if len(set(keys)) != len(keys):
+            raise UserError(N_("{arg}: each name may be given once."), arg=Msg(label))
+        return " ".join(tokens)
+
+    @staticmethod
+    def pairs(value: object) -> dict[str, str]:
+        """The canonical text back as a mapping (the handler's view of the argument)."""
+        if not value:
+            return {}
+        return dict(token.split("=", 1) for token in str(value).split())
+
+    @staticmethod
+    def render(values: Mapping[str, object]) -> str:
+        """A mapping (an API body's parameters) as the text this type converts."""
+        return " ".join(f"{key}={value}" for key, value in values.items())
+
+
+ArgType = Name | Address | Choice | Integer | Person | Text | Duration | GitRef | Matching | KeyValues

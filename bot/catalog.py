@@ -69,7 +69,8 @@ class ServiceCatalog:
 def _demo(env: str) -> Deployment:
     return Deployment("web", env, "ansible",
                       {"playbook": "deploy_web.yml", "rollback_playbook": "rollback_web.yml",
-                       "restart_playbook": "restart_web.yml", "scale_playbook": "scale_web.yml"}, timeout_s=300)
+                       "restart_playbook": "restart_web.yml", "scale_playbook": "scale_web.yml",
+                       "log_file": "deployed/history-web.jsonl"}, timeout_s=300)  # `logs web in staging`
 
 
 DEMO = ServiceCatalog(

@@ -17,6 +17,8 @@ from bot.pipelines import PipelineCatalog, PipelineRunStore  # issue 15
 from bot.ports import ApiTokens, Clock, Compliance, Store
 from bot.rbac import AccessPolicy
 from bot.registry import Registry, Reply
+from bot.scripts import ScriptCatalog
+from bot.servicelogs import LogReader
 
 
 class ReactionHandler(Protocol):
@@ -54,6 +56,9 @@ class Services:
     # -- CI/CD pipelines (issue 15): the catalog and the recorded runs (None: no run is recorded)
     pipelines: PipelineCatalog = field(default_factory=PipelineCatalog)
     pipeline_runs: PipelineRunStore | None = None
+    # -- scripts and logs (issue 14): the script catalog, and service logs (None: not wired)
+    scripts: ScriptCatalog = field(default_factory=ScriptCatalog)
+    logs: LogReader | None = None
 
 
 @dataclass(slots=True)  # built for every message: a frozen init costs ~3x per field

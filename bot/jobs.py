@@ -27,7 +27,7 @@ EXCERPT_LINES = 8
 
 @dataclass(frozen=True, slots=True)
 class JobDraft:
-    kind: str  # deploy | rollback | playbook | restart | scale | pipeline
+    kind: str  # deploy | rollback | playbook | restart | scale | pipeline | script
     args: Mapping[str, object]
     summary: str  # English text for the audit log; shown only when ``args`` cannot fill the kind's template
     requester: str
@@ -79,6 +79,7 @@ _SUMMARIES: Mapping[str, str] = {
     "scale": N_("scale {service} in {env} to {replicas}"),
     "playbook": N_("playbook {name} on {target}"),
     "pipeline": N_("pipeline {pipeline} on {ref}"),
+    "script": N_("script {name} on {target}"),
 }
 _FIELDS: Mapping[str, tuple[str, ...]] = {
     kind: tuple(name for _, name, _, _ in Formatter().parse(template) if name)

@@ -41,6 +41,8 @@ DEFAULT_GRANTS: Mapping[str, tuple[str, ...]] = {
     "api.token": _READERS,
     "api.tokens.manage": ("admin",),
     "deploy.override_gate": ("admin",),  # deploy although the version's pipeline is red (issue 15)
+    "scripts.run": _BUILDERS,  # catalog scripts that declare no permission of their own (issue 14)
+    "read.logs": _BUILDERS,  # service logs may hold personal data: not for auditors and guests
 }
 
 

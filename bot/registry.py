@@ -154,12 +154,13 @@ def _pattern(command: Command, locale: str, elements: tuple[Element, ...], phras
 class Registry:
     """All declared commands, with their compiled phrase patterns indexed by first word."""
 
-    __slots__ = ("_by_first", "commands", "patterns")
+    __slots__ = ("_by_first", "_positionals", "commands", "patterns")
 
     def __init__(self, commands: Iterable[Command]) -> None:
         self.commands: dict[str, Command] = {}
         self.patterns: list[Pattern] = []
         self._by_first: dict[str, list[Pattern]] = {}
+        self._positionals: set[tuple[str, str, tuple[Element, ...]]] = set()
         for command in commands:
             self._add(command)
 
@@ -182,7 +183,9 @@ class Registry:
         _check_slots(command, elements)
         self._index(_pattern(command, locale, elements, phrase))
         positional = _positional(command, elements)
-        if positional != elements:
+        seen = (command.name, locale, positional)
+        if positional != elements and seen not in self._positionals:  # phrases sharing a prefix share one
+            self._positionals.add(seen)
             self._index(_pattern(command, locale, positional, phrase))
 
     def _index(self, pattern: Pattern) -> None:

@@ -19,7 +19,9 @@ from commands import (
     secrets,
 )
 from commands import incidents as incident_commands  # issue 5
+from commands import logs as log_commands  # issue 14
 from commands import monitoring as monitoring_commands  # issue 5
+from commands import scripts as script_commands  # issue 14
 
 ALL: tuple[Command, ...] = (
     *help.COMMANDS,
@@ -40,4 +42,7 @@ ALL: tuple[Command, ...] = (
     # REST API tokens (issue 13)
     *api_token_commands.COMMANDS,
     *pipelines.COMMANDS,  # CI/CD pipelines (issue 15)
+    # scripts and logs (issue 14)
+    *script_commands.COMMANDS,
+    *log_commands.COMMANDS,
 )

@@ -10,7 +10,7 @@ from bot.context import Context
 from bot.errors import UserError
 from bot.i18n import MAX_REPLY, N_, Msg, Verbatim
 from bot.jobs import JobRecord, shown_summary, status_lines
-from bot.registry import Arg, Command, Reply
+from bot.registry import Arg, Attachment, Command, Reply
 from commands.common import say
 
 FILTER = Choice({"mine": ("moi", "لي", "ⵉⵏⵓ"), "running": ("en cours", "encours", "جارية", "ⵜⵜⴰⵣⵣⴰⵍⵏ")},
@@ -59,6 +59,21 @@ def cancel_job(ctx: Context, args: Mapping[str, object]) -> Reply:
     return say(N_("Cancelling job #{id}…"), target=job.key, id=job.id)
 
 
+def job_log(ctx: Context, args: Mapping[str, object]) -> Reply:
+    """The full (bounded, redacted) output a job kept, as a file. Output a script may not show in the
+    channel is given in a direct conversation only."""
+    job = _job(ctx, int(str(args["id"])))
+    details = job.result.get("details")
+    details = details if isinstance(details, Mapping) else {}
+    log = details.get("log")
+    if not isinstance(log, str):
+        raise UserError(N_("Job #{id} kept no log."), id=job.id)
+    if str(details.get("show_output")) == "False" and not ctx.place.direct:
+        raise UserError(N_("The output of job #{id} is not shown in channels; ask in a direct message."), id=job.id)
+    file = Attachment(f"job-{job.id}.log", log.encode(), Msg(N_("Full log of job #{id}"), {"id": job.id}))
+    return Reply((), target=job.key, uploads=(file,))
+
+
 def pending_approvals(ctx: Context, args: Mapping[str, object]) -> Reply:
     policy, now, actor = ctx.services.policy, int(ctx.services.clock() * 1_000_000), ctx.actor
     mine = [r for r in ctx.services.store.pending_approvals()
@@ -103,6 +118,16 @@ COMMANDS = (
         help=N_("Show one job's state and progress."),
         handler=show_job,
         examples=("job 1",),
+    ),
+    Command(
+        name="job.log",
+        phrases={"en": ("job log {id}",), "fr": ("journal tâche {id}", "journal tache {id}"),
+                 "ar": ("سجل مهمة {id}",), "tzm": ("ⴰⵖⵎⵉⵙ ⵜⴰⵡⵓⵔⵉ {id}",)},
+        args=(_ID,),
+        permission="read",
+        help=N_("Download the full output of a job that kept one (scripts)."),
+        handler=job_log,
+        examples=("job log 1",),
     ),
     Command(
         name="job.cancel",

@@ -27,6 +27,7 @@ from bot.ratelimit import RateLimit
 from bot.registry import Command, Registry
 from commands import ALL
 from commands.pipelines import with_catalog  # issue 15
+from commands.scripts import with_scripts  # issue 14
 from dihya.alerts.ingest import AlertIngest  # issue 5
 from dihya.alerts.wiring import REACTIONS, build_metrics, build_silences  # issue 5
 from dihya.api.wiring import LazyIssuer  # issue 13
@@ -43,16 +44,18 @@ from dihya.config_file import (  # issue 15
     pipeline_catalog,
     service_catalog,
 )
-from dihya.jobs.backends import build_backends
+from dihya.jobs.backends import build_backends, script_runner
 from dihya.jobs.execution import JobExecutor
 from dihya.jobs.local import LocalNudges, LocalQueue
 from dihya.jobs.targets import CatalogRunner
 from dihya.jobs.watcher import JobWatcher
+from dihya.logs_sources.catalog import CatalogLogs
 from dihya.pipelines.ingest import CiIngest  # issue 15
 from dihya.pipelines.runner import pipeline_detail  # issue 15
 from dihya.pipelines.wiring import build_annotations, with_pipelines  # issue 15
 from dihya.redaction import Redactor
 from dihya.runtime import Runtime
+from dihya.scripts.config import sandbox_user, script_catalog
 from dihya.settings import Settings
 from dihya.store.engine import make_engine, upgrade
 from dihya.store.pipelines_sql import PipelineRunsSql  # issue 15
@@ -173,10 +176,12 @@ def build_app(
     compliance = build_compliance(settings, store, redactor, clock)  # compliance (issue 6)
     pipelines, runs = pipeline_catalog(config), PipelineRunsSql(engine)  # issue 15
     nudges, executor, queue = _jobs(settings, store, catalog, redactor, addresses, pipelines)
+    policy = access_policy(config)
+    scripts = script_catalog(config, policy)  # issue 14
     services = Services(
         store=store,
-        registry=Registry(with_catalog(commands, pipelines)),
-        policy=access_policy(config),
+        registry=Registry(with_scripts(with_catalog(commands, pipelines), scripts)),
+        policy=policy,
         catalogs=catalogs,
         clock=clock,
         identities=Identities(store, clock, settings.identity_cache_seconds),
@@ -189,6 +194,7 @@ def build_app(
         addresses=addresses, bootstrap_admins=frozenset(settings.admins),
         api_tokens=LazyIssuer(settings, store, clock),  # issue 13
         pipelines=pipelines, pipeline_runs=runs,  # issue 15
+        scripts=scripts, logs=CatalogLogs.build(catalog, settings, redactor),  # issue 14
     )
     limit = RateLimit(settings.rate_limit_per_minute, settings.rate_limit_burst, clock)
     deliveries = _deliveries(settings)
@@ -209,13 +215,15 @@ def build_app(
 def build_executor(settings: Settings, store: SqlStore, catalog: ServiceCatalog, redactor: Redactor,
                    nudges: Nudges, addresses: AddressPolicy = STRICT,
                    pipelines: PipelineCatalog | None = None) -> JobExecutor:
-    secrets = secret_box(settings, store, redactor)  # compliance: runners get catalog secrets
-    runner = CatalogRunner(catalog, build_backends(settings), store, settings.data_dir.resolve(), secrets,
-                           addresses)
+    config = load_config(settings.config_file)
+    box = secret_box(settings, store, redactor)  # compliance: runners get catalog secrets
+    scripts = script_runner(settings, sandbox_user(config), box.value if box.configured else None)  # issue 14
+    runner = CatalogRunner(catalog, build_backends(settings, scripts), store, settings.data_dir.resolve(), box,
+                           addresses, script_catalog(config, access_policy(config)))
     if pipelines is None:  # a worker process reads the catalog itself
-        pipelines = pipeline_catalog(load_config(settings.config_file))
+        pipelines = pipeline_catalog(config)
     runs = PipelineRunsSql(store.engine)
-    return JobExecutor(store, with_pipelines(runner, settings, pipelines, runs, secrets), nudges.send, redactor)
+    return JobExecutor(store, with_pipelines(runner, settings, pipelines, runs, box), nudges.send, redactor)
 
 
 def _jobs(settings: Settings, store: SqlStore, catalog: ServiceCatalog, redactor: Redactor,

@@ -8,14 +8,17 @@ kubeconfig), and both only deploy images whose digest the integrity manifest all
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import os
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 from bot.catalog import Deployment
 from dihya.jobs.targets import Backends, Deployer, PlaybookRunner
 from dihya.runners.base import CancelToken, ProgressSink, RunResult
-from dihya.settings import Settings
+from dihya.scripts.runner import ScriptRunner
+from dihya.scripts.sandbox import SandboxUser
+from dihya.settings import Settings, SettingsError
 
 
 class DeferredAnsible:
@@ -75,7 +78,21 @@ class ContainerBackends:
         return KubernetesDeployer(client.ApiClient(configuration), self._allowed), target
 
 
-def build_backends(settings: Settings) -> Backends:
+def script_runner(settings: Settings, user_name: str, secrets: Callable[[str], str | None] | None) -> ScriptRunner:
+    """Scripts run as ``user_name`` when the bot runs as root (root ignores the process-count limit)."""
+    from dihya.integrity import Manifest
+
+    content = settings.content_dir.resolve()
+    user = None
+    if os.getuid() == 0:
+        try:
+            user = SandboxUser.named(user_name)
+        except KeyError:
+            raise SettingsError(f"DIHYA_CONFIG_FILE: [sandbox] user {user_name!r} does not exist") from None
+    return ScriptRunner(content, lambda: Manifest.load(content), secrets, user)
+
+
+def build_backends(settings: Settings, scripts: ScriptRunner | None = None) -> Backends:
     containers = ContainerBackends(settings)
     playbooks = DeferredAnsible(settings.content_dir.resolve(), (settings.data_dir / "runs").resolve())
-    return Backends(playbooks=playbooks, docker=containers.docker, kubernetes=containers.kubernetes)
+    return Backends(playbooks=playbooks, scripts=scripts, docker=containers.docker, kubernetes=containers.kubernetes)

@@ -13,11 +13,13 @@ from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 from bot.addresses import STRICT, AddressPolicy, parse_address
+from bot.argtypes import KeyValues
 from bot.catalog import Deployment, ServiceCatalog
 from bot.errors import UserError
 from bot.i18n import N_, Msg
 from bot.jobs import JobRecord
 from bot.ports import Server, Store
+from bot.scripts import LOCAL, Script, ScriptCatalog, check_target, checked_params
 from dihya.runners.base import CancelToken, ProgressSink, RunnerError, RunResult
 from dihya.runners.inventory import localhost_inventory
 
@@ -49,20 +51,30 @@ class Scalable(Protocol):
     def scale(self, target: Any, replicas: int, progress: ProgressSink, cancel: CancelToken) -> RunResult: ...
 
 
+class ScriptProcesses(Protocol):
+    """Runs a catalogued Python, Bash or Node.js script on this machine (``dihya.scripts.runner``)."""
+
+    def run(self, script: Script, params: Mapping[str, object], progress: ProgressSink,
+            cancel: CancelToken, job_id: int) -> RunResult: ...
+
+
 @dataclass(frozen=True, slots=True)
 class Backends:
     """The runners this process can use; a missing one refuses its jobs with a clear message."""
 
     playbooks: PlaybookRunner | None = None
+    scripts: ScriptProcesses | None = None
     docker: Callable[[Deployment], tuple[Deployer, object]] | None = None
     kubernetes: Callable[[Deployment], tuple[Deployer, object]] | None = None
 
 
 class CatalogRunner:
     def __init__(self, catalog: ServiceCatalog, backends: Backends, store: Store, data_dir: Path,
-                 secrets: SecretSource | None = None, addresses: AddressPolicy = STRICT) -> None:
+                 secrets: SecretSource | None = None, addresses: AddressPolicy = STRICT,
+                 scripts: ScriptCatalog | None = None) -> None:
         self._catalog = catalog
         self._addresses = addresses
+        self._scripts = scripts or ScriptCatalog()
         self._backends = backends
         self._store = store
         self._data_dir = data_dir
@@ -73,6 +85,8 @@ class CatalogRunner:
         try:
             if job.draft.kind == "playbook":
                 return self._playbook(job, str(args["name"]), str(args["target"]), progress, cancel)
+            if job.draft.kind == "script":
+                return self._script(job, progress, cancel)
             deployment = self._catalog.deployment(str(args["service"]), str(args["env"]))
         except UserError as err:
             raise RunnerError(err.message) from None
@@ -87,6 +101,33 @@ class CatalogRunner:
         return self._playbook_runner().run(self._catalog.playbook(name), inventory, extra, progress, cancel,
                                            job.draft.timeout_s, job.key.replace(":", "-"))
 
+    def _script(self, job: JobRecord, progress: ProgressSink, cancel: CancelToken) -> RunResult:
+        """A catalogued script or playbook; its name, target and parameters are checked again against the
+        catalog as it is now (it may have changed since the request)."""
+        args = job.draft.args
+        script = self._scripts.script(str(args["name"]))
+        target = check_target(script, str(args["target"]))
+        params = checked_params(script, KeyValues.pairs(args.get("params")))
+        if script.language == "ansible":
+            extra = {"data_dir": str(self._data_dir), "target": target, **{k: str(v) for k, v in params.items()}}
+            extra.update(self._secret_values(script.secrets, script.name, extra))
+            inventory = localhost_inventory() if target == LOCAL else self._group_inventory(target)
+            return self._playbook_runner().run(script.file, inventory, extra, progress, cancel, script.timeout_s,
+                                               job.key.replace(":", "-"))
+        if target != LOCAL:
+            raise RunnerError(Msg(N_("{language} scripts run on the bot's machine only for now (target “local”)."),
+                                  {"language": script.language}))
+        if self._backends.scripts is None:
+            raise RunnerError(Msg(N_("The {runner} runner is not configured on this worker."), {"runner": "scripts"}))
+        return self._backends.scripts.run(script, params, progress, cancel, job.id)
+
+    def _group_inventory(self, target: str) -> dict[str, Any]:
+        """``all``, an environment, or one server of the inventory."""
+        servers = [s for s in self._store.servers() if target in ("all", s.environment, s.name)]
+        if not servers:
+            raise RunnerError(Msg(N_("No servers in {env} to run on."), {"env": target}))
+        return {"all": {"hosts": {s.name: {"ansible_host": s.address} for s in servers}}}
+
     def _ansible(self, job: JobRecord, deployment: Deployment, progress: ProgressSink,
                  cancel: CancelToken) -> RunResult:
         playbook = deployment.params.get(f"{job.draft.kind}_playbook") or (
@@ -97,22 +138,22 @@ class CatalogRunner:
                                    "kind": job.draft.kind}))
         extra = {"data_dir": str(self._data_dir), "service": deployment.service, "env": deployment.environment,
                  **{k: str(v) for k, v in job.draft.args.items() if k in ("version", "replicas")}}
-        extra.update(self._secret_vars(deployment, extra))
+        extra.update(self._secret_values(deployment.secrets, deployment.service, extra))
         return self._playbook_runner().run(playbook, self._env_inventory(deployment), extra, progress, cancel,
                                            job.draft.timeout_s, job.key.replace(":", "-"))
 
-    def _secret_vars(self, deployment: Deployment, taken: Mapping[str, str]) -> dict[str, str]:
-        """The catalog entry's secrets as extra vars (written ``!unsafe``, so never templated).
+    def _secret_values(self, names: tuple[str, ...], owner: str, taken: Mapping[str, str]) -> dict[str, str]:
+        """A catalog entry's secrets as extra vars (written ``!unsafe``, so never templated).
         A secret may not replace a variable the bot sets itself, and a missing one stops the run."""
         found: dict[str, str] = {}
-        for name in deployment.secrets:
+        for name in names:
             if name in taken:
                 raise RunnerError(Msg(N_("The secret {name} has the name of a built-in playbook variable."),
                                       {"name": name}))
             value = self._secrets.value(name) if self._secrets is not None else None
             if value is None:
                 raise RunnerError(Msg(N_("The secret {name} that {service} needs is not set (“secret set” in a "
-                                         "direct message)."), {"name": name, "service": deployment.service}))
+                                         "direct message)."), {"name": name, "service": owner}))
             found[name] = value
         return found
 

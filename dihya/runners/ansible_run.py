@@ -45,6 +45,7 @@ _POLL_SECONDS = 0.2
 _EXCERPT_LINES = 12
 _EXCERPT_CHARS = 1500
 _STDOUT_TAIL_BYTES = 16_384
+_LOG_BYTES = 131_072  # the end of the run's output, kept with the job (``job log N``)
 _RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 _VAR_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 # Names whose override would change how or where Ansible connects, or shadow its magic variables
@@ -211,8 +212,10 @@ def _execute(project_playbook: Path, playbook: str, private_dir: Path, run_id: s
     status, rc = runner.run()
     log.info("ansible run %s: %s (rc=%s) after %d task(s)", run_id, status, rc, tracker.step)
     # Paths inside the private dir mean nothing to the reader; keep them relative to the content root.
-    output = (tracker.failed_output or _stdout_tail(config.artifact_dir)).replace(f"{private_dir / 'project'}/", "")
-    return _result(status, rc, playbook, tracker, _excerpt(output), timeout_s)
+    project = f"{private_dir / 'project'}/"
+    output = (tracker.failed_output or _stdout_tail(config.artifact_dir)).replace(project, "")
+    full_log = _ANSI.sub("", _stdout_tail(config.artifact_dir, _LOG_BYTES)).replace(project, "")
+    return _result(status, rc, playbook, tracker, _excerpt(output), timeout_s, full_log)
 
 
 def _prepared_config(project_playbook: Path, private_dir: Path, run_id: str, timeout_s: float) -> RunnerConfig:
@@ -284,20 +287,20 @@ class _TaskTracker:
             log.exception("progress sink failed at step %d", self.step)
 
 
-def _stdout_tail(artifact_dir: str) -> str:
+def _stdout_tail(artifact_dir: str, size: int = _STDOUT_TAIL_BYTES) -> str:
     """The end of the run's stdout: where a run that failed before any task says why."""
     try:
         with (Path(artifact_dir) / "stdout").open("rb") as stream:
             stream.seek(0, os.SEEK_END)
-            stream.seek(max(0, stream.tell() - _STDOUT_TAIL_BYTES))
+            stream.seek(max(0, stream.tell() - size))
             return stream.read().decode("utf-8", errors="replace")
     except OSError:
         return ""
 
 
 def _result(status: str, rc: int | None, playbook: str, tracker: _TaskTracker, excerpt: str,
-            timeout_s: float) -> RunResult:
-    details = {"status": status, "rc": rc, "tasks_started": tracker.step}
+            timeout_s: float, log: str = "") -> RunResult:
+    details = {"status": status, "rc": rc, "tasks_started": tracker.step, "log": log}
     if status == "successful":
         return RunResult(ok=True, details=details, summary=Msg(N_("Playbook {playbook} finished: {tasks} tasks run"),
                                                                {"playbook": playbook, "tasks": tracker.step}))

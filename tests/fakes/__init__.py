@@ -33,6 +33,7 @@ class Reply:
     body: Any = None  # sent as JSON unless None
     stream: list[Any] | None = None  # sent as chunked JSON lines, like Docker's progress streams
     headers: dict[str, str] = field(default_factory=dict)
+    raw: bytes | None = None  # sent as is (with a Content-Type header), e.g. log streams and plain text
 
 
 def error(status: int, message: str) -> Reply:
@@ -133,6 +134,11 @@ def _handler_for(fake: FakeApiServer) -> type[BaseHTTPRequestHandler]:
                 self.send_header(name, value)
             if reply.stream is not None:
                 self._send_stream(reply.stream)
+                return
+            if reply.raw is not None:
+                self.send_header("Content-Length", str(len(reply.raw)))
+                self.end_headers()
+                self.wfile.write(reply.raw)
                 return
             payload = b"" if reply.body is None else json.dumps(reply.body).encode()
             if reply.status not in (204, 304):

@@ -1,0 +1,102 @@
+"""``CatalogLogs``: the core's ``LogReader``. It finds where a service runs in the service catalog,
+reads from that backend within bounds, redacts every line with the filter every output uses, and
+only then searches (so a search cannot probe a redacted secret), keeping the last matches."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from bot.catalog import Deployment, ServiceCatalog
+from bot.errors import UserError
+from bot.i18n import N_
+from bot.servicelogs import LogQuery, LogResult
+from dihya.logs_sources.base import MAX_BYTES, MAX_SCAN_LINES, LogSource, Window, matcher
+from dihya.redaction import Redactor
+from dihya.settings import Settings
+
+MAX_RESULT_BYTES = 1024 * 1024  # what one answer may carry (inline or as a file)
+API_TIMEOUT_S = 10
+
+SourceFactory = Callable[[Deployment], LogSource]
+
+
+class CatalogLogs:
+    def __init__(self, catalog: ServiceCatalog, redactor: Redactor, sources: SourceFactory,
+                 clock: Callable[[], float] = time.time) -> None:
+        self._catalog = catalog
+        self._redact = redactor
+        self._sources = sources
+        self._clock = clock
+
+    @classmethod
+    def build(cls, catalog: ServiceCatalog, settings: Settings, redactor: Redactor) -> CatalogLogs:
+        return cls(catalog, redactor, SettingsSources(settings))
+
+    def read(self, query: LogQuery) -> LogResult:
+        source = self._sources(self._catalog.deployment(query.service, query.env))
+        match = matcher(query.grep, query.regex)
+        scan = min(MAX_SCAN_LINES, query.lines * 10) if query.grep else query.lines
+        fetched = source.fetch(Window(query.since_s, scan, MAX_BYTES, self._clock()))
+        redacted = (self._redact(line.render()) for line in fetched.lines)
+        kept = [line for line in redacted if match(line)][-query.lines:]
+        within, cut = _within(kept, MAX_RESULT_BYTES)
+        return LogResult(source.description, tuple(within), fetched.truncated or cut)
+
+
+def _within(lines: list[str], limit: int) -> tuple[list[str], bool]:
+    """The newest lines that fit in ``limit`` bytes."""
+    total, start = 0, len(lines)
+    while start > 0 and total + len(lines[start - 1].encode()) + 1 <= limit:
+        start -= 1
+        total += len(lines[start].encode()) + 1
+    return lines[start:], start > 0
+
+
+class SettingsSources:
+    """The log source a catalog entry names: ``log_unit`` (journald) or ``log_file`` (a file on this
+    machine, relative to the data directory) when set, else the runner's own logs (Docker, Kubernetes)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+
+    def __call__(self, deployment: Deployment) -> LogSource:
+        from dihya.logs_sources.file_logs import FileLogs
+        from dihya.logs_sources.journald_logs import JournaldLogs
+
+        params = deployment.params
+        if params.get("log_unit"):
+            return JournaldLogs(params["log_unit"])
+        if params.get("log_file"):
+            path = Path(params["log_file"])
+            return FileLogs(path if path.is_absolute() else self._settings.data_dir / path)
+        if deployment.runner == "docker":
+            return self._docker(deployment)
+        if deployment.runner == "kubernetes":
+            return self._kubernetes(deployment)
+        raise UserError(N_("No log source is declared for {service} in {env} (log_file or log_unit in the catalog)."),
+                        service=deployment.service, env=deployment.environment)
+
+    def _docker(self, deployment: Deployment) -> LogSource:
+        import docker
+
+        from dihya.logs_sources.docker_logs import DockerLogs
+
+        url = self._settings.docker_url
+        client = docker.DockerClient(base_url=url, timeout=API_TIMEOUT_S) if url else docker.from_env(
+            timeout=API_TIMEOUT_S)
+        return DockerLogs(client, deployment.params["container"])
+
+    def _kubernetes(self, deployment: Deployment) -> LogSource:
+        from kubernetes import client, config
+
+        from dihya.logs_sources.kube_logs import KubernetesLogs
+
+        if self._settings.kubernetes_api_url:
+            configuration = client.Configuration(host=self._settings.kubernetes_api_url)
+        else:
+            configuration = client.Configuration()
+            config.load_kube_config(client_configuration=configuration)  # type: ignore[no-untyped-call]
+        p = deployment.params
+        return KubernetesLogs(client.ApiClient(configuration), p["namespace"], p["deployment"], p.get("container"))

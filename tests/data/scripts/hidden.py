@@ -1,0 +1,1 @@
+print("private customer data: alice@example.org")
