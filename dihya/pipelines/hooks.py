@@ -55,15 +55,6 @@ def github_signed(signature: str | None, body: bytes, secret: bytes) -> bool:
     return hmac.compare_digest(signature.removeprefix("sha256=").encode("latin-1", "replace"), expected.encode())
 
 
-def same_token(given: str | None, expected: bytes) -> bool:
-    return bool(expected) and given is not None and hmac.compare_digest(given.encode("latin-1", "replace"), expected)
-
-
-def bearer(authorization: str | None, expected: bytes) -> bool:
-    scheme, _, given = (authorization or "").partition(" ")
-    return scheme.lower() == "bearer" and same_token(given.strip(), expected)
-
-
 # --- what a delivery says ----------------------------------------------------------------------
 
 

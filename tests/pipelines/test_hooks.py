@@ -132,12 +132,14 @@ async def test_bounded_bodies_and_bad_shapes(app: App) -> None:
     big = b"{" + b" " * (app.settings.ci_webhook_max_body_bytes + 10) + b"}"
     not_json = b"not json"
     shapeless = dumps({"workflow_run": {}})
+    nested = b'{"workflow_run": ' + b"[" * 10_000 + b"]" * 10_000 + b"}"  # signed, but nested past any sense
     async with hook_client(app) as client:
+        deep = await client.post("/hooks/github", content=nested, headers=github_headers(nested))
         too_big = await client.post("/hooks/github", content=big, headers=github_headers(big))
         bad = await client.post("/hooks/github", content=not_json, headers=github_headers(not_json))
         odd = await client.post("/hooks/github", content=shapeless, headers=github_headers(shapeless))
         ping = await client.post("/hooks/github", content=b"{}", headers=github_headers(b"{}", event="ping"))
-    assert (too_big.status_code, bad.status_code, odd.status_code) == (413, 400, 400)
+    assert (too_big.status_code, bad.status_code, odd.status_code, deep.status_code) == (413, 400, 400, 400)
     assert "repository" in odd.json()["error"] and ping.status_code == 400
 
 
