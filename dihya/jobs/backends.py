@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.catalog import Deployment
+from dihya.engine_clients import docker_client, kubernetes_api
 from dihya.jobs.targets import Backends, Deployer, PlaybookRunner
 from dihya.runners.base import CancelToken, ProgressSink, RunResult
 from dihya.scripts.runner import ScriptRunner
@@ -53,29 +54,19 @@ class ContainerBackends:
         return Manifest.load(self._content).allowed_digest(ref)
 
     def docker(self, deployment: Deployment) -> tuple[Deployer, object]:
-        import docker
-
         from dihya.runners.docker_deploy import DockerDeployer, DockerTarget
 
-        url = self._settings.docker_url
-        client = docker.DockerClient(base_url=url) if url else docker.from_env()
+        client = docker_client(self._settings)
         target = DockerTarget(deployment.params["container"], deployment.params["image"],
                               deployment.env, deployment.ports)
         return DockerDeployer(client, self._allowed), target
 
     def kubernetes(self, deployment: Deployment) -> tuple[Deployer, object]:
-        from kubernetes import client, config
-
         from dihya.runners.kube_deploy import KubernetesDeployer, KubeTarget
 
-        if self._settings.kubernetes_api_url:
-            configuration = client.Configuration(host=self._settings.kubernetes_api_url)
-        else:
-            configuration = client.Configuration()
-            config.load_kube_config(client_configuration=configuration)  # type: ignore[no-untyped-call]
         p = deployment.params
         target = KubeTarget(p["namespace"], p["deployment"], p["container"], p["image"])
-        return KubernetesDeployer(client.ApiClient(configuration), self._allowed), target
+        return KubernetesDeployer(kubernetes_api(self._settings), self._allowed), target
 
 
 def script_runner(settings: Settings, user_name: str, secrets: Callable[[str], str | None] | None) -> ScriptRunner:

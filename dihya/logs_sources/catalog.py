@@ -12,6 +12,7 @@ from bot.catalog import Deployment, ServiceCatalog
 from bot.errors import UserError
 from bot.i18n import N_
 from bot.servicelogs import LogQuery, LogResult
+from dihya.engine_clients import docker_client, kubernetes_api
 from dihya.logs_sources.base import MAX_BYTES, MAX_SCAN_LINES, LogSource, Window, matcher
 from dihya.redaction import Redactor
 from dihya.settings import Settings
@@ -79,24 +80,12 @@ class SettingsSources:
                         service=deployment.service, env=deployment.environment)
 
     def _docker(self, deployment: Deployment) -> LogSource:
-        import docker
-
         from dihya.logs_sources.docker_logs import DockerLogs
 
-        url = self._settings.docker_url
-        client = docker.DockerClient(base_url=url, timeout=API_TIMEOUT_S) if url else docker.from_env(
-            timeout=API_TIMEOUT_S)
-        return DockerLogs(client, deployment.params["container"])
+        return DockerLogs(docker_client(self._settings, API_TIMEOUT_S), deployment.params["container"])
 
     def _kubernetes(self, deployment: Deployment) -> LogSource:
-        from kubernetes import client, config
-
         from dihya.logs_sources.kube_logs import KubernetesLogs
 
-        if self._settings.kubernetes_api_url:
-            configuration = client.Configuration(host=self._settings.kubernetes_api_url)
-        else:
-            configuration = client.Configuration()
-            config.load_kube_config(client_configuration=configuration)  # type: ignore[no-untyped-call]
         p = deployment.params
-        return KubernetesLogs(client.ApiClient(configuration), p["namespace"], p["deployment"], p.get("container"))
+        return KubernetesLogs(kubernetes_api(self._settings), p["namespace"], p["deployment"], p.get("container"))
