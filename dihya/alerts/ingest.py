@@ -29,7 +29,7 @@ from bot.alerting import (
 from bot.core import Bot
 from bot.events import Place
 from bot.i18n import N_, Msg
-from commands.incidents import incident_for_alert
+from bot.incidents import incident_for_alert
 from dihya.alerts.payload import Alert, WebhookPayload
 from dihya.redaction import Redactor
 from dihya.runtime import Runtime
