@@ -4,7 +4,8 @@ dedupe → rate-limit → identify → parse → authorise → approve → run �
 the event go on or stops it with a translated reply. The rate limit comes first, per sender, for
 messages and reactions alike, so a flood costs no lookup, no parse and one audit row per window.
 Audit rows are buffered and written in groups by ``flush_audit``; an ``Outcome`` marked
-``durable`` must not be delivered before that flush.
+``durable`` must not be delivered before that flush. Approval requests and votes are routed to
+``bot.approvals.Approvals``, which runs the approved command back through ``_run_approved``.
 """
 
 from __future__ import annotations
