@@ -247,3 +247,16 @@ class AlertPolicy:
         if route is None:
             return self.default_channel, self.locale
         return route.channel, route.locale or self.locale
+
+    def window_start_us(self, now_us: int) -> int:
+        """Where the storm window that ends now begins."""
+        return now_us - self.storm_window_s * 1_000_000
+
+    def storming(self, messages_in_window: int) -> bool:
+        """Whether a channel that got this many alert messages in the window is in a storm: a new
+        group then joins the storm's summary instead of getting a message of its own."""
+        return messages_in_window > self.storm_threshold
+
+    def opens_incident(self, group: AlertGroupRecord, new: bool, status: str) -> bool:
+        """Whether a delivery opens an incident by itself: a new group, firing, of a listed severity."""
+        return new and status == "firing" and group.severity in self.auto_incident

@@ -1,5 +1,8 @@
-"""Approval rules, free of I/O: what a vote means, whether a voter may cast it, and what the
-request message says. The dispatcher (``bot.core``) applies them against the store."""
+"""Approvals: the rules, free of I/O (what a vote means, whether a voter may cast it, what the
+request message says), and ``Approvals``, the state machine that applies them against the store:
+pending → approved → dispatched | refused; pending → denied | expired. The dispatcher
+(``bot.core``) routes a command needing approval, and every reaction on a request, here.
+"""
 
 from __future__ import annotations
 
@@ -7,15 +10,21 @@ import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
+from typing import Protocol
 
-from bot.actions import Button
-from bot.events import Place
+from bot.actions import Button, Edit, Send
+from bot.audit_details import MAX_AUDITED_TEXT, audited_args
+from bot.context import Context
+from bot.errors import UserError
+from bot.events import Place, Reaction
 from bot.i18n import N_, Catalogs, Msg, Verbatim, isolated
-from bot.identity import Actor
-from bot.ports import ApprovalDraft, ApprovalRecord, Vote
-from bot.rbac import AccessPolicy
-from bot.registry import Command
-from bot.text import WITHHELD, neutralise
+from bot.identity import Actor, Identities
+from bot.outcome import IGNORED, Outcome
+from bot.parser import Parsed
+from bot.ports import ApprovalDraft, ApprovalRecord, ApprovalStore, Clock, Vote
+from bot.rbac import AccessPolicy, Decision
+from bot.registry import Command, Registry
+from bot.text import WITHHELD, clip, neutralise
 
 APPROVE_EMOJI = frozenset({"✅", "👍", "✔"})
 DENY_EMOJI = frozenset({"❌", "👎", "✖"})
@@ -130,3 +139,177 @@ def closed_text(request: ApprovalRecord, what: str, state: str, people: Sequence
     return Msg(texts[state], {"id": request.id, "people": ", ".join(people) or "-", "what": Verbatim(what)})
 
 
+
+
+# --- the state machine -------------------------------------------------------------------------
+class Audit(Protocol):
+    """Buffers one audit row (``Bot.audit``)."""
+
+    def __call__(self, actor: Actor | str, action: str, target: str = "", outcome: str = "ok", ref: str = "",
+                 details: Mapping[str, object] | None = None) -> None: ...
+
+
+class RunApproved(Protocol):
+    """Runs an approved command as its requester, audited under ``ref``; its reply as an outcome."""
+
+    def __call__(self, requester: Actor, place: Place, locale: str, approvers: tuple[str, ...], command: Command,
+                 args: Mapping[str, object], ref: str) -> Outcome: ...
+
+
+class Approvals:
+    """Asks for approval, counts votes, and runs a request once its quorum is met."""
+
+    __slots__ = ("_store", "_identities", "_policy", "_catalogs", "_registry", "_clock", "_run", "_audit")
+
+    def __init__(self, store: ApprovalStore, identities: Identities, policy: AccessPolicy, catalogs: Catalogs,
+                 registry: Registry, clock: Clock, run: RunApproved, audit: Audit) -> None:
+        self._store, self._identities, self._policy = store, identities, policy
+        self._catalogs, self._registry, self._clock = catalogs, registry, clock
+        self._run, self._audit = run, audit
+
+    def ask(self, text: str, ctx: Context, parsed: Parsed, permission: str) -> Outcome:
+        """Post the request for ``parsed`` (typed as ``text``), or refuse one too long to show in full."""
+        length = shown_length(parsed.args)
+        if length > MAX_SHOWN:
+            self._audit(ctx.actor, f"command:{parsed.command.name}", outcome="invalid",
+                        details={**audited_args(parsed.args, parsed.command.private), "reason": "too_long"})
+            return self._say(ctx.place, ctx.locale, (Msg(TOO_LONG, {"length": length, "limit": MAX_SHOWN}),))
+        policy = self._policy.approvals[permission]
+        now = self._now_us()
+        draft = ApprovalDraft(
+            command=parsed.command.name, text=clip(neutralise(_shown(text, parsed)), MAX_AUDITED_TEXT),
+            args=parsed.args,
+            digest=digest(parsed.command.name, parsed.args, ctx.place), permission=permission,
+            quorum=policy.quorum, approver_roles=policy.approver_roles, requester=ctx.actor.key,
+            requester_person=ctx.actor.person_id, place=ctx.place, locale=ctx.locale,
+            created_us=now, expires_us=now + policy.expiry_seconds * 1_000_000,
+        )
+        request = ApprovalRecord(self._store.create_approval(draft), draft, "pending")
+        ref = f"{KEY_PREFIX}{request.id}"
+        self._audit(ctx.actor, f"command:{parsed.command.name}", outcome="approval_requested", ref=ref,
+                    details=audited_args(parsed.args, parsed.command.private))
+        text = self._render((request_text(request, self._what(request, ctx.locale), ()),), ctx.locale)
+        send = Send(ctx.place.channel, text, thread=ctx.place.thread, key=ref,
+                    buttons=buttons(self._catalogs, ctx.locale))
+        return Outcome((send,), durable=True)
+
+    def react(self, event: Reaction, key: str) -> Outcome:
+        """A reaction on the request posted under ``key`` (``approval:<id>``): a vote, or its withdrawal."""
+        value = vote_of(event.emoji)
+        if value is None:
+            return IGNORED
+        request = self._store.approval(int(key.removeprefix(KEY_PREFIX)))
+        if request is None:
+            return IGNORED
+        voter = self._identities.fresh(event.sender.key, event.sender.display_name)
+        if not event.added:
+            return self._withdraw(request, voter, key)
+        return self._vote(request, voter, bool(value), key)
+
+    def _now_us(self) -> int:
+        return int(self._clock() * 1_000_000)
+
+    def _render(self, lines: tuple[Msg, ...], locale: str) -> str:
+        return self._catalogs.render_all(lines, locale)
+
+    def _say(self, place: Place, locale: str, lines: tuple[Msg, ...]) -> Outcome:
+        return Outcome((Send(place.channel, self._render(lines, locale), place.thread),))
+
+    def _withdraw(self, request: ApprovalRecord, voter: Actor, key: str) -> Outcome:
+        if request.state != "pending" or not self._store.withdraw_vote(request.id, voter.key):
+            return IGNORED
+        self._audit(voter, "approval:withdraw", target=request.draft.command, ref=key)
+        return Outcome((self._request_edit(request, key),), durable=True)
+
+    def _vote(self, request: ApprovalRecord, voter: Actor, approve: bool, key: str) -> Outcome:
+        store, draft = self._store, request.draft
+        requester = self._identities.fresh(draft.requester)
+        reason = refusal(request, voter, self._policy, self._now_us(), requester.person_id)
+        if reason is not None:
+            return self._refuse_vote(request, voter, reason, key)
+        store.cast_vote(request.id, Vote(voter.key, voter.person_id, approve), self._now_us())
+        self._audit(voter, "approval:vote", target=draft.command, outcome="approve" if approve else "deny", ref=key)
+        yes, no = tally(store.votes(request.id))
+        if no and store.transition_approval(request.id, "pending", "denied"):
+            return self._close(request, key, "denied", no)
+        if len(yes) >= draft.quorum and store.transition_approval(request.id, "pending", "approved"):
+            return self._dispatch(request, key, yes)
+        return Outcome((self._request_edit(request, key, yes),), durable=True)
+
+    def _refuse_vote(self, request: ApprovalRecord, voter: Actor, reason: str, key: str) -> Outcome:
+        draft = request.draft
+        self._audit(voter, "approval:vote", target=draft.command, outcome="refused", ref=key,
+                    details={"reason": reason})
+        params = {"state": request.state, "roles": ", ".join(voter.role_names),
+                  "approvers": ", ".join(sorted(draft.approver_roles))}
+        line = Msg(N_("{who}: {reason}"), {"who": voter.key, "reason": Msg(reason, params)})
+        outcome = self._say(draft.place, voter.locale or draft.locale, (line,))
+        expired = request.state == "pending" and self._now_us() >= draft.expires_us
+        if expired and self._store.transition_approval(request.id, "pending", "expired"):
+            return Outcome(self._close(request, key, "expired", ()).actions + outcome.actions, durable=True)
+        return Outcome(outcome.actions, durable=True)
+
+    def _dispatch(self, request: ApprovalRecord, key: str, approvers: list[str]) -> Outcome:
+        """Run an approved request once, after re-checking both parties' rights and the arguments."""
+        draft, store = request.draft, self._store
+        requester = self._identities.fresh(draft.requester)
+        problem, args = self._recheck(request, requester, approvers)
+        if problem is not None:
+            store.transition_approval(request.id, "approved", "refused")
+            self._audit(requester, f"command:{draft.command}", outcome="refused", ref=key,
+                        details={"reason": problem})
+            said = self._say(draft.place, draft.locale, (Msg(problem),))
+            return Outcome(self._close(request, key, "refused", approvers).actions + said.actions, durable=True)
+        store.transition_approval(request.id, "approved", "dispatched")
+        ran = self._run(requester, draft.place, draft.locale, tuple(approvers),
+                        self._registry.commands[draft.command], args, key)
+        return Outcome(self._close(request, key, "dispatched", approvers).actions + ran.actions, durable=True,
+                       later=ran.later)
+
+    def _recheck(self, request: ApprovalRecord, requester: Actor,
+                 approvers: list[str]) -> tuple[str | None, dict[str, object]]:
+        draft, policy = request.draft, self._policy
+        if policy.decide(requester.roles, draft.permission) is Decision.DENY:
+            return N_("Not run: the requester is no longer allowed to do this."), {}
+        people: set[object] = set()  # distinct people, none of them the requester, as linked today
+        for key in approvers:
+            approver = self._identities.fresh(key)
+            if policy.can_approve(approver.roles, draft.permission) and \
+                    not asked_by(approver, draft, requester.person_id):
+                people.add(approver.person_id if approver.person_id is not None else key)
+        if len(people) < draft.quorum:
+            return N_("Not run: an approver is no longer allowed to approve this."), {}
+        command = self._registry.commands.get(draft.command)
+        try:
+            args = {k: command.arg(k).kind.convert(str(v), command.arg(k).label) for k, v in draft.args.items()} \
+                if command else {}
+        except (UserError, KeyError):
+            return N_("Not run: the request's arguments are no longer valid."), {}
+        if command is None or digest(draft.command, args, draft.place) != draft.digest:
+            return N_("Not run: the request no longer matches what was approved."), {}
+        return None, args
+
+    def _request_edit(self, request: ApprovalRecord, key: str, yes: list[str] | None = None) -> Edit:
+        if yes is None:
+            yes, _ = tally(self._store.votes(request.id))
+        locale = request.draft.locale
+        text = self._render((request_text(request, self._what(request, locale), yes),), locale)
+        return Edit(request.draft.place.channel, key, text, buttons(self._catalogs, request.draft.locale))
+
+    def _what(self, request: ApprovalRecord, locale: str) -> str:
+        draft = request.draft
+        command = self._registry.commands.get(draft.command)
+        return describe(self._catalogs, command, draft.command, draft.args, locale)
+
+    def _close(self, request: ApprovalRecord, key: str, state: str, people: list[str] | tuple[()]) -> Outcome:
+        locale = request.draft.locale
+        text = self._render((closed_text(request, self._what(request, locale), state, people),), locale)
+        return Outcome((Edit(request.draft.place.channel, key, text),), durable=True)
+
+
+def _shown(text: str, parsed: Parsed) -> str:
+    """The typed text as it may be shown back (in an approval request): confidential values withheld."""
+    for name in parsed.command.confidential:
+        value = str(parsed.args.get(name, ""))
+        text = text.replace(value, WITHHELD) if value else text
+    return text

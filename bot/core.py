@@ -4,66 +4,58 @@ dedupe → rate-limit → identify → parse → authorise → approve → run �
 the event go on or stops it with a translated reply. The rate limit comes first, per sender, for
 messages and reactions alike, so a flood costs no lookup, no parse and one audit row per window.
 Audit rows are buffered and written in groups by ``flush_audit``; an ``Outcome`` marked
-``durable`` must not be delivered before that flush.
+``durable`` must not be delivered before that flush. Approval requests and votes are routed to
+``bot.approvals.Approvals``, which runs the approved command back through ``_run_approved``.
 """
 
 from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping
 
-from bot import approvals
 from bot.actions import Action, Edit, Retract, Send, Upload
+from bot.approvals import KEY_PREFIX as APPROVAL_PREFIX
+from bot.approvals import Approvals
 from bot.audit import AuditDraft
+from bot.audit_details import MAX_AUDITED_TEXT, audited_args
 from bot.context import Context, ReactionHandler, Services
 from bot.dedupe import DeliveryLog
 from bot.errors import UserError
 from bot.events import Event, Message, Place, Reaction
 from bot.i18n import DEFAULT_LOCALE, N_, Msg
 from bot.identity import Actor
+from bot.outcome import IGNORED, Later, Outcome
 from bot.parser import Parsed, Rejected, parse
-from bot.ports import ApprovalDraft, ApprovalRecord, Vote
 from bot.ratelimit import Flood, RateLimit
 from bot.rbac import Decision
 from bot.registry import Command, Reply
 from bot.text import WITHHELD, clip, neutralise
 
+__all__ = ["IGNORED", "MAX_AUDITED_TEXT", "WITHHELD", "Bot", "Later", "Outcome"]
+
 log = logging.getLogger("dihya.core")
-MAX_AUDITED_TEXT = 200
-
-
-@dataclass(frozen=True, slots=True)
-class Later:
-    """A command's I/O-bound remainder, run off the loop by the runtime, then ``finish``-ed here."""
-
-    ctx: Context
-    command: str
-    args: Mapping[str, object]
-    work: Callable[[], Reply]
-    ref: str = ""
-    action: str = ""  # the audit row's action; "command:<command>" when empty (a reaction names its own)
-
-
-@dataclass(slots=True)  # built for every message: a frozen init costs ~3x per field
-class Outcome:
-    actions: tuple[Action, ...] = ()
-    durable: bool = False
-    later: tuple[Later, ...] = ()
-
-
-IGNORED = Outcome()
 
 
 class Bot:
-    __slots__ = ("services", "_deliveries", "_limit", "_pending")
+    __slots__ = ("_services", "_deliveries", "_limit", "_pending", "_approvals")
 
     def __init__(self, services: Services, deliveries: DeliveryLog, limit: RateLimit) -> None:
-        self.services = services
         self._deliveries = deliveries
         self._limit = limit
         self._pending: list[AuditDraft] = []
+        self.services = services
+
+    @property
+    def services(self) -> Services:
+        return self._services
+
+    @services.setter
+    def services(self, services: Services) -> None:
+        """Replacing the services (a test swapping a port) rebuilds what was built from them."""
+        self._services = services
+        self._approvals = Approvals(services.store, services.identities, services.policy, services.catalogs,
+                                    services.registry, services.clock, self._run_approved, self.audit)
 
     # -- entry points -------------------------------------------------------------------------
     def handle(self, event: Event) -> Outcome:
@@ -193,7 +185,7 @@ class Bot:
             return self._say(ctx.place, ctx.locale, (refusal,))
         if decision is Decision.NEEDS_APPROVAL:
             refused = self._checked(ctx, parsed)
-            return refused if refused is not None else self._ask_approval(event, ctx, parsed, permission)
+            return refused if refused is not None else self._approvals.ask(event.text, ctx, parsed, permission)
         reply = self._execute(ctx, parsed.command, parsed.args)
         later = (Later(ctx, parsed.command.name, parsed.args, reply.later),) if reply.later else ()
         return Outcome(self._reply(ctx.place, ctx.locale, reply), durable=parsed.command.mutating, later=later)
@@ -206,7 +198,7 @@ class Bot:
             parsed.command.check(ctx, parsed.args)
         except UserError as err:
             self.audit(ctx.actor, f"command:{parsed.command.name}", outcome="invalid",
-                       details=_args(parsed.args, parsed.command.private))
+                       details=audited_args(parsed.args, parsed.command.private))
             return self._say(ctx.place, ctx.locale, (err.message,))
         return None
 
@@ -217,7 +209,7 @@ class Bot:
             reply = _failed(command.name, err)
         if reply.later is None:  # deferred work is audited when it finishes
             self.audit(ctx.actor, f"command:{command.name}", reply.target, reply.outcome, reply.ref or ref,
-                       _args(args, command.private, reply.details))
+                       audited_args(args, command.private, reply.details))
         return reply
 
     @staticmethod
@@ -234,7 +226,7 @@ class Bot:
         command = self.services.registry.commands.get(later.command)
         private = command.private if command else frozenset()
         self.audit(ctx.actor, later.action or f"command:{later.command}", reply.target, reply.outcome,
-                   reply.ref or later.ref, _args(later.args, private, reply.details))
+                   reply.ref or later.ref, audited_args(later.args, private, reply.details))
         return Outcome(self._reply(ctx.place, ctx.locale, reply), durable=True)
 
     def _say(self, place: Place, locale: str, lines: tuple[Msg, ...]) -> Outcome:
@@ -258,39 +250,21 @@ class Bot:
             actions.append(Edit(place.channel, key, self.render(lines, locale)))
         return tuple(actions)
 
-    # -- approvals ----------------------------------------------------------------------------
-    def _ask_approval(self, event: Message, ctx: Context, parsed: Parsed, permission: str) -> Outcome:
-        length = approvals.shown_length(parsed.args)
-        if length > approvals.MAX_SHOWN:
-            self.audit(ctx.actor, f"command:{parsed.command.name}", outcome="invalid",
-                       details={**_args(parsed.args, parsed.command.private), "reason": "too_long"})
-            line = Msg(approvals.TOO_LONG, {"length": length, "limit": approvals.MAX_SHOWN})
-            return self._say(ctx.place, ctx.locale, (line,))
-        policy = self.services.policy.approvals[permission]
-        now = self.now_us()
-        draft = ApprovalDraft(
-            command=parsed.command.name, text=clip(neutralise(_shown(event.text, parsed)), MAX_AUDITED_TEXT),
-            args=parsed.args,
-            digest=approvals.digest(parsed.command.name, parsed.args, ctx.place), permission=permission,
-            quorum=policy.quorum, approver_roles=policy.approver_roles, requester=ctx.actor.key,
-            requester_person=ctx.actor.person_id, place=ctx.place, locale=ctx.locale,
-            created_us=now, expires_us=now + policy.expiry_seconds * 1_000_000,
-        )
-        request = ApprovalRecord(self.services.store.create_approval(draft), draft, "pending")
-        ref = f"{approvals.KEY_PREFIX}{request.id}"
-        self.audit(ctx.actor, f"command:{parsed.command.name}", outcome="approval_requested", ref=ref,
-                   details=_args(parsed.args, parsed.command.private))
-        text = self.render((approvals.request_text(request, self._what(request, ctx.locale), ()),), ctx.locale)
-        buttons = approvals.buttons(self.services.catalogs, ctx.locale)
-        send = Send(ctx.place.channel, text, thread=ctx.place.thread, key=ref, buttons=buttons)
-        return Outcome((send,), durable=True)
+    # -- approvals and reactions -------------------------------------------------------------
+    def _run_approved(self, requester: Actor, place: Place, locale: str, approvers: tuple[str, ...],
+                      command: Command, args: Mapping[str, object], ref: str) -> Outcome:
+        """An approved command, run as its requester once the quorum is met (``Approvals`` calls it)."""
+        ctx = Context(requester, place, locale, self.services, approvers)
+        reply = self._execute(ctx, command, args, ref=ref)
+        later = (Later(ctx, command.name, args, reply.later, ref),) if reply.later else ()
+        return Outcome(self._reply(place, locale, reply), durable=True, later=later)
 
     def _reaction(self, event: Reaction) -> Outcome:
         key = self.services.store.message_key(event.place.channel, event.target_message_id)
         if key is None:
             return IGNORED
-        if key.startswith(approvals.KEY_PREFIX):
-            return self._approval_reaction(event, key)
+        if key.startswith(APPROVAL_PREFIX):
+            return self._approvals.react(event, key)
         prefix = key.split(":", 1)[0] + ":"
         handler = self.services.reactions.get(prefix)
         return self._handled_reaction(event, key, handler) if handler else IGNORED
@@ -313,109 +287,6 @@ class Bot:
                    details={"emoji": event.emoji, "added": event.added, **reply.details})
         return Outcome(self._reply(place, ctx.locale, reply), durable=True)
 
-    def _approval_reaction(self, event: Reaction, key: str) -> Outcome:
-        value = approvals.vote_of(event.emoji)
-        if value is None:
-            return IGNORED
-        request = self.services.store.approval(int(key.removeprefix(approvals.KEY_PREFIX)))
-        if request is None:
-            return IGNORED
-        voter = self.services.identities.fresh(event.sender.key, event.sender.display_name)
-        if not event.added:
-            return self._withdraw(request, voter, key)
-        return self._vote(request, voter, bool(value), key)
-
-    def _withdraw(self, request: ApprovalRecord, voter: Actor, key: str) -> Outcome:
-        if request.state != "pending" or not self.services.store.withdraw_vote(request.id, voter.key):
-            return IGNORED
-        self.audit(voter, "approval:withdraw", target=request.draft.command, ref=key)
-        return Outcome((self._request_edit(request, key),), durable=True)
-
-    def _vote(self, request: ApprovalRecord, voter: Actor, approve: bool, key: str) -> Outcome:
-        store, draft = self.services.store, request.draft
-        requester = self.services.identities.fresh(draft.requester)
-        reason = approvals.refusal(request, voter, self.services.policy, self.now_us(), requester.person_id)
-        if reason is not None:
-            return self._refuse_vote(request, voter, reason, key)
-        store.cast_vote(request.id, Vote(voter.key, voter.person_id, approve), self.now_us())
-        self.audit(voter, "approval:vote", target=draft.command, outcome="approve" if approve else "deny", ref=key)
-        yes, no = approvals.tally(store.votes(request.id))
-        if no and store.transition_approval(request.id, "pending", "denied"):
-            return self._close(request, key, "denied", no)
-        if len(yes) >= draft.quorum and store.transition_approval(request.id, "pending", "approved"):
-            return self._dispatch(request, key, yes)
-        return Outcome((self._request_edit(request, key, yes),), durable=True)
-
-    def _refuse_vote(self, request: ApprovalRecord, voter: Actor, reason: str, key: str) -> Outcome:
-        draft = request.draft
-        self.audit(voter, "approval:vote", target=draft.command, outcome="refused", ref=key, details={"reason": reason})
-        params = {"state": request.state, "roles": ", ".join(voter.role_names),
-                  "approvers": ", ".join(sorted(draft.approver_roles))}
-        line = Msg(N_("{who}: {reason}"), {"who": voter.key, "reason": Msg(reason, params)})
-        outcome = self._say(draft.place, voter.locale or draft.locale, (line,))
-        expired = request.state == "pending" and self.now_us() >= draft.expires_us
-        if expired and self.services.store.transition_approval(request.id, "pending", "expired"):
-            return Outcome(self._close(request, key, "expired", ()).actions + outcome.actions, durable=True)
-        return Outcome(outcome.actions, durable=True)
-
-    def _dispatch(self, request: ApprovalRecord, key: str, approvers: list[str]) -> Outcome:
-        """Run an approved request once, after re-checking both parties' rights and the arguments."""
-        draft, store = request.draft, self.services.store
-        requester = self.services.identities.fresh(draft.requester)
-        problem, args = self._recheck(request, requester, approvers)
-        ctx = Context(requester, draft.place, draft.locale, self.services, tuple(approvers))
-        if problem is not None:
-            store.transition_approval(request.id, "approved", "refused")
-            self.audit(requester, f"command:{draft.command}", outcome="refused", ref=key, details={"reason": problem})
-            said = self._say(draft.place, draft.locale, (Msg(problem),))
-            return Outcome(self._close(request, key, "refused", approvers).actions + said.actions, durable=True)
-        store.transition_approval(request.id, "approved", "dispatched")
-        reply = self._execute(ctx, self.services.registry.commands[draft.command], args, ref=key)
-        ran = self._reply(draft.place, draft.locale, reply)
-        later = (Later(ctx, draft.command, args, reply.later, key),) if reply.later else ()
-        return Outcome(self._close(request, key, "dispatched", approvers).actions + ran, durable=True, later=later)
-
-    def _recheck(self, request: ApprovalRecord, requester: Actor,
-                 approvers: list[str]) -> tuple[str | None, dict[str, object]]:
-        draft, policy = request.draft, self.services.policy
-        if policy.decide(requester.roles, draft.permission) is Decision.DENY:
-            return N_("Not run: the requester is no longer allowed to do this."), {}
-        people: set[object] = set()  # distinct people, none of them the requester, as linked today
-        for key in approvers:
-            approver = self.services.identities.fresh(key)
-            if policy.can_approve(approver.roles, draft.permission) and \
-                    not approvals.asked_by(approver, draft, requester.person_id):
-                people.add(approver.person_id if approver.person_id is not None else key)
-        if len(people) < draft.quorum:
-            return N_("Not run: an approver is no longer allowed to approve this."), {}
-        command = self.services.registry.commands.get(draft.command)
-        try:
-            args = {k: command.arg(k).kind.convert(str(v), command.arg(k).label) for k, v in draft.args.items()} \
-                if command else {}
-        except (UserError, KeyError):
-            return N_("Not run: the request's arguments are no longer valid."), {}
-        if command is None or approvals.digest(draft.command, args, draft.place) != draft.digest:
-            return N_("Not run: the request no longer matches what was approved."), {}
-        return None, args
-
-    def _request_edit(self, request: ApprovalRecord, key: str, yes: list[str] | None = None) -> Edit:
-        if yes is None:
-            yes, _ = approvals.tally(self.services.store.votes(request.id))
-        locale = request.draft.locale
-        text = self.render((approvals.request_text(request, self._what(request, locale), yes),), locale)
-        return Edit(request.draft.place.channel, key, text,
-                    approvals.buttons(self.services.catalogs, request.draft.locale))
-
-    def _what(self, request: ApprovalRecord, locale: str) -> str:
-        draft = request.draft
-        command = self.services.registry.commands.get(draft.command)
-        return approvals.describe(self.services.catalogs, command, draft.command, draft.args, locale)
-
-    def _close(self, request: ApprovalRecord, key: str, state: str, people: list[str] | tuple[()]) -> Outcome:
-        locale = request.draft.locale
-        text = self.render((approvals.closed_text(request, self._what(request, locale), state, people),), locale)
-        return Outcome((Edit(request.draft.place.channel, key, text),), durable=True)
-
 
 def _failed(command: str, err: Exception) -> Reply:
     """A handler's error as its reply: a user error says what was wrong, anything else is logged
@@ -433,33 +304,7 @@ def _reply_place(event: Message) -> Place:
     return Place(place.platform, place.channel, place.thread or event.message_id, place.direct)
 
 
-def _shown(text: str, parsed: Parsed) -> str:
-    """The typed text as it may be shown back (in an approval request): confidential values withheld."""
-    for name in parsed.command.confidential:
-        value = str(parsed.args.get(name, ""))
-        text = text.replace(value, WITHHELD) if value else text
-    return text
-
-
 def _attempt(event: Message, command: Command | None) -> dict[str, object]:
     if command is not None and command.private:  # the text may hold a secret or name a person
         return {"place": event.place.address}
     return {"text": clip(neutralise(event.text), MAX_AUDITED_TEXT), "place": event.place.address}
-
-
-
-
-def _args(args: Mapping[str, object], private: frozenset[str] = frozenset(),
-          extra: Mapping[str, object] | None = None) -> dict[str, object]:
-    """An audit row's details: the arguments (private ones withheld, long or odd ones cleaned), then
-    what the handler added."""
-    audited: dict[str, object] = {}
-    for name, value in args.items():
-        if name in private:
-            audited[name] = WITHHELD
-            continue
-        text = value if type(value) is str else str(value)
-        if len(text) > MAX_AUDITED_TEXT or not text.isprintable():  # rare: most values need no cleaning
-            text = clip(neutralise(text), MAX_AUDITED_TEXT)
-        audited[name] = text
-    return {"args": audited, **extra} if extra else {"args": audited}

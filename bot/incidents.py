@@ -7,10 +7,15 @@ open → acknowledged → resolved (open → resolved too). Every change is a ti
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
+from bot.alerting import AlertGroupRecord
 from bot.events import Place
+
+if TYPE_CHECKING:  # bot.ports names this module's records
+    from bot.ports import IncidentStore
 
 KEY_PREFIX = "incident:"
 SEVERITIES = ("sev1", "sev2", "sev3", "sev4")
@@ -20,6 +25,9 @@ HOUR_US = 3600 * 1_000_000
 EARLY_WARNING_US = 24 * HOUR_US
 NOTIFICATION_US = 72 * HOUR_US
 NOTICES = ("early_warning", "notification")
+# Alertmanager's severity label → incident severity.
+SEVERITY_OF_LABEL: Mapping[str, str] = {"critical": "sev1", "page": "sev1", "high": "sev2", "error": "sev2",
+                                        "warning": "sev3", "info": "sev4"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,3 +131,14 @@ def duration_text(us: int | None) -> str:
     if hours:
         return f"{hours}h {minutes:02d}m"
     return f"{minutes}m {seconds:02d}s"
+
+
+def incident_for_alert(store: IncidentStore, group: AlertGroupRecord, opened_by: str, place: Place, locale: str,
+                       now_us: int) -> IncidentRecord:
+    """Open an incident linked to an alert group (🚨, or automatically for critical alerts)."""
+    title = group.common_annotations.get("summary") or group.name
+    severity = SEVERITY_OF_LABEL.get(group.severity, DEFAULT_SEVERITY)
+    draft = IncidentDraft(title[:300], severity, opened_by, place, locale, alert_group=group.id)
+    found = store.incident(store.create_incident(draft, now_us))
+    assert found is not None
+    return found

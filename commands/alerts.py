@@ -23,11 +23,11 @@ from bot.argtypes import Duration, Name, Text
 from bot.context import Context
 from bot.errors import UserError
 from bot.i18n import N_, Msg, Verbatim
+from bot.incidents import incident_for_alert
 from bot.monitoring import Silences
 from bot.rbac import Decision
 from bot.registry import Arg, Attachment, Command, Reply
 from commands.common import say
-from commands.incidents import incident_for_alert
 
 LISTED_IN_CHAT = 15  # beyond this, the full list comes as a file
 REACTION_SILENCE_S = 3600

@@ -8,11 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from bot.alerting import AlertGroupRecord
 from bot.argtypes import Choice, Duration, Integer, Person, Text
 from bot.context import Context
 from bot.errors import UserError
-from bot.events import Place
 from bot.i18n import N_, Msg
 from bot.incidents import (
     DEFAULT_SEVERITY,
@@ -25,7 +23,6 @@ from bot.incidents import (
     nis2_deadlines,
     stats,
 )
-from bot.ports import IncidentStore
 from bot.registry import Arg, Attachment, Command, Handler, Reply
 from bot.text import fold
 from commands.common import say
@@ -36,9 +33,6 @@ NOTICE = Choice({"early_warning": ("early", "early-warning", "alerte", "précoce
                  "notification": ("full", "notif", "إخطار", "ⴰⵙⵙⵓⵎⵔ")},
                 expected=N_("early-warning or notification"))
 FILTER = Choice({"open": ("ouverts", "ouvert", "مفتوحة", "ⵉⵕⵥⵎⵏ")}, expected=N_("“open”"))
-# Alertmanager's severity label → incident severity.
-SEVERITY_OF_LABEL: Mapping[str, str] = {"critical": "sev1", "page": "sev1", "high": "sev2", "error": "sev2",
-                                        "warning": "sev3", "info": "sev4"}
 LISTED = 20
 
 
@@ -64,17 +58,6 @@ def find_incident(ctx: Context, args: Mapping[str, object]) -> IncidentRecord:
     if len(open_ones) == 1:
         return open_ones[0]
     raise UserError(N_("Which incident? Give its number, e.g. “incident ack 3”."))
-
-
-def incident_for_alert(store: IncidentStore, group: AlertGroupRecord, opened_by: str, place: Place, locale: str,
-                       now_us: int) -> IncidentRecord:
-    """Open an incident linked to an alert group (🚨, or automatically for critical alerts)."""
-    title = group.common_annotations.get("summary") or group.name
-    severity = SEVERITY_OF_LABEL.get(group.severity, DEFAULT_SEVERITY)
-    draft = IncidentDraft(title[:300], severity, opened_by, place, locale, alert_group=group.id)
-    found = store.incident(store.create_incident(draft, now_us))
-    assert found is not None
-    return found
 
 
 # --- handlers ----------------------------------------------------------------------------------

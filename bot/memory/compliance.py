@@ -8,15 +8,14 @@ acknowledgements and incident timelines, as ``dihya.store.compliance_sql`` does.
 from __future__ import annotations
 
 import json
-import re
-import secrets
 from collections.abc import Sequence
 
+from bot.erasure import ERASED, erased_voter, mentions, without
 from bot.memory.identities import MemoryIdentities
 from bot.memory.tables import split_key
 from bot.ports import PersonData
 
-ERASED = "[erased]"
+__all__ = ["ERASED", "MemoryCompliance"]
 
 
 class MemoryCompliance(MemoryIdentities):
@@ -64,7 +63,7 @@ class MemoryCompliance(MemoryIdentities):
         for votes in self.tables.votes.values():
             for voter in [v for v in votes if v in keys]:
                 vote = votes.pop(voter)
-                vote.voter, vote.voter_person = f"{ERASED}{secrets.token_hex(4)}", None
+                vote.voter, vote.voter_person = erased_voter(), None
                 votes[vote.voter] = vote
 
     def _scrub_jobs(self, keys: Sequence[str]) -> None:
@@ -91,17 +90,3 @@ class MemoryCompliance(MemoryIdentities):
             if event.actor in keys:
                 event.actor = ERASED
             event.text, event.ref = without(event.text, keys), without(event.ref, keys)
-
-
-def mentions(keys: Sequence[str]) -> re.Pattern[str]:
-    """A whole-token match of any key or bare user id (approvals name people as typed: ``bob``)."""
-    words = {k for key in keys for k in (key, key.partition(":")[2]) if k}
-    alternatives = "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
-    return re.compile(rf"(?<![\w.@:-])@?(?:{alternatives})(?![\w.-])")
-
-
-def without(text: str, keys: Sequence[str]) -> str:
-    """``text`` with every key and bare user id replaced by ``ERASED``."""
-    for key in sorted(keys, key=len, reverse=True):
-        text = text.replace(key, ERASED).replace(key.partition(":")[2], ERASED)
-    return text

@@ -29,7 +29,7 @@ from bot.alerting import (
 from bot.core import Bot
 from bot.events import Place
 from bot.i18n import N_, Msg
-from commands.incidents import incident_for_alert
+from bot.incidents import incident_for_alert
 from dihya.alerts.payload import Alert, WebhookPayload
 from dihya.redaction import Redactor
 from dihya.runtime import Runtime
@@ -102,19 +102,19 @@ class AlertIngest:
             log.warning("alert matches no route and DIHYA_ALERTS_CHANNEL is unset", extra={"group": group.id})
             return
         if new and self._storming(group, now_us):
-            storm_id, _ = store.join_storm(group.id, group.channel, now_us - self._window_us(), now_us)
+            storm_id, _ = store.join_storm(group.id, group.channel, self._policy.window_start_us(now_us), now_us)
             self._dirty[storm_id] = group.channel
             return
         if group.storm_id is not None:
             self._dirty[group.storm_id] = group.channel
             return
         await self._show(group, new, locale)
-        if new and delivery.status == "firing" and group.severity in self._policy.auto_incident:
+        if self._policy.opens_incident(group, new, delivery.status):
             await self._auto_incident(group, locale, now_us)
 
     def _storming(self, group: AlertGroupRecord, now_us: int) -> bool:
         store = self._bot.services.store
-        return store.alert_messages_since(group.channel, now_us - self._window_us()) > self._policy.storm_threshold
+        return self._policy.storming(store.alert_messages_since(group.channel, self._policy.window_start_us(now_us)))
 
     async def _show(self, group: AlertGroupRecord, new: bool, locale: str) -> None:
         store, render = self._bot.services.store, self._bot.render
@@ -166,9 +166,6 @@ class AlertIngest:
             self._bot.flush_audit()
         except Exception:  # rows stay buffered; the runtime's next flush retries them
             log.exception("audit flush failed")
-
-    def _window_us(self) -> int:
-        return self._policy.storm_window_s * 1_000_000
 
     def _now_us(self) -> int:
         return int(self._clock() * 1_000_000)

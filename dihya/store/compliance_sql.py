@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
-import secrets
 import time
 from collections.abc import Mapping, Sequence
 
 from sqlalchemy import Connection, Engine, delete, func, insert, select, update
 
 from bot.audit import Checkpoint
+from bot.erasure import ERASED, erased_voter, mentions, without
 from bot.jobs import TERMINAL
 from bot.ports import PersonData, SecretInfo
 from dihya.store.models import (
@@ -28,7 +27,7 @@ from dihya.store.models_alerts import AlertGroupRow, IncidentEventRow, IncidentR
 from dihya.store.models_api import ApiTokenRow
 from dihya.store.models_compliance import AuditCheckpoint, LinkCode, SecretRow
 
-ERASED = "[erased]"
+__all__ = ["ERASED", "ComplianceSql"]
 _FINAL_JOB_STATES = tuple(sorted(TERMINAL))
 
 
@@ -219,15 +218,8 @@ def _merge_people(conn: Connection, into: int, other: int) -> None:
     conn.execute(delete(Person).where(Person.id == other))
 
 
-def _mentions(keys: Sequence[str]) -> re.Pattern[str]:
-    """A whole-token match of any key or bare user id (approvals name people as typed: ``bob``)."""
-    words = {k for key in keys for k in (key, key.partition(":")[2]) if k}
-    alternatives = "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
-    return re.compile(rf"(?<![\w.@:-])@?(?:{alternatives})(?![\w.-])")
-
-
 def _scrub_approvals(conn: Connection, keys: Sequence[str]) -> None:
-    named = _mentions(keys)
+    named = mentions(keys)
     rows = conn.execute(select(ApprovalRequestRow.id, ApprovalRequestRow.requester, ApprovalRequestRow.text,
                                ApprovalRequestRow.args)).all()
     for row in rows:
@@ -242,7 +234,7 @@ def _scrub_approvals(conn: Connection, keys: Sequence[str]) -> None:
                              .where(ApprovalVote.voter.in_(keys))).all():
         conn.execute(update(ApprovalVote).where(ApprovalVote.request_id == vote.request_id,
                                                 ApprovalVote.voter == vote.voter)
-                     .values(voter=f"{ERASED}{secrets.token_hex(4)}", voter_person=None))
+                     .values(voter=erased_voter(), voter_person=None))
 
 
 def _scrub_jobs(conn: Connection, keys: Sequence[str]) -> None:
@@ -261,16 +253,10 @@ def _scrub_alerts(conn: Connection, keys: Sequence[str]) -> None:
     conn.execute(update(IncidentRow).where(IncidentRow.owner.in_(keys)).values(owner=ERASED))
     conn.execute(update(IncidentEventRow).where(IncidentEventRow.actor.in_(keys)).values(actor=ERASED))
     for row in conn.execute(select(IncidentEventRow.id, IncidentEventRow.text, IncidentEventRow.ref)).all():
-        text, ref = _without(row.text, keys), _without(row.ref, keys)
+        text, ref = without(row.text, keys), without(row.ref, keys)
         if (text, ref) != (row.text, row.ref):
             conn.execute(update(IncidentEventRow).where(IncidentEventRow.id == row.id).values(text=text, ref=ref))
     for incident in conn.execute(select(IncidentRow.id, IncidentRow.title)).all():
-        title = _without(incident.title, keys)
+        title = without(incident.title, keys)
         if title != incident.title:
             conn.execute(update(IncidentRow).where(IncidentRow.id == incident.id).values(title=title))
-
-
-def _without(text: str, keys: Sequence[str]) -> str:
-    for key in sorted(keys, key=len, reverse=True):
-        text = text.replace(key, ERASED).replace(key.partition(":")[2], ERASED)
-    return text

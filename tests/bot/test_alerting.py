@@ -66,6 +66,24 @@ def test_unrouted_alerts_go_to_the_default_channel_in_the_default_language() -> 
     assert AlertPolicy().destination({}) == (None, "en")
 
 
+def test_a_channel_storms_past_the_threshold_within_the_window() -> None:
+    policy = AlertPolicy(storm_threshold=5, storm_window_s=60)
+    assert policy.window_start_us(NOW) == NOW - 60_000_000
+    assert not policy.storming(5) and policy.storming(6)
+    assert AlertPolicy(storm_threshold=0).storming(1) and not AlertPolicy(storm_threshold=0).storming(0)
+
+
+def test_only_a_new_firing_group_of_a_listed_severity_opens_an_incident_by_itself() -> None:
+    policy = AlertPolicy(auto_incident=frozenset({"critical", "page"}))
+    assert policy.opens_incident(group(), True, "firing")
+    assert policy.opens_incident(group(common_labels={"severity": "page"}), True, "firing")
+    assert not policy.opens_incident(group(), False, "firing")  # an update of a group already shown
+    assert not policy.opens_incident(group(), True, "resolved")
+    assert not policy.opens_incident(group(common_labels={"severity": "warning"}), True, "firing")
+    assert not policy.opens_incident(group(common_labels={}), True, "firing")
+    assert not AlertPolicy().opens_incident(group(), True, "firing")
+
+
 def test_matchers_are_quoted_as_alertmanager_reads_them() -> None:
     assert matcher_text({"b": 'say "hi"', "a": "x"}) == 'a="x",b="say \\"hi\\""'
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import pytest
+
+from bot.alerting import AlertGroupRecord
 from bot.events import Place
 from bot.incidents import (
     EARLY_WARNING_US,
@@ -10,9 +13,11 @@ from bot.incidents import (
     IncidentEvent,
     IncidentRecord,
     duration_text,
+    incident_for_alert,
     nis2_deadlines,
     stats,
 )
+from bot.memory import MemoryStore
 from tests.bot.core_chat import CoreChat
 
 T0 = 1_800_000_000_000_000
@@ -75,3 +80,19 @@ def test_without_a_number_or_a_thread_the_only_open_incident_is_meant() -> None:
     assert "incident #1" in chat.say("admin1", "incident update progress").text
     chat.say("admin1", "incident open two")
     assert "Which incident?" in chat.say("admin1", "incident update progress").text
+
+
+@pytest.mark.parametrize(("label", "severity"), [("critical", "sev1"), ("page", "sev1"), ("high", "sev2"),
+                                                 ("error", "sev2"), ("warning", "sev3"), ("info", "sev4"),
+                                                 ("", "sev3"), ("odd", "sev3")])
+def test_an_incident_from_an_alert_takes_its_severity_and_summary(label: str, severity: str) -> None:
+    store = MemoryStore()
+    labels = {"alertname": "DiskFull", "severity": label} if label else {"alertname": "DiskFull"}
+    group = AlertGroupRecord(7, "{}:{alertname=DiskFull}", "console:ops", "firing", {"alertname": "DiskFull"},
+                             labels, {"summary": "x" * 400}, "", T0)
+    found = incident_for_alert(store, group, "dihya", Place("console", "ops", "m1"), "fr", T0)
+    assert (found.severity, found.title, found.opened_by, found.locale) == (severity, "x" * 300, "dihya", "fr")
+    assert store.incident(found.id) == found and found.created_us == T0
+    assert [(e.kind, e.ref) for e in store.incident_events(found.id)] == [("opened", severity), ("alert", "7")]
+    unnamed = AlertGroupRecord(8, "k", "console:ops", "firing", {"alertname": "DiskFull"}, labels, {}, "", T0)
+    assert incident_for_alert(store, unnamed, "dihya", Place("console", "ops"), "en", T0).title == "DiskFull"

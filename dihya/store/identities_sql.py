@@ -1,0 +1,97 @@
+"""``IdentityStore`` over SQL: people, their platform identities, roles, locales and pseudonyms;
+mixed into ``SqlStore``."""
+
+from __future__ import annotations
+
+import secrets
+import time
+
+from sqlalchemy import Connection, Engine, Row, delete, insert, select, update
+
+from bot.ports import IdentityRecord
+from dihya.store.models import Identity, Person, Pseudonym, RoleAssignment
+
+
+def split_key(key: str) -> tuple[str, str]:
+    platform, _, user_id = key.partition(":")
+    return platform, user_id
+
+
+class IdentitiesSql:
+    __slots__ = ()
+    engine: Engine
+    reader: Engine  # see ``SqlStore``
+
+    def identity(self, key: str) -> IdentityRecord | None:
+        with self.engine.begin() as conn:  # writes the pseudonym the first time
+            person = _person_of(conn, key)
+            if person is None:
+                return None
+            roles = conn.scalars(select(RoleAssignment.role).where(RoleAssignment.person_id == person.id))
+            return IdentityRecord(key, person.id, _pseudonym(conn, key), frozenset(roles), person.locale)
+
+    def pseudonym(self, key: str) -> str:
+        with self.engine.begin() as conn:
+            return _pseudonym(conn, key)
+
+    def set_locale(self, key: str, locale: str | None) -> None:
+        with self.engine.begin() as conn:
+            person_id = _ensure_person(conn, key)
+            conn.execute(update(Person).where(Person.id == person_id).values(locale=locale))
+
+    def grant_role(self, key: str, role: str) -> bool:
+        with self.engine.begin() as conn:
+            person_id = _ensure_person(conn, key)
+            held = conn.scalar(select(RoleAssignment.role).where(
+                RoleAssignment.person_id == person_id, RoleAssignment.role == role))
+            if held is not None:
+                return False
+            conn.execute(insert(RoleAssignment).values(person_id=person_id, role=role))
+            return True
+
+    def revoke_role(self, key: str, role: str) -> bool:
+        with self.engine.begin() as conn:
+            person = _person_of(conn, key)
+            if person is None:
+                return False
+            result = conn.execute(delete(RoleAssignment).where(
+                RoleAssignment.person_id == person.id, RoleAssignment.role == role))
+            return bool(result.rowcount)
+
+    def role_holders(self) -> list[IdentityRecord]:
+        query = (select(Identity.platform, Identity.platform_user_id, Person.id, Person.locale, RoleAssignment.role)
+                 .join(Person, Person.id == Identity.person_id)
+                 .join(RoleAssignment, RoleAssignment.person_id == Person.id)
+                 .order_by(Identity.platform, Identity.platform_user_id))
+        holders: dict[str, tuple[int, str | None, set[str]]] = {}
+        with self.reader.connect() as conn:
+            for platform, user_id, person_id, locale, role in conn.execute(query):
+                holders.setdefault(f"{platform}:{user_id}", (person_id, locale, set()))[2].add(role)
+        return [IdentityRecord(k, pid, "", frozenset(r), loc) for k, (pid, loc, r) in holders.items()]
+
+
+def _person_of(conn: Connection, key: str) -> Row[tuple[int, str | None]] | None:
+    platform, user_id = split_key(key)
+    query = (select(Person.id, Person.locale).join(Identity, Identity.person_id == Person.id)
+             .where(Identity.platform == platform, Identity.platform_user_id == user_id))
+    return conn.execute(query).first()
+
+
+def _ensure_person(conn: Connection, key: str) -> int:
+    person = _person_of(conn, key)
+    if person is not None:
+        return int(person.id)
+    person_id: int = conn.execute(insert(Person).values(display_name="", created_us=int(time.time() * 1e6))
+                                  .returning(Person.id)).scalar_one()
+    platform, user_id = split_key(key)
+    conn.execute(insert(Identity).values(platform=platform, platform_user_id=user_id, person_id=person_id))
+    return person_id
+
+
+def _pseudonym(conn: Connection, key: str) -> str:
+    found = conn.scalar(select(Pseudonym.pseudonym).where(Pseudonym.subject == key))
+    if found is not None:
+        return found
+    made = "p-" + secrets.token_hex(8)
+    conn.execute(insert(Pseudonym).values(pseudonym=made, subject=key))
+    return made

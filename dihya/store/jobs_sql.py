@@ -1,0 +1,93 @@
+"""``JobStore`` over SQL: jobs, claimed once, their results sealed at rest; mixed into ``SqlStore``."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+
+from sqlalchemy import Engine, Row, insert, select, update
+
+from bot.errors import UserError
+from bot.events import Place
+from bot.jobs import JobDraft, JobRecord
+from dihya.store.models import JobRow
+from dihya.store.sealing import UNREADABLE, Sealer, result_field
+
+
+class JobsSql:
+    __slots__ = ()
+    engine: Engine
+    reader: Engine  # see ``SqlStore``
+    sealer: Sealer
+
+    def create_job(self, draft: JobDraft, now_us: int) -> int:
+        values = {
+            "kind": draft.kind, "args": json.dumps(dict(draft.args), sort_keys=True), "summary": draft.summary,
+            "requester": draft.requester, "approvers": json.dumps(list(draft.approvers)), "state": "queued",
+            "channel": draft.place.address, "thread": draft.place.thread, "locale": draft.locale,
+            "timeout_s": draft.timeout_s, "created_us": now_us,
+        }
+        with self.engine.begin() as conn:
+            return int(conn.execute(insert(JobRow).values(**values).returning(JobRow.id)).scalar_one())
+
+    def job(self, job_id: int) -> JobRecord | None:
+        with self.reader.connect() as conn:
+            row = conn.execute(select(JobRow).where(JobRow.id == job_id)).first()
+        return self._job(row) if row else None
+
+    def jobs(self, *, requester: str | None = None, states: frozenset[str] | None = None,
+             limit: int = 20) -> list[JobRecord]:
+        query = select(JobRow).order_by(JobRow.id.desc()).limit(limit)
+        if requester is not None:
+            query = query.where(JobRow.requester == requester)
+        if states is not None:
+            query = query.where(JobRow.state.in_(sorted(states)))
+        with self.reader.connect() as conn:
+            return [self._job(row) for row in conn.execute(query)]
+
+    def claim_job(self, job_id: int, now_us: int) -> bool:
+        """queued → running, once: a redelivered task finds the job taken and leaves it alone."""
+        with self.engine.begin() as conn:
+            claimed = conn.execute(update(JobRow).where(JobRow.id == job_id, JobRow.state == "queued")
+                                   .values(state="running", started_us=now_us, heartbeat_us=now_us,
+                                           attempts=JobRow.attempts + 1)).rowcount
+            return claimed == 1
+
+    def job_progress(self, job_id: int, step: int, total: int, name: str, now_us: int) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(update(JobRow).where(JobRow.id == job_id, JobRow.state == "running")
+                         .values(step=step, total=total, step_name=name[:200], heartbeat_us=now_us))
+
+    def heartbeat(self, job_id: int, now_us: int) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(update(JobRow).where(JobRow.id == job_id, JobRow.state == "running")
+                         .values(heartbeat_us=now_us))
+
+    def finish_job(self, job_id: int, state: str, result: Mapping[str, object], now_us: int) -> bool:
+        """Move a queued or running job to a final state; False when it already ended."""
+        with self.engine.begin() as conn:
+            sealed = self.sealer.seal(result_field(job_id), json.dumps(dict(result), default=str))
+            done = conn.execute(update(JobRow).where(JobRow.id == job_id, JobRow.state.in_(("queued", "running")))
+                                .values(state=state, result=sealed, finished_us=now_us)).rowcount
+            return done == 1
+
+    def _job(self, row: Row[tuple[JobRow]]) -> JobRecord:
+        try:
+            result = json.loads(self.sealer.open(result_field(row.id), row.result))
+        except UserError:  # sealed under a key no longer configured: the job still shows, without it
+            result = {"message": {"msgid": UNREADABLE}}
+        return _job(row, result)
+
+    def request_cancel(self, job_id: int) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(update(JobRow).where(JobRow.id == job_id).values(cancel_requested=True))
+
+
+def _job(row: Row[tuple[JobRow]], result: Mapping[str, object]) -> JobRecord:
+    r = row._mapping
+    platform, _, channel = str(r["channel"]).partition(":")
+    draft = JobDraft(kind=r["kind"], args=json.loads(r["args"]), summary=r["summary"], requester=r["requester"],
+                     place=Place(platform, channel, r["thread"]), locale=r["locale"], timeout_s=r["timeout_s"],
+                     approvers=tuple(json.loads(r["approvers"])))
+    return JobRecord(r["id"], draft, r["state"], r["step"], r["total"], r["step_name"], bool(r["cancel_requested"]),
+                     result, r["created_us"], r["started_us"], r["finished_us"], r["heartbeat_us"])
