@@ -69,6 +69,7 @@ class JobQueue(Protocol):
     """Where jobs run: in-process threads (``local``) or Celery workers (``celery``)."""
 
     def submit(self, job_id: int, kind: str) -> None: ...
+    def ping(self) -> None: ...  # raises unless the queue can take work now (``/readyz``)
 
 
 # How each kind of job reads, filled from its arguments and rendered in the reader's language.

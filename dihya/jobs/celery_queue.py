@@ -56,6 +56,12 @@ class CeleryQueue:
         self._catalog = catalog
         self._store = store
 
+    def ping(self) -> None:
+        """Raise unless Redis (results, nudges) and the broker both answer now (``/readyz``)."""
+        self._redis.ping()
+        with self._app.connection_for_write() as connection:
+            connection.ensure_connection(max_retries=0, timeout=1)
+
     def submit(self, job_id: int, kind: str) -> None:
         try:
             self._redis.ping()  # fail fast: publishing would otherwise retry for a long time
