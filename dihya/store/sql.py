@@ -13,12 +13,13 @@ from sqlalchemy.exc import IntegrityError
 from bot.audit import GENESIS, AuditDraft, AuditRecord, ChainHead, canonical_details, chain_hash
 from bot.errors import UserError
 from bot.events import Place
-from bot.jobs import JobDraft, JobRecord
+from bot.jobs import JobDraft, JobLocked, JobRecord, job_lock
 from bot.ports import ApprovalDraft, ApprovalRecord, IdentityRecord, Server, Vote
 from dihya.store.alerts_sql import AlertsSql
 from dihya.store.api_tokens_sql import ApiTokensSql
 from dihya.store.compliance_sql import ComplianceSql
 from dihya.store.engine import readers
+from dihya.store.job_locks import active_holder  # issue 16
 from dihya.store.models import (
     ApprovalRequestRow,
     ApprovalVote,
@@ -206,7 +207,11 @@ class SqlStore(AlertsSql, ComplianceSql, ApiTokensSql):
             "channel": draft.place.address, "thread": draft.place.thread, "locale": draft.locale,
             "timeout_s": draft.timeout_s, "created_us": now_us,
         }
+        lock = job_lock(draft.kind, draft.args)
         with self.engine.begin() as conn:
+            holder = active_holder(conn, lock) if lock is not None else None  # issue 16
+            if holder is not None:
+                raise JobLocked(holder)
             return int(conn.execute(insert(JobRow).values(**values).returning(JobRow.id)).scalar_one())
 
     def job(self, job_id: int) -> JobRecord | None:
