@@ -238,8 +238,18 @@ def _jobs(settings: Settings, store: SqlStore, catalog: ServiceCatalog, redactor
 
     remote = RedisNudges(settings.redis)
     executor = build_executor(settings, store, catalog, redactor, remote, addresses, pipelines)
-    celery = make_celery(settings.redis, settings.celery_visibility_timeout)
+    celery = make_celery(settings.broker, celery_visibility(settings, catalog, pipelines))  # issue 16
     return remote, executor, CeleryQueue(celery, settings.redis, catalog, store)
+
+
+def celery_visibility(settings: Settings, catalog: ServiceCatalog, pipelines: PipelineCatalog) -> int:
+    """The broker's visibility timeout, with a warning when a job may outlast it (issue 16)."""
+    from dihya.jobs.broker import longest_job_s, visibility_timeout
+
+    config = load_config(settings.config_file)
+    scripts = script_catalog(config, access_policy(config))
+    return visibility_timeout(settings.broker, settings.celery_visibility_timeout,
+                              longest_job_s(catalog, pipelines, scripts))
 
 
 def _deliveries(settings: Settings) -> DeliveryLog:
