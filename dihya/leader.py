@@ -18,8 +18,10 @@ import logging
 import time
 import uuid
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-import redis
+if TYPE_CHECKING:  # the embedded default (one process, ``Solo``) starts without the Redis client
+    import redis
 
 log = logging.getLogger("dihya.leader")
 DUTIES = ("job-sweep", "audit-anchor", "retention")
@@ -99,9 +101,11 @@ class Leadership:
         self._lease = lease
 
     def may_act(self) -> bool:
+        from redis import RedisError
+
         try:
             return self._lease.fenced(self._lease.token)
-        except (redis.RedisError, OSError):
+        except (RedisError, OSError):
             return False  # unsure who leads: do nothing this round
 
     def duties(self) -> tuple[str, ...]:
@@ -109,15 +113,17 @@ class Leadership:
 
     async def run(self) -> None:
         """Renew every third of the ttl until cancelled, then give the lease up."""
+        from redis import RedisError
+
         try:
             while True:
                 try:
                     await asyncio.to_thread(self._lease.hold)
-                except (redis.RedisError, OSError):
+                except (RedisError, OSError):
                     log.warning("leader lease not renewed: Redis unreachable")
                 await asyncio.sleep(self._lease.ttl_s / 3)
         finally:
-            with contextlib.suppress(redis.RedisError, OSError):  # else it expires by itself
+            with contextlib.suppress(RedisError, OSError):  # else it expires by itself
                 self._lease.release()
 
 
