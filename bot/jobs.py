@@ -6,7 +6,7 @@ A job is ``refused`` when its runner would not start it (integrity manifest, bad
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from string import Formatter
 from typing import Protocol
@@ -61,6 +61,34 @@ class JobRecord:
         return self.state in TERMINAL
 
 
+# One production change per service at a time (issue 16): a job of these kinds holds its service's
+# lock in its environment while it is queued or running, and a second one is refused, not queued.
+LOCKED_KINDS = frozenset({"deploy", "rollback", "restart", "scale"})
+LOCKED_ENVIRONMENTS = frozenset({"production"})
+ACTIVE = frozenset({"queued", "running"})
+
+
+def job_lock(kind: str, args: Mapping[str, object]) -> str | None:
+    """The lock a job of ``kind`` with ``args`` holds while active (``api@production``), if any."""
+    service, env = args.get("service"), args.get("env")
+    if kind not in LOCKED_KINDS or env not in LOCKED_ENVIRONMENTS or not service:
+        return None
+    return f"{service}@{env}"
+
+
+def lock_holder(jobs: Iterable[JobRecord], lock: str) -> JobRecord | None:
+    """The active job among ``jobs`` that holds ``lock``."""
+    return next((j for j in jobs if not j.finished and job_lock(j.draft.kind, j.draft.args) == lock), None)
+
+
+class JobLocked(Exception):
+    """``create_job`` refused a job: active job ``holder`` holds the same lock; nothing was recorded."""
+
+    def __init__(self, holder: int) -> None:
+        super().__init__(f"locked by job {holder}")
+        self.holder = holder
+
+
 class QueueUnavailable(Exception):
     """The job queue cannot take work now (e.g. Redis is down); nothing was dispatched."""
 
@@ -69,6 +97,7 @@ class JobQueue(Protocol):
     """Where jobs run: in-process threads (``local``) or Celery workers (``celery``)."""
 
     def submit(self, job_id: int, kind: str) -> None: ...
+    def ping(self) -> None: ...  # raises unless the queue can take work now (``/readyz``)
 
 
 # How each kind of job reads, filled from its arguments and rendered in the reader's language.

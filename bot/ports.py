@@ -109,9 +109,11 @@ class ApprovalStore(Protocol):
 
 
 class JobStore(Protocol):
-    """Jobs and their guarded transitions (``bot.jobs.TRANSITIONS``): a job is claimed once."""
+    """Jobs and their guarded transitions (``bot.jobs.TRANSITIONS``): a job is claimed once, and
+    ``create_job`` records a job that takes a lock (``bot.jobs.job_lock``) only while no active job
+    holds it, atomically even between replicas."""
 
-    def create_job(self, draft: JobDraft, now_us: int) -> int: ...
+    def create_job(self, draft: JobDraft, now_us: int) -> int: ...  # JobLocked: its lock is held (issue 16)
     def job(self, job_id: int) -> JobRecord | None: ...
     def jobs(self, *, requester: str | None = None, states: frozenset[str] | None = None,
              limit: int = 20) -> list[JobRecord]: ...

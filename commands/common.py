@@ -6,9 +6,20 @@ from collections.abc import Mapping
 
 from bot.argtypes import Choice
 from bot.context import Context
-from bot.errors import UserError
+from bot.errors import Busy, UserError
 from bot.i18n import N_, Msg
-from bot.jobs import JobDraft, QueueUnavailable, job_summary, status_lines, summary_text
+from bot.jobs import (
+    ACTIVE,
+    JobDraft,
+    JobLocked,
+    QueueUnavailable,
+    job_lock,
+    job_summary,
+    lock_holder,
+    shown_summary,
+    status_lines,
+    summary_text,
+)
 from bot.registry import Reply
 
 
@@ -47,7 +58,10 @@ def start_job(ctx: Context, kind: str, args: Mapping[str, object], timeout_s: in
     summary = summary_text(message)
     store = ctx.services.store
     draft = JobDraft(kind, args, summary, ctx.actor.key, ctx.place, ctx.locale, timeout_s, ctx.approvers)
-    job_id = store.create_job(draft, int(ctx.services.clock() * 1_000_000))
+    try:
+        job_id = store.create_job(draft, int(ctx.services.clock() * 1_000_000))
+    except JobLocked as locked:  # issue 16: another request got there first, maybe on another replica
+        raise _locked(ctx, locked.holder, args) from None
     try:
         ctx.services.jobs.submit(job_id, kind)
     except QueueUnavailable:
@@ -59,3 +73,22 @@ def start_job(ctx: Context, kind: str, args: Mapping[str, object], timeout_s: in
 
 
 QUEUE_DOWN = N_("The job queue is unavailable right now; nothing was started. Try again shortly.")
+
+
+def refuse_if_locked(ctx: Context, kind: str, args: Mapping[str, object]) -> None:
+    """Before asking for approval: refuse a change whose service an active job is changing (issue 16).
+    ``create_job`` checks again, atomically, when the job is recorded."""
+    lock = job_lock(kind, args)
+    holder = lock_holder(ctx.services.store.jobs(states=ACTIVE, limit=500), lock) if lock else None
+    if holder is not None:
+        raise _locked(ctx, holder.id, args)
+
+
+def _locked(ctx: Context, holder_id: int, args: Mapping[str, object]) -> Busy:
+    holder = ctx.services.store.job(holder_id)
+    summary = shown_summary(holder.draft) if holder is not None else "…"
+    return Busy(LOCKED, job=holder_id, summary=summary, service=args["service"], env=args["env"])
+
+
+LOCKED = N_("Job #{job} ({summary}) is already changing {service} in {env}; nothing was started. "
+            "Try again when it has ended.")

@@ -11,7 +11,7 @@ from bot.errors import UserError
 from bot.i18n import N_
 from bot.pipelines import blocking_run
 from bot.registry import Arg, ByArgument, Command, Reply
-from commands.common import ENVIRONMENT, start_job
+from commands.common import ENVIRONMENT, refuse_if_locked, start_job
 
 DEFAULT_VERSION = "latest"
 
@@ -30,6 +30,7 @@ def _supported(ctx: Context, kind: str, args: Mapping[str, object]) -> Deploymen
 def _precheck(kind: str) -> Callable[[Context, Mapping[str, object]], None]:
     def check(ctx: Context, args: Mapping[str, object]) -> None:
         _supported(ctx, kind, args)
+        refuse_if_locked(ctx, kind, args)  # issue 16: told now, not after the approval
 
     return check
 

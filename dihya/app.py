@@ -49,6 +49,7 @@ from dihya.jobs.execution import JobExecutor
 from dihya.jobs.local import LocalNudges, LocalQueue
 from dihya.jobs.targets import CatalogRunner
 from dihya.jobs.watcher import JobWatcher
+from dihya.leader import Leadership, Lease, Solo  # issue 16
 from dihya.logs_sources.catalog import CatalogLogs
 from dihya.pipelines.ingest import CiIngest  # issue 15
 from dihya.pipelines.runner import pipeline_detail  # issue 15
@@ -92,11 +93,15 @@ class App:
     compliance: ComplianceService | None = None  # compliance (issue 6)
     alerts: AlertIngest | None = None  # Alertmanager deliveries → chat (issue 5)
     ci: CiIngest | None = None  # provider webhooks → records and chat (issue 15)
+    leadership: Leadership | Solo = field(default_factory=Solo)  # leader duties between replicas (issue 16)
 
     async def start(self) -> None:
         """Begin background work: status edits, lost-worker sweeps, resuming queued local jobs."""
         self.watcher.bind(asyncio.get_running_loop())
-        self._tasks.append(asyncio.create_task(self.watcher.sweep_forever(self.settings.job_sweep_seconds)))
+        if isinstance(self.leadership, Leadership):  # issue 16: renew the lease in the background
+            self._tasks.append(asyncio.create_task(self.leadership.run()))
+        self._tasks.append(asyncio.create_task(self.watcher.sweep_forever(self.settings.job_sweep_seconds,
+                                                                          self.leadership.may_act)))
         if isinstance(self.nudges, LocalNudges):
             self._resume_local_jobs()
         else:
@@ -111,7 +116,7 @@ class App:
         """Compliance (issue 6): audit settings changes, then anchor the audit head and purge old rows."""
         audit_settings(self.store, self.settings, self.bot.services.clock())
         task = compliance_task(self.settings, self.store, self.bot.services.catalogs, self.runtime.publish,
-                               self.bot.services.clock)
+                               self.bot.services.clock, self.leadership.may_act)
         if task.needed:
             self._tasks.append(asyncio.create_task(task.run_forever()))
 
@@ -209,7 +214,7 @@ def build_app(
     ci = CiIngest(runtime, runs, pipelines, ci_policy(config, settings), deliveries, redactor,
                   build_annotations(settings), clock)  # issue 15
     return App(settings, engine, store, bot, runtime, redactor, executor, queue, watcher, nudges,
-               compliance=compliance, alerts=alerts, ci=ci)
+               compliance=compliance, alerts=alerts, ci=ci, leadership=_leadership(settings))
 
 
 def build_executor(settings: Settings, store: SqlStore, catalog: ServiceCatalog, redactor: Redactor,
@@ -238,8 +243,28 @@ def _jobs(settings: Settings, store: SqlStore, catalog: ServiceCatalog, redactor
 
     remote = RedisNudges(settings.redis)
     executor = build_executor(settings, store, catalog, redactor, remote, addresses, pipelines)
-    celery = make_celery(settings.redis, settings.celery_visibility_timeout)
+    celery = make_celery(settings.broker, celery_visibility(settings, catalog, pipelines))  # issue 16
     return remote, executor, CeleryQueue(celery, settings.redis, catalog, store)
+
+
+def celery_visibility(settings: Settings, catalog: ServiceCatalog, pipelines: PipelineCatalog) -> int:
+    """The broker's visibility timeout, with a warning when a job may outlast it (issue 16)."""
+    from dihya.jobs.broker import longest_job_s, visibility_timeout
+
+    config = load_config(settings.config_file)
+    scripts = script_catalog(config, access_policy(config))
+    return visibility_timeout(settings.broker, settings.celery_visibility_timeout,
+                              longest_job_s(catalog, pipelines, scripts))
+
+
+def _leadership(settings: Settings) -> Leadership | Solo:
+    """Replicas that share Redis (the Celery setup) elect one leader for single-actor duties."""
+    if settings.jobs != "celery":
+        return Solo()
+    import redis
+
+    client = redis.Redis.from_url(settings.redis, socket_timeout=1, socket_connect_timeout=1)
+    return Leadership(Lease(client, ttl_s=settings.leader_lease_seconds))
 
 
 def _deliveries(settings: Settings) -> DeliveryLog:

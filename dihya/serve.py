@@ -44,7 +44,7 @@ async def serve(settings: Settings) -> None:
         routes.extend(alertmanager_routes(app.alerts, settings))
     if app.ci is not None:  # issue 15: POST /hooks/github, /hooks/gitlab, /hooks/jenkins
         routes.extend(ci_routes(app.ci, settings))
-    server = http_server(build_http(app, routes), settings)
+    server = http_server(build_http(app, routes, duties=app.leadership.duties), settings)  # issue 16: /readyz
     try:
         for adapter in adapters:
             app.runtime.attach(adapter)

@@ -85,6 +85,8 @@ class Settings(BaseSettings):
     job_stale_seconds: float = Field(default=30.0, gt=0)
     job_sweep_seconds: float = Field(default=10.0, gt=0)
     celery_visibility_timeout: int = Field(default=3600, ge=1)
+    leader_lease_seconds: float = Field(default=15.0, ge=1, le=60)  # leader duties move within 4/3 of it
+    broker_url: SecretUrl = SecretUrl("")  # Celery broker, e.g. amqp://… (RabbitMQ); empty: Redis (issue 16)
     docker_url: str | None = None  # else DOCKER_HOST / the local socket
     kubernetes_api_url: str | None = None  # else the kubeconfig
 
@@ -190,6 +192,11 @@ class Settings(BaseSettings):
     def redis(self) -> str:
         """``DIHYA_REDIS_URL`` to connect with (``redis_url`` itself masks its password)."""
         return self.redis_url.get_secret_value()
+
+    @property
+    def broker(self) -> str:
+        """The Celery broker: ``DIHYA_BROKER_URL``, else Redis. Nudges and shared state stay on Redis."""
+        return self.broker_url.get_secret_value() or self.redis
 
     def vault_keys(self) -> tuple[str, ...]:
         """``DIHYA_SECRET_KEY`` first (new tokens use it), then ``DIHYA_SECRET_KEYS_OLD`` (issue 6)."""

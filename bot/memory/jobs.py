@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 
-from bot.jobs import TERMINAL, JobDraft, JobRecord
+from bot.jobs import TERMINAL, JobDraft, JobLocked, JobRecord, job_lock, lock_holder
 from bot.memory.tables import JobRow, Memory, place_of
 
 _ACTIVE = ("queued", "running")
@@ -15,6 +15,10 @@ class MemoryJobs(Memory):
     __slots__ = ()
 
     def create_job(self, draft: JobDraft, now_us: int) -> int:
+        lock = job_lock(draft.kind, draft.args)
+        holder = lock_holder((_record(i, r) for i, r in self.tables.jobs.items()), lock) if lock else None
+        if holder is not None:
+            raise JobLocked(holder.id)
         job_id = self.tables.next_id("jobs")
         self.tables.jobs[job_id] = JobRow(
             kind=draft.kind, args=json.dumps(dict(draft.args), sort_keys=True), summary=draft.summary,

@@ -20,11 +20,12 @@ Publish = Callable[[str, tuple[Action, ...]], Awaitable[None]]
 
 class ComplianceTask:
     __slots__ = ("_store", "_catalogs", "_publish", "_clock", "_file", "_channel", "_anchor_every",
-                 "_retention_days", "_retention_every", "_posted", "_next_purge")
+                 "_retention_days", "_retention_every", "_posted", "_next_purge", "_may_act")
 
     def __init__(self, store: Store, catalogs: Catalogs, publish: Publish, clock: Clock, *,
                  file: Path | None, channel: str | None, anchor_every: float,
-                 retention_days: int | None, retention_every: float) -> None:
+                 retention_days: int | None, retention_every: float,
+                 may_act: Callable[[], bool] = lambda: True) -> None:
         self._store = store
         self._catalogs = catalogs
         self._publish = publish
@@ -36,6 +37,7 @@ class ComplianceTask:
         self._retention_every = retention_every
         self._posted = ""
         self._next_purge = 0.0
+        self._may_act = may_act  # whether this replica leads anchors and purges now (issue 16)
 
     @property
     def needed(self) -> bool:
@@ -51,6 +53,8 @@ class ComplianceTask:
 
     async def tick(self) -> None:
         """One round: purge if due, then anchor (so an anchor never names a purged row)."""
+        if not self._may_act():
+            return
         now = self._clock()
         if self._retention_days and now >= self._next_purge:
             purged = await asyncio.to_thread(purge_expired, self._store, self._retention_days, now)

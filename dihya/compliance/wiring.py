@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from bot.i18n import Catalogs
@@ -42,7 +43,8 @@ def spool_dir(settings: Settings) -> Path:
 
 
 def compliance_task(settings: Settings, store: Store, catalogs: Catalogs, publish: Publish,
-                    clock: Clock) -> ComplianceTask:
+                    clock: Clock, may_act: Callable[[], bool] = lambda: True) -> ComplianceTask:
     return ComplianceTask(store, catalogs, publish, clock, file=settings.audit_anchor_file,
                           channel=settings.audit_channel, anchor_every=settings.audit_anchor_seconds,
-                          retention_days=settings.retention_days, retention_every=settings.retention_check_seconds)
+                          retention_days=settings.retention_days, retention_every=settings.retention_check_seconds,
+                          may_act=may_act)

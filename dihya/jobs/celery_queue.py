@@ -1,4 +1,4 @@
-"""The ``celery`` job queue: Redis broker, one queue per runner, tasks keyed by job id.
+"""The ``celery`` job queue: a Redis or RabbitMQ broker, one queue per runner, tasks keyed by job id.
 
 acks_late + reject_on_worker_lost: a task whose worker dies is delivered again; the executor's
 claim (queued → running, once) makes that redelivery harmless, and the bot's sweep marks the
@@ -18,14 +18,16 @@ from bot.catalog import ServiceCatalog
 from bot.errors import UserError
 from bot.jobs import QueueUnavailable
 from bot.ports import Store
+from dihya.jobs.broker import transport_options
 
 log = logging.getLogger("dihya.jobs.celery")
 TASK_NAME = "dihya.run_job"
 QUEUES = ("dihya.ansible", "dihya.docker", "dihya.kubernetes")
 
 
-def make_celery(redis_url: str, visibility_timeout_s: int = 3600) -> Celery:
-    app = Celery("dihya", broker=redis_url)
+def make_celery(broker_url: str, visibility_timeout_s: int = 3600) -> Celery:
+    """``broker_url``: Redis or RabbitMQ (amqp://); see ``dihya.jobs.broker`` on the visibility timeout."""
+    app = Celery("dihya", broker=broker_url)
     app.conf.update(
         task_acks_late=True,
         task_reject_on_worker_lost=True,
@@ -35,7 +37,8 @@ def make_celery(redis_url: str, visibility_timeout_s: int = 3600) -> Celery:
         accept_content=["json"],
         task_default_queue=QUEUES[0],
         broker_connection_retry_on_startup=True,
-        broker_transport_options={"visibility_timeout": visibility_timeout_s},
+        broker_transport_options=dict(transport_options(broker_url, visibility_timeout_s)),
+        broker_connection_timeout=2,
         worker_hijack_root_logger=False,
     )
     return app
@@ -56,9 +59,15 @@ class CeleryQueue:
         self._catalog = catalog
         self._store = store
 
+    def ping(self) -> None:
+        """Raise unless Redis (results, nudges) and the broker both answer now (``/readyz``)."""
+        self._redis.ping()
+        with self._app.connection_for_write() as connection:
+            connection.ensure_connection(max_retries=0, timeout=1)
+
     def submit(self, job_id: int, kind: str) -> None:
         try:
-            self._redis.ping()  # fail fast: publishing would otherwise retry for a long time
+            self._redis.ping()  # fail fast: publishing would otherwise retry for a long time (nudges need it too)
             self._app.send_task(TASK_NAME, args=[job_id], queue=self._queue(job_id, kind), retry=False)
         except (redis.RedisError, OperationalError, OSError) as err:
             raise QueueUnavailable(str(err)) from None

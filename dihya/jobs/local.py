@@ -31,6 +31,9 @@ class LocalQueue:
         if future.exception() is not None:
             log.error("job thread crashed", exc_info=future.exception())
 
+    def ping(self) -> None:
+        """Always reachable: the pool lives in this process (``/readyz``)."""
+
     @property
     def busy(self) -> bool:
         with self._lock:

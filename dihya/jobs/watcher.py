@@ -122,11 +122,13 @@ class JobWatcher:
             self.poke(job_id)
         return running
 
-    async def sweep_forever(self, every: float = 10.0) -> None:
+    async def sweep_forever(self, every: float = 10.0, may_act: Callable[[], bool] = lambda: True) -> None:
+        """``may_act``: whether this replica leads the sweep now (``dihya.leader``, issue 16)."""
         while True:
             await asyncio.sleep(every)
             try:
-                self.sweep()
+                if may_act():
+                    self.sweep()
                 self.refresh_running()
             except Exception:
                 log.exception("sweep failed")

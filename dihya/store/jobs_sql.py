@@ -9,7 +9,8 @@ from sqlalchemy import Engine, Row, insert, select, update
 
 from bot.errors import UserError
 from bot.events import Place
-from bot.jobs import JobDraft, JobRecord
+from bot.jobs import JobDraft, JobLocked, JobRecord, job_lock
+from dihya.store.job_locks import active_holder  # issue 16
 from dihya.store.models import JobRow
 from dihya.store.sealing import UNREADABLE, Sealer, result_field
 
@@ -27,7 +28,11 @@ class JobsSql:
             "channel": draft.place.address, "thread": draft.place.thread, "locale": draft.locale,
             "timeout_s": draft.timeout_s, "created_us": now_us,
         }
+        lock = job_lock(draft.kind, draft.args)
         with self.engine.begin() as conn:
+            holder = active_holder(conn, lock) if lock is not None else None  # issue 16
+            if holder is not None:
+                raise JobLocked(holder)
             return int(conn.execute(insert(JobRow).values(**values).returning(JobRow.id)).scalar_one())
 
     def job(self, job_id: int) -> JobRecord | None:
