@@ -53,6 +53,7 @@ from dihya.logs_sources.catalog import CatalogLogs
 from dihya.pipelines.ingest import CiIngest  # issue 15
 from dihya.pipelines.runner import pipeline_detail  # issue 15
 from dihya.pipelines.wiring import build_annotations, with_pipelines  # issue 15
+from dihya.plugins import Plugins, load_plugins  # issue 17
 from dihya.redaction import Redactor
 from dihya.runtime import Runtime
 from dihya.scripts.config import sandbox_user, script_catalog
@@ -171,12 +172,16 @@ def build_app(
     config = load_config(settings.config_file)
     catalog = service_catalog(config)
     addresses = address_policy(config)
-    catalogs = Catalogs.load(LOCALES_DIR)
+    # issue 17: plugins named in DIHYA_PLUGINS add commands, their catalogs and admin-only defaults
+    builtins = tuple(commands)
+    plugins = load_plugins(settings.plugins, builtins) if settings.plugins else Plugins()
+    commands = (*builtins, *plugins.commands)
+    catalogs = Catalogs.load(LOCALES_DIR).extended(plugins.translations)
     redactor = Redactor(settings.secret_values())
     compliance = build_compliance(settings, store, redactor, clock)  # compliance (issue 6)
     pipelines, runs = pipeline_catalog(config), PipelineRunsSql(engine)  # issue 15
     nudges, executor, queue = _jobs(settings, store, catalog, redactor, addresses, pipelines)
-    policy = access_policy(config)
+    policy = plugins.policy(access_policy(config))
     scripts = script_catalog(config, policy)  # issue 14
     services = Services(
         store=store,
