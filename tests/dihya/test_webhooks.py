@@ -212,3 +212,22 @@ async def test_webhook_commands_are_for_admins_and_test_sends_a_signed_event(
         assert "ops" in await chat.say("admin1", "webhooks")
     headers, raw = receiver.got[0]
     assert _signed(headers, raw) and json.loads(raw)["event"] == "webhook.test"
+
+
+@pytest.mark.parametrize(("answer", "allow", "refused"), [
+    (["10.1.2.3"], [], "private"),
+    (["93.184.216.34", "169.254.169.254"], [], "cloud metadata"),  # every address the name resolves to is checked
+    (["::ffff:127.0.0.1"], [], "loopback"),
+    (["10.1.2.3"], ["10.0.0.0/8"], None),
+    (["93.184.216.34"], [], None),
+])
+def test_a_host_name_is_checked_by_what_it_resolves_to(answer: list[str], allow: list[str],
+                                                       refused: str | None) -> None:
+    from dihya.webhooks.config import webhook_config
+    from dihya.webhooks.delivery import WebhookSender
+
+    config = webhook_config({"webhooks": {"allow_addresses": allow, "subscriptions": {
+        "ops": {"url": "https://hooks.example.org/x", "events": ["job"], "secret": "s"}}}})
+    sender = WebhookSender(config, store=None, secret=lambda name: None, clock=time.time,  # type: ignore[arg-type]
+                           resolver=lambda host, port: answer)
+    assert sender.refusal(config.subscriptions[0]) == refused
