@@ -55,6 +55,14 @@ class Catalogs:
     def load(cls, locales_dir: Path) -> Catalogs:
         return cls({loc: _read(locales_dir / loc / "LC_MESSAGES" / f"{DOMAIN}.po", loc) for loc in LOCALES})
 
+    def extended(self, extra: Mapping[str, Mapping[str, str]]) -> Catalogs:
+        """These catalogs plus another domain's messages (a plugin's); a message id both hold keeps
+        this catalog's translation, so a plugin cannot reword the core's messages."""
+        if not extra:
+            return self
+        merged = {loc: {**extra.get(loc, {}), **self._translations.get(loc, {})} for loc in LOCALES}
+        return Catalogs(merged)
+
     def gettext(self, msgid: str, locale: str) -> str:
         table = self._translations.get(locale) or self._translations.get(DEFAULT_LOCALE, {})
         return table.get(msgid, msgid)
@@ -102,11 +110,17 @@ class Verbatim:
     text: str
 
 
-def _read(po_path: Path, locale: str) -> dict[str, str]:
+def read_domain(locales_dir: Path, domain: str) -> dict[str, dict[str, str]]:
+    """One domain's catalogs (``LOCALE/LC_MESSAGES/DOMAIN.po``); a locale without a file is absent."""
+    return {loc: _read(path, loc, domain) for loc in LOCALES
+            if (path := locales_dir / loc / "LC_MESSAGES" / f"{domain}.po").exists()}
+
+
+def _read(po_path: Path, locale: str, domain: str = DOMAIN) -> dict[str, str]:
     """A catalog's translated, non-fuzzy singular messages (the core uses no plural forms)."""
     if not po_path.exists():
         return {}
     with po_path.open("rb") as fh:
-        catalog = read_po(fh, locale=locale, domain=DOMAIN)
+        catalog = read_po(fh, locale=locale, domain=domain)
     return {m.id: m.string for m in catalog
             if isinstance(m.id, str) and m.id and isinstance(m.string, str) and m.string and not m.fuzzy}

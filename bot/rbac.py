@@ -43,6 +43,7 @@ DEFAULT_GRANTS: Mapping[str, tuple[str, ...]] = {
     "deploy.override_gate": ("admin",),  # deploy although the version's pipeline is red (issue 15)
     "scripts.run": _BUILDERS,  # catalog scripts that declare no permission of their own (issue 14)
     "read.logs": _BUILDERS,  # service logs may hold personal data: not for auditors and guests
+    "webhooks.manage": ("admin",),  # outbound webhooks: list them, send a test event (issue 17)
 }
 
 

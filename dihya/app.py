@@ -28,6 +28,7 @@ from bot.registry import Command, Registry
 from commands import ALL
 from commands.pipelines import with_catalog  # issue 15
 from commands.scripts import with_scripts  # issue 14
+from commands.webhooks import webhook_commands  # issue 17
 from dihya.alerts.ingest import AlertIngest  # issue 5
 from dihya.alerts.wiring import REACTIONS, build_metrics, build_silences  # issue 5
 from dihya.api.wiring import LazyIssuer  # issue 13
@@ -54,6 +55,7 @@ from dihya.logs_sources.catalog import CatalogLogs
 from dihya.pipelines.ingest import CiIngest  # issue 15
 from dihya.pipelines.runner import pipeline_detail  # issue 15
 from dihya.pipelines.wiring import build_annotations, with_pipelines  # issue 15
+from dihya.plugins import Plugins, load_plugins  # issue 17
 from dihya.redaction import Redactor
 from dihya.runtime import Runtime
 from dihya.scripts.config import sandbox_user, script_catalog
@@ -61,6 +63,8 @@ from dihya.settings import Settings
 from dihya.store.engine import make_engine, upgrade
 from dihya.store.pipelines_sql import PipelineRunsSql  # issue 15
 from dihya.store.sql import SqlStore
+from dihya.webhooks.delivery import WebhookSender  # issue 17
+from dihya.webhooks.wiring import build_webhooks  # issue 17
 
 LOCALES_DIR = Path(__file__).resolve().parent.parent / "locales"
 STOP_GRACE_SECONDS = 30.0  # deferred work (an export) still running when the bot is asked to stop
@@ -94,6 +98,7 @@ class App:
     alerts: AlertIngest | None = None  # Alertmanager deliveries → chat (issue 5)
     ci: CiIngest | None = None  # provider webhooks → records and chat (issue 15)
     leadership: Leadership | Solo = field(default_factory=Solo)  # leader duties between replicas (issue 16)
+    webhooks: WebhookSender | None = None  # audit rows → signed outbound deliveries (issue 17)
 
     async def start(self) -> None:
         """Begin background work: status edits, lost-worker sweeps, resuming queued local jobs."""
@@ -111,6 +116,8 @@ class App:
             self._tasks.append(asyncio.create_task(self.alerts.run()))
         if self.ci is not None:  # issue 15: handles queued provider webhook deliveries
             self._tasks.append(asyncio.create_task(self.ci.run()))
+        if self.webhooks is not None and self.webhooks.config.subscriptions:  # issue 17
+            self._tasks.append(asyncio.create_task(self.webhooks.run_forever()))
 
     def _start_compliance(self) -> None:
         """Compliance (issue 6): audit settings changes, then anchor the audit head and purge old rows."""
@@ -176,12 +183,17 @@ def build_app(
     config = load_config(settings.config_file)
     catalog = service_catalog(config)
     addresses = address_policy(config)
-    catalogs = Catalogs.load(LOCALES_DIR)
+    # issue 17: plugins named in DIHYA_PLUGINS add commands, their catalogs and admin-only defaults
+    builtins = tuple(commands)
+    plugins = load_plugins(settings.plugins, builtins) if settings.plugins else Plugins()
+    catalogs = Catalogs.load(LOCALES_DIR).extended(plugins.translations)
     redactor = Redactor(settings.secret_values())
     compliance = build_compliance(settings, store, redactor, clock)  # compliance (issue 6)
+    webhooks = build_webhooks(config, engine, compliance.secrets, clock)  # issue 17
+    commands = (*builtins, *plugins.commands, *webhook_commands(webhooks))
     pipelines, runs = pipeline_catalog(config), PipelineRunsSql(engine)  # issue 15
     nudges, executor, queue = _jobs(settings, store, catalog, redactor, addresses, pipelines)
-    policy = access_policy(config)
+    policy = plugins.policy(access_policy(config))
     scripts = script_catalog(config, policy)  # issue 14
     services = Services(
         store=store,
@@ -214,7 +226,8 @@ def build_app(
     ci = CiIngest(runtime, runs, pipelines, ci_policy(config, settings), deliveries, redactor,
                   build_annotations(settings), clock)  # issue 15
     return App(settings, engine, store, bot, runtime, redactor, executor, queue, watcher, nudges,
-               compliance=compliance, alerts=alerts, ci=ci, leadership=_leadership(settings))
+               compliance=compliance, alerts=alerts, ci=ci, leadership=_leadership(settings),
+               webhooks=webhooks)
 
 
 def build_executor(settings: Settings, store: SqlStore, catalog: ServiceCatalog, redactor: Redactor,

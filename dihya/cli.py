@@ -42,6 +42,8 @@ def _parser(text: Callable[[str], str] = str) -> argparse.ArgumentParser:
     manifest = sub.add_parser("manifest", help=text(N_("integrity manifest of playbooks, scripts and artifacts")))
     manifest.add_argument("action", choices=["update"])
     _token_parser(sub, text)
+    plugins = sub.add_parser("plugins", help=text(N_("list installed plugins and whether DIHYA_PLUGINS loads them")))
+    plugins.add_argument("--json", action="store_true", help=text(N_("print one JSON object per plugin")))
     return parser
 
 
@@ -98,6 +100,10 @@ def _dispatch(args: argparse.Namespace, settings: Settings, text: CliText) -> in
         return _manifest_update(settings, text)
     if args.command == "token":
         return _token(args, settings, text)
+    if args.command == "plugins":
+        from dihya.plugin_list import list_plugins
+
+        return list_plugins(settings, text, json_mode=args.json)
     return _compliance(args, settings, text)
 
 

@@ -155,8 +155,10 @@ class Settings(BaseSettings):
     api_oidc_audience: str | None = None  # required with the issuer: the ``aud`` its tokens carry for Dihya
     api_oidc_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
     # -- end REST API ---------------------------------------------------------------------------------
+    # -- plugins (issue 17): installed distributions whose entry points are loaded; none unless named
+    plugins: Annotated[tuple[str, ...], NoDecode] = ()
 
-    @field_validator("admins", "matrix_rooms", mode="before")
+    @field_validator("admins", "matrix_rooms", "plugins", mode="before")
     @classmethod
     def _comma_list(cls, value: object) -> object:
         if isinstance(value, str):
