@@ -66,6 +66,14 @@ class DeploymentRequest(BaseModel):
         {"service": "backend-django", "environnement": "production", "version": "v1.2.3"}]}}
 
 
+class ScriptRequest(BaseModel):
+    nom: str = Field(min_length=1, max_length=200, examples=["deploy_app.yml"])
+    cible: str | None = Field(default=None, max_length=200, examples=["all"])
+    parametres: dict[str, str | int | float | bool] | None = Field(default=None, examples=[{"version": "v4"}])
+
+    model_config = {"json_schema_extra": {"examples": [{"nom": "deploy_app.yml", "cible": "all"}]}}
+
+
 class Accepted(BaseModel):
     status: Literal["job", "approval"]
     id: int
@@ -220,6 +228,18 @@ def build_api(app: App, authenticator: Authenticator,  # noqa: PLR0915 - the rou
         identity = await caller(request)
         args: dict[str, object] = {"service": body.service, "env": body.environnement, "version": body.version}
         return accepted(await run(request, identity, "deploy", args, approval_place))
+
+    # -- scripts -----------------------------------------------------------------------------------
+    @api.post("/scripts/", status_code=202, response_model=Accepted, tags=["scripts"],
+              summary="Run a script or playbook from the catalog",
+              description="Like `script run` in chat: 202 with the job's `Location`, or the approval's when "
+                          "the script's permission needs one.")
+    async def script(request: Request, body: ScriptRequest) -> Response:
+        from commands.scripts import RUN, api_args
+
+        identity = await caller(request)
+        args = api_args(body.nom, body.cible, body.parametres)
+        return accepted(await run(request, identity, RUN, args, approval_place))
 
     # -- jobs --------------------------------------------------------------------------------------
     def job_view(job_id: int) -> JobView:
