@@ -98,3 +98,34 @@ async def test_a_vote_over_http_counts_like_a_reaction(app: App, chat: Transcrip
     assert len(app.store.jobs()) == 1
     assert ("approval:vote", "approve") in trail(app)
     assert "✅" in next(p for p in chat.posted if p.key == "approval:1").current  # the chat message was closed
+
+
+async def test_the_same_idempotency_key_starts_nothing_new_and_another_body_is_422(app: App) -> None:
+    body = {"service": "web", "environnement": "staging", "version": "v7"}
+    async with client(app) as http:
+        headers = {**bearer(app, "console:dev1"), "Idempotency-Key": "deploy-v7-once"}
+        first = await http.post(f"{BASE}/deploiements/", headers=headers, json=body)
+        again = await http.post(f"{BASE}/deploiements/", headers=headers, json=body)
+        other = await http.post(f"{BASE}/deploiements/", headers=headers, json={**body, "version": "v8"})
+        elsewhere = await http.post(f"{BASE}/deploiements/", json=body,
+                                    headers={**bearer(app, "console:devops1"), "Idempotency-Key": "deploy-v7-once"})
+    assert first.status_code == again.status_code == 202
+    assert again.json() == first.json() and again.headers["Location"] == first.headers["Location"]
+    assert other.status_code == 422
+    assert elsewhere.status_code == 202 and elsewhere.headers["Location"] != first.headers["Location"]  # per caller
+    assert len(app.store.jobs()) == 2
+    await wait_job(app, 1)
+    await wait_job(app, 2)
+
+
+async def test_cancel_asks_a_running_job_to_stop(app: App) -> None:
+    async with client(app) as http:
+        headers = bearer(app, "console:dev1")
+        await http.post(f"{BASE}/deploiements/", headers=headers,
+                        json={"service": "web", "environnement": "staging", "version": "v9"})
+        cancel = await http.post(f"{BASE}/jobs/1/cancel", headers=headers)
+        missing = await http.get(f"{BASE}/jobs/99?lang=fr", headers=headers)
+    assert cancel.status_code == 202, cancel.text
+    assert cancel.json()["cancel_requested"] or cancel.json()["state"] == "cancelled"
+    assert (await wait_job(app, 1)).state in ("cancelled", "succeeded")
+    assert missing.status_code == 404 and missing.json()["detail"] == "Il n’y a pas de tâche n°99."

@@ -27,6 +27,7 @@ from bot.events import Message, Place, Sender
 from bot.i18n import N_, Msg
 from bot.rbac import Decision
 from dihya.api.auth import Authenticator
+from dihya.api.rest.idempotency import HEADER, Idempotency, KeyReused
 from dihya.api.rest.problems import Problems, locale_of
 from dihya.api.verdict import Authenticated
 from dihya.app import App
@@ -211,6 +212,28 @@ def build_api(app: App, authenticator: Authenticator,  # noqa: PLR0915 - the rou
             raise ApiProblem(500, *invoked.lines)
         return invoked
 
+    idempotency = Idempotency(store)
+
+    async def once(request: Request, identity: str, body: dict[str, object],
+                   start: Callable[[], Awaitable[Invoked]]) -> JSONResponse:
+        """``start`` once per ``Idempotency-Key`` (when sent) and body; a repeat gets the first answer."""
+        key = request.headers.get(HEADER)
+        if key is None:
+            return accepted(await start())
+        if not Idempotency.valid(key):
+            raise ApiProblem(400, Msg(N_("The Idempotency-Key header must be 1 to 200 printable ASCII characters.")))
+        signed = {"route": request.url.path, **body}
+        try:
+            first = idempotency.recall(identity, key, signed)
+        except KeyReused:
+            raise ApiProblem(422, Msg(N_("This Idempotency-Key was used with another request body."))) from None
+        if first is not None:
+            return JSONResponse(first.body, status_code=first.status, headers={"Location": first.location})
+        response = accepted(await start())
+        idempotency.remember(identity, key, signed, response.status_code, json.loads(bytes(response.body)),
+                             response.headers["Location"])
+        return response
+
     def accepted(invoked: Invoked) -> JSONResponse:
         kind, _, number = invoked.ref.partition(":")
         if kind == "job":
@@ -227,7 +250,7 @@ def build_api(app: App, authenticator: Authenticator,  # noqa: PLR0915 - the rou
     async def deploy(request: Request, body: DeploymentRequest) -> Response:
         identity = await caller(request)
         args: dict[str, object] = {"service": body.service, "env": body.environnement, "version": body.version}
-        return accepted(await run(request, identity, "deploy", args, approval_place))
+        return await once(request, identity, args, lambda: run(request, identity, "deploy", args, approval_place))
 
     # -- scripts -----------------------------------------------------------------------------------
     @api.post("/scripts/", status_code=202, response_model=Accepted, tags=["scripts"],
@@ -239,7 +262,7 @@ def build_api(app: App, authenticator: Authenticator,  # noqa: PLR0915 - the rou
 
         identity = await caller(request)
         args = api_args(body.nom, body.cible, body.parametres)
-        return accepted(await run(request, identity, RUN, args, approval_place))
+        return await once(request, identity, args, lambda: run(request, identity, RUN, args, approval_place))
 
     # -- jobs --------------------------------------------------------------------------------------
     def job_view(job_id: int) -> JobView:
