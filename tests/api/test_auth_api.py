@@ -143,3 +143,15 @@ async def test_openapi_describes_every_operation_with_an_example(app: App) -> No
         for method, operation in operations.items():
             assert operation.get("description"), (method, path)
     assert "backend-django" in str(spec["components"]["schemas"]["DeploymentRequest"])
+
+
+async def test_audits_verify_checks_the_chain_for_an_auditor_only(app: App) -> None:
+    async with client(app) as http:
+        check = await http.get(f"{BASE}/audits/verify", headers=bearer(app, "console:admin1"))
+        guest = await http.get(f"{BASE}/audits/verify", headers=bearer(app, "console:guest1"))
+    assert check.status_code == 200, check.text
+    assert check.json()["intact"] is True and "intact" in check.json()["message"]
+    assert guest.status_code == 403
+    app.bot.flush_audit()
+    rows = [(r.draft.action, r.draft.outcome) for r in app.store.audit_records()]
+    assert ("command:audit.verify", "ok") in rows and ("api:GET /audits/verify", "200") in rows
