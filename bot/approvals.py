@@ -206,6 +206,16 @@ class Approvals:
             return self._withdraw(request, voter, key)
         return self._vote(request, voter, bool(value), key)
 
+    def cast(self, request: ApprovalRecord, voter: Actor, approve: bool) -> tuple[Outcome, str | None]:
+        """A vote cast without a reaction (the HTTP API), ruled exactly like one: its outcome, and
+        why it did not count (None when it counted)."""
+        key = f"{KEY_PREFIX}{request.id}"
+        requester = self._identities.fresh(request.draft.requester)
+        reason = refusal(request, voter, self._policy, self._now_us(), requester.person_id)
+        if reason is not None:
+            return self._refuse_vote(request, voter, reason, key), reason
+        return self._vote(request, voter, approve, key), None
+
     def _now_us(self) -> int:
         return int(self._clock() * 1_000_000)
 

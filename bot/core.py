@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 from bot.actions import Action, Edit, Retract, Send, Upload
 from bot.approvals import KEY_PREFIX as APPROVAL_PREFIX
@@ -22,7 +23,7 @@ from bot.audit_details import MAX_AUDITED_TEXT, audited_args
 from bot.context import Context, ReactionHandler, Services
 from bot.dedupe import DeliveryLog
 from bot.errors import UserError
-from bot.events import Event, Message, Place, Reaction
+from bot.events import Event, Message, Place, Reaction, Sender
 from bot.i18n import DEFAULT_LOCALE, N_, Msg
 from bot.identity import Actor
 from bot.outcome import IGNORED, Later, Outcome
@@ -35,6 +36,32 @@ from bot.text import WITHHELD, clip, neutralise
 __all__ = ["IGNORED", "MAX_AUDITED_TEXT", "WITHHELD", "Bot", "Later", "Outcome"]
 
 log = logging.getLogger("dihya.core")
+TOO_MANY = N_("Too many requests: wait before trying again.")
+
+
+
+
+@dataclass(frozen=True, slots=True)
+class Invoked:
+    """What a command called with typed arguments instead of text (the HTTP API) became.
+
+    ``status``: "done" (ran; ``ref`` names its job when it started one), "approval" (``ref`` names
+    the request), "denied", "invalid", "throttled" or "unknown"; ``lines`` say why when it did not run."""
+
+    status: str
+    outcome: Outcome
+    event: Message
+    ref: str = ""
+    lines: tuple[Msg, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Voted:
+    """A vote cast without a reaction (the HTTP API): ``refusal`` is why it did not count."""
+
+    outcome: Outcome
+    refusal: Msg | None = None
+    state: str = ""
 
 
 class Bot:
@@ -119,6 +146,76 @@ class Bot:
     def render(self, lines: tuple[Msg, ...], locale: str) -> str:
         return self.services.catalogs.render_all(lines, locale)
 
+    # -- typed entry points (the HTTP API) -----------------------------------------------------
+    def invoke(self, actor_key: str, name: str, raw: Mapping[str, object], place: Place,
+               locale: str | None = None, approvals_at: Place | None = None) -> Invoked:
+        """Run command ``name`` for ``actor_key`` with arguments given by name, through the same
+        rate limit, RBAC, approval policy and audit as a chat message; actions go to ``place``, an
+        approval request to ``approvals_at`` (a chat channel its approvers read) when given."""
+        platform, _, user = actor_key.partition(":")
+        text = " ".join([name, *(f"{k}={v}" for k, v in raw.items())])
+        event = Message(f"invoke-{uuid.uuid4().hex}", Sender(platform, user), place, "", text)
+        if self._limit.active:
+            flood = self._limit.check(actor_key)
+            if flood is not None:
+                return Invoked("throttled", self._throttled(event, flood), event, lines=(Msg(TOO_MANY),))
+        actor = self.services.identities.fresh(actor_key)
+        locale = locale or actor.locale or DEFAULT_LOCALE
+        command = self.services.registry.commands.get(name)
+        if command is None:
+            return Invoked("unknown", IGNORED, event)
+        try:
+            args = {k: command.arg(k).kind.convert(str(v), command.arg(k).label) for k, v in raw.items()}
+        except (UserError, KeyError) as err:
+            self.audit(actor, f"command:{name}", outcome="invalid", details={"place": place.address})
+            line = err.message if isinstance(err, UserError) else Msg(N_("Unknown field {field}."), {"field": str(err)})
+            return Invoked("invalid", Outcome(durable=True), event, lines=(line,))
+        ctx = Context(actor, place, locale, self.services)
+        parsed = Parsed(command, locale, args)
+        permission = command.permission_for(args)
+        decision = self.services.policy.decide(actor.roles, permission)
+        if decision is Decision.DENY:
+            refusal = Msg(N_("You are not allowed to do that (needs “{permission}”; your roles: {roles})."),
+                          {"permission": permission, "roles": ", ".join(actor.role_names)})
+            return Invoked("denied", self._authorised(event, ctx, parsed), event, lines=(refusal,))
+        if decision is Decision.NEEDS_APPROVAL:
+            try:
+                if command.check is not None:
+                    command.check(ctx, args)
+            except UserError as err:
+                self.audit(actor, f"command:{name}", outcome="invalid", details=audited_args(args, command.private))
+                return Invoked("invalid", Outcome(durable=True), event, lines=(err.message,))
+            if approvals_at is not None:  # the request is posted where approvers read it
+                ctx = Context(actor, approvals_at, locale, self.services)
+                event = Message(event.delivery_id, event.sender, approvals_at, "", text)
+            outcome = self._approvals.ask(text, ctx, parsed, permission)
+            key = next((a.key for a in outcome.actions if isinstance(a, Send) and a.key), None)
+            if key is None:  # too long to be shown for approval
+                return Invoked("invalid", outcome, event, lines=(Msg(N_("The request is too long to be approved."),),))
+            return Invoked("approval", outcome, event, ref=key)
+        reply = self._execute(ctx, command, args)
+        later = (Later(ctx, command.name, args, reply.later),) if reply.later else ()
+        outcome = Outcome(self._reply(ctx.place, ctx.locale, reply), durable=True, later=later)
+        if reply.outcome == "fault":
+            return Invoked("fault", outcome, event, lines=reply.lines)
+        if reply.outcome in ("invalid", "refused", "denied", "tampered"):
+            return Invoked("invalid", outcome, event, lines=reply.lines)
+        return Invoked("done", outcome, event, ref=reply.ref, lines=reply.lines)
+
+    def vote(self, request_id: int, voter_key: str, approve: bool) -> Voted | None:
+        """A vote on approval ``request_id`` that counts like a ✅/❌ reaction; None when there is no such request."""
+        request = self.services.store.approval(request_id)
+        if request is None:
+            return None
+        voter = self.services.identities.fresh(voter_key)
+        outcome, reason = self._approvals.cast(request, voter, approve)
+        if reason is not None:
+            params = {"state": request.state, "roles": ", ".join(voter.role_names),
+                      "approvers": ", ".join(sorted(request.draft.approver_roles))}
+            return Voted(outcome, Msg(reason, params))
+        after = self.services.store.approval(request.id)
+        return Voted(outcome, None, after.state if after else "")
+
     # -- floods -------------------------------------------------------------------------------
     def _throttled(self, event: Event, flood: Flood) -> Outcome:
         """A sender past the rate limit: one notice for the window, then silence."""
@@ -138,6 +235,11 @@ class Bot:
             self.audit(flood.actor, "rate_limit", outcome="throttled", details={
                 "count": flood.count, "place": flood.place,
                 "from_us": int(flood.started * 1_000_000), "until_us": int(flood.ends * 1_000_000)})
+
+    @property
+    def rate_window(self) -> float:
+        """Seconds of the per-sender rate limit's window (how long a throttled sender waits at most)."""
+        return float(self._limit.window)
 
     @property
     def flood_due_in(self) -> float | None:

@@ -112,6 +112,11 @@ class Runtime:
             return (self._redacted(actions[0]),)
         return tuple([self._redacted(a) for a in actions])
 
+    async def deliver(self, event: Event, outcome: Outcome) -> None:
+        """Settle and publish what the core made of an event that came another way (the HTTP API's
+        ``Bot.invoke``/``Bot.vote``): audit made durable first, actions redacted, on the event's platform."""
+        await self.publish(event.place.platform, self._settle(event, outcome))
+
     async def publish(self, platform: str, actions: Iterable[Action]) -> None:
         adapter = self._adapters.get(platform)
         if adapter is None:

@@ -7,6 +7,7 @@ import logging
 
 from adapters.base import ChatAdapter
 from dihya.alerts.webhook import alertmanager_routes
+from dihya.api.rest.mount import api_mount  # issue 13
 from dihya.app import App, build_app, settle_heap
 from dihya.http import build_http
 from dihya.http_server import http_server
@@ -44,6 +45,7 @@ async def serve(settings: Settings) -> None:
         routes.extend(alertmanager_routes(app.alerts, settings))
     if app.ci is not None:  # issue 15: POST /hooks/github, /hooks/gitlab, /hooks/jenkins
         routes.extend(ci_routes(app.ci, settings))
+    routes.append(api_mount(app))  # issue 13: /api/it_devops/
     server = http_server(build_http(app, routes, duties=app.leadership.duties), settings)  # issue 16: /readyz
     try:
         for adapter in adapters:

@@ -154,6 +154,7 @@ class Settings(BaseSettings):
     api_oidc_issuer: str | None = None  # an OpenID provider whose access tokens the API accepts
     api_oidc_audience: str | None = None  # required with the issuer: the ``aud`` its tokens carry for Dihya
     api_oidc_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
+    api_channel: str | None = None  # platform:channel where approvals the HTTP API asks for are posted
     # -- end REST API ---------------------------------------------------------------------------------
     # -- plugins (issue 17): installed distributions whose entry points are loaded; none unless named
     plugins: Annotated[tuple[str, ...], NoDecode] = ()

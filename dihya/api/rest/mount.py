@@ -1,0 +1,54 @@
+"""Mounting the REST API in ``dihya serve``'s HTTP app, built on its first request so that the
+embedded default starts without FastAPI, the JOSE library or an identity provider's keys."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from starlette.routing import Mount
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from bot.events import Place
+from dihya.app import App
+from dihya.config_file import load_config
+from dihya.settings import SettingsError
+
+if TYPE_CHECKING:
+    from dihya.api.auth import Authenticator
+
+PREFIX = "/api/it_devops"
+
+
+def approval_place(app: App) -> Place | None:
+    """Where approvals asked over HTTP are posted: ``DIHYA_API_CHANNEL``, else ``DIHYA_ALERTS_CHANNEL``
+    (the catalog names no channel per service)."""
+    address = app.settings.api_channel or app.settings.alerts_channel
+    if address is None:
+        return None
+    platform, sep, channel = address.partition(":")
+    if not sep or not platform or not channel:
+        raise SettingsError(f"DIHYA_API_CHANNEL: channel {address!r} must be PLATFORM:CHANNEL_ID, e.g. slack:C0123")
+    return Place(platform, channel)
+
+
+class LazyApi:
+    __slots__ = ("_app", "_authenticator", "_api", "_place")
+
+    def __init__(self, app: App, authenticator: Authenticator | None = None) -> None:
+        self._app, self._authenticator = app, authenticator
+        self._place = approval_place(app)  # a bad setting fails at start, not on the first call
+        self._api: ASGIApp | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self._api is None:
+            from dihya.api.rest.app import build_api
+            from dihya.api.wiring import authenticator
+
+            auth = self._authenticator or authenticator(self._app.settings, self._app.store,
+                                                        load_config(self._app.settings.config_file))
+            self._api = build_api(self._app, auth, self._place)
+        await self._api(scope, receive, send)
+
+
+def api_mount(app: App, authenticator: Authenticator | None = None) -> Mount:
+    return Mount(PREFIX, app=LazyApi(app, authenticator))
