@@ -9,6 +9,7 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 
 from bot.actions import Button
+from bot.emoji import bare as bare_emoji
 from bot.events import Place
 from bot.i18n import N_, Catalogs, Msg, Verbatim, isolated
 from bot.identity import Actor
@@ -20,7 +21,6 @@ from bot.text import WITHHELD, neutralise
 APPROVE_EMOJI = frozenset({"✅", "👍", "✔"})
 DENY_EMOJI = frozenset({"❌", "👎", "✖"})
 KEY_PREFIX = "approval:"
-_VARIATION_SELECTOR = "\ufe0f"
 # Every argument is shown to approvers in full; a request whose values are longer than this in
 # all is refused rather than shown cut (the longest built-in request is far below it).
 MAX_SHOWN = 1000
@@ -30,7 +30,7 @@ TOO_LONG = N_("This request is too long to show approvers in full ({length} char
 
 def vote_of(emoji: str) -> bool | None:
     """True for approve, False for deny, None for any other reaction."""
-    bare = emoji.replace(_VARIATION_SELECTOR, "")
+    bare = bare_emoji(emoji)
     if bare in APPROVE_EMOJI:
         return True
     if bare in DENY_EMOJI:

@@ -18,6 +18,8 @@ _READERS = ("auditor", "developer", "ops", "devops", "admin")
 _BUILDERS = ("developer", "ops", "devops", "admin")
 _OPERATORS = ("ops", "devops", "admin")
 
+INVITE_PERMISSION = "bot.invite"
+
 # permission → roles that hold it (DESIGN.md "Identities and roles").
 DEFAULT_GRANTS: Mapping[str, tuple[str, ...]] = {
     "chat.basic": _EVERYONE,
@@ -43,6 +45,8 @@ DEFAULT_GRANTS: Mapping[str, tuple[str, ...]] = {
     "deploy.override_gate": ("admin",),  # deploy although the version's pipeline is red (issue 15)
     "scripts.run": _BUILDERS,  # catalog scripts that declare no permission of their own (issue 14)
     "read.logs": _BUILDERS,  # service logs may hold personal data: not for auditors and guests
+    # bring the bot into a room or chat by inviting it (Matrix asks the bot; it joins only for these)
+    INVITE_PERMISSION: ("admin",),
 }
 
 
