@@ -20,7 +20,8 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import TextIO
 
-from bot.actions import Action, Edit, React, Send, Upload
+from adapters.toolkit.dispatch import perform_by_type
+from bot.actions import Action, Edit, React, Retract, Send, Upload
 from bot.events import Message, Place, Reaction, Sender
 from bot.i18n import DEFAULT_LOCALE, N_, Msg
 from dihya.runtime import Runtime
@@ -95,24 +96,28 @@ class ConsoleChat:
                                               target, parts[0]))
 
     async def perform(self, action: Action, target: str | None) -> str | None:
-        if isinstance(action, Send):
-            message_id = f"m{next(self._ids)}"
-            if action.buttons or self._last_with_buttons is None:
-                self.last_bot_message = message_id
-            if action.buttons:
-                self._last_with_buttons = message_id
-            self._print({"op": "send", "id": message_id, "thread": action.thread, "text": action.text}, action.channel)
-            return message_id
-        if isinstance(action, Edit):
-            self._print({"op": "edit", "id": target, "text": action.text}, action.channel)
-        elif isinstance(action, React):
-            self._print({"op": "react", "id": action.message_id, "emoji": action.emoji})
-        elif isinstance(action, Upload):
-            return self._upload(action)
-        # Retract: a line typed in the terminal cannot be taken back.
-        return None
+        return await perform_by_type(self, action, target)
 
-    def _upload(self, action: Upload) -> str:
+    async def send(self, action: Send) -> str:
+        message_id = f"m{next(self._ids)}"
+        if action.buttons or self._last_with_buttons is None:
+            self.last_bot_message = message_id
+        if action.buttons:
+            self._last_with_buttons = message_id
+        self._print({"op": "send", "id": message_id, "thread": action.thread, "text": action.text}, action.channel)
+        return message_id
+
+    async def edit(self, action: Edit, target: str | None) -> None:
+        self._print({"op": "edit", "id": target, "text": action.text}, action.channel)
+
+    async def react(self, action: React) -> None:
+        self._print({"op": "react", "id": action.message_id, "emoji": action.emoji})
+
+    async def retract(self, action: Retract) -> None:  # noqa: ARG002 - nothing to do in a terminal
+        """A line typed in the terminal cannot be taken back."""
+        return
+
+    async def upload(self, action: Upload) -> str:
         self._uploads.mkdir(parents=True, exist_ok=True)
         path = self._uploads / Path(action.filename).name
         if isinstance(action.content, Path):  # a spooled export: copied in pieces, never held whole

@@ -15,6 +15,7 @@ from typing import Protocol
 from bot.actions import Button, Edit, Send
 from bot.audit_details import MAX_AUDITED_TEXT, audited_args
 from bot.context import Context
+from bot.emoji import bare as bare_emoji
 from bot.errors import UserError
 from bot.events import Place, Reaction
 from bot.i18n import N_, Catalogs, Msg, Verbatim, isolated
@@ -29,7 +30,6 @@ from bot.text import WITHHELD, clip, neutralise
 APPROVE_EMOJI = frozenset({"✅", "👍", "✔"})
 DENY_EMOJI = frozenset({"❌", "👎", "✖"})
 KEY_PREFIX = "approval:"
-_VARIATION_SELECTOR = "\ufe0f"
 # Every argument is shown to approvers in full; a request whose values are longer than this in
 # all is refused rather than shown cut (the longest built-in request is far below it).
 MAX_SHOWN = 1000
@@ -39,7 +39,7 @@ TOO_LONG = N_("This request is too long to show approvers in full ({length} char
 
 def vote_of(emoji: str) -> bool | None:
     """True for approve, False for deny, None for any other reaction."""
-    bare = emoji.replace(_VARIATION_SELECTOR, "")
+    bare = bare_emoji(emoji)
     if bare in APPROVE_EMOJI:
         return True
     if bare in DENY_EMOJI:

@@ -18,6 +18,8 @@ _READERS = ("auditor", "developer", "ops", "devops", "admin")
 _BUILDERS = ("developer", "ops", "devops", "admin")
 _OPERATORS = ("ops", "devops", "admin")
 
+INVITE_PERMISSION = "bot.invite"
+
 # permission → roles that hold it (DESIGN.md "Identities and roles").
 DEFAULT_GRANTS: Mapping[str, tuple[str, ...]] = {
     "chat.basic": _EVERYONE,
@@ -44,6 +46,8 @@ DEFAULT_GRANTS: Mapping[str, tuple[str, ...]] = {
     "scripts.run": _BUILDERS,  # catalog scripts that declare no permission of their own (issue 14)
     "read.logs": _BUILDERS,  # service logs may hold personal data: not for auditors and guests
     "webhooks.manage": ("admin",),  # outbound webhooks: list them, send a test event (issue 17)
+    # bring the bot into a room or chat by inviting it (Matrix asks the bot; it joins only for these)
+    INVITE_PERMISSION: ("admin",),
 }
 
 

@@ -32,7 +32,7 @@ def configured_adapters(app: App) -> list[ChatAdapter]:
     if settings.matrix_homeserver and settings.matrix_user_id:
         from adapters.matrix import MatrixAdapter
 
-        adapters.append(MatrixAdapter(app.runtime, settings, app.store))
+        adapters.append(MatrixAdapter(app.runtime, settings, app.store, policy=app.bot.services.policy))
     return adapters
 
 

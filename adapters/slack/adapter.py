@@ -1,12 +1,11 @@
 """The Slack adapter: Events API, the ``/dihya`` slash command and interactivity, over HTTP
-(``POST /slack/events`` on the ``dihya serve`` app) or Socket Mode, translated into core events;
-core actions become Web API calls.
+(``POST /slack/events`` on the ``dihya serve`` app) or Socket Mode, translated into core events
+(``adapters.slack.translate``); core actions become Web API calls.
 
 Ack fast: listeners only translate the payload and schedule the work, so Slack gets its 200
 before the command runs. Size, signature and the 5-minute replay window are checked by the shared
 ingress (``adapters.slack_ingress``) on the raw bytes, before bolt parses anything: bolt only ever
 sees signed bodies it can read, so its own verification (which logs rejected bodies) is off.
-Retried deliveries carry the same ``event_id``, which becomes the core's delivery id, so they act once.
 """
 
 from __future__ import annotations
@@ -14,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from pathlib import Path, PurePath
 from typing import Any, Protocol
 
@@ -37,34 +36,29 @@ from starlette.routing import BaseRoute
 
 from adapters.base import Performer
 from adapters.pacing import ChannelPacer
+from adapters.slack.translate import (
+    COMMAND,
+    PLATFORM,
+    VOTE_ACTION,
+    blocks,
+    message_event,
+    name_of,
+    reaction_event,
+    slash_anchor,
+    slash_message,
+    split_text,
+    text_limit,
+    vote_event,
+)
 from adapters.slack_ingress import SlackSignature, slack_payload
-from bot.actions import Action, Button, Edit, React, Send, Upload
-from bot.approvals import vote_of
-from bot.events import Event, Message, Place, Reaction, Sender
+from adapters.toolkit.dispatch import perform_by_type
+from bot.actions import Action, Button, Edit, React, Retract, Send, Upload
+from bot.events import Event, Message
 from dihya.ingress import Delivery, Refused, Webhook
 from dihya.settings import Settings
 
-PLATFORM = "slack"
-COMMAND = "/dihya"
 EVENTS_PATH = "/slack/events"
-MAX_TEXT = 3900  # Slack truncates message text at 40k but advises staying under 4k
-MAX_SECTION = 3000  # hard limit of a Block Kit section's text
-VOTE_ACTION = "dihya_vote"
 RETRIES = 3
-
-# Slack names the reactions; the core speaks Unicode. The first name of an emoji is the one we send.
-EMOJI_BY_NAME: Mapping[str, str] = {
-    "white_check_mark": "✅", "heavy_check_mark": "✔", "+1": "👍", "thumbsup": "👍",
-    "-1": "👎", "thumbsdown": "👎", "x": "❌", "heavy_multiplication_x": "✖",
-    "eyes": "👀", "no_bell": "🔕", "rotating_light": "🚨",
-}
-NAME_BY_EMOJI: Mapping[str, str] = {e: n for n, e in reversed(list(EMOJI_BY_NAME.items()))}
-
-_ESCAPES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
-_UNESCAPES = (("&lt;", "<"), ("&gt;", ">"), ("&amp;", "&"))
-_ESCAPED = re.compile("[&<>]")
-_MARKUP = re.compile(r"<(?P<target>[^<>|]+)(?:\|(?P<label>[^<>]*))?>")
-_SKIN_TONE = re.compile(r"::skin-tone-\d$")
 
 log = logging.getLogger("dihya.slack")
 
@@ -166,63 +160,39 @@ class SlackAdapter:
         log.error("slack request failed", exc_info=error)
         return None
 
+
     async def _on_command(self, ack: AsyncAck, command: dict[str, Any], context: AsyncBoltContext) -> None:
         await ack()
         self._spawn(self._slash_command(command, context.team_id or ""))
 
     async def _on_mention(self, body: dict[str, Any], event: dict[str, Any], context: AsyncBoltContext) -> None:
-        self._message_event(body, event, context)
+        self._dispatch(message_event(body, event, context.team_id or "", context.bot_user_id))
 
     async def _on_direct_message(self, body: dict[str, Any], event: dict[str, Any],
                                  context: AsyncBoltContext) -> None:
         if event.get("channel_type") == "im":  # channel messages reach us as app_mention
-            self._message_event(body, event, context)
+            self._dispatch(message_event(body, event, context.team_id or "", context.bot_user_id))
 
     async def _on_reaction(self, body: dict[str, Any], event: dict[str, Any], context: AsyncBoltContext) -> None:
-        item = event.get("item") or {}
-        user = event.get("user")
-        if item.get("type") != "message" or not user or user == context.bot_user_id:
-            return
-        # The reactor is event["user"]; item_user (the message's author) is never trusted.
-        reaction = Reaction(f"slack:event:{body['event_id']}", _sender(context, user),
-                            Place(PLATFORM, item["channel"]), item["ts"], emoji_of(event["reaction"]),
-                            added=event["type"] == "reaction_added")
-        self._spawn(self._runtime.dispatch(reaction))
+        self._dispatch(reaction_event(body, event, context.team_id or "", context.bot_user_id))
 
     async def _on_vote(self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any],
                        context: AsyncBoltContext) -> None:
         await ack()
-        user = body["user"]
-        container = body.get("container") or {}
-        message = body.get("message") or {}
-        channel = container.get("channel_id") or (body.get("channel") or {})["id"]
-        place = Place(PLATFORM, channel, message.get("thread_ts"))
-        press = Reaction(f"slack:action:{body['trigger_id']}", _sender(context, user["id"], user.get("username", "")),
-                         place, container.get("message_ts") or message["ts"], str(action["value"]))
-        self._spawn(self._runtime.dispatch(press))
-
-    def _message_event(self, body: dict[str, Any], event: dict[str, Any], context: AsyncBoltContext) -> None:
-        user = event.get("user")
-        if event.get("subtype") or event.get("bot_id") or not user or user == context.bot_user_id:
-            return  # edits, joins, bots (ourselves included) are not commands
-        text = plain_text(event.get("text", ""), context.team_id or "", context.bot_user_id)
-        place = Place(PLATFORM, event["channel"], event.get("thread_ts"), direct=event.get("channel_type") == "im")
-        message = Message(f"slack:event:{body['event_id']}", _sender(context, user), place, event["ts"], text)
-        self._spawn(self._runtime.dispatch(message))
+        self._dispatch(vote_event(body, action, context.team_id or ""))
 
     async def _slash_command(self, command: dict[str, Any], team: str) -> None:
         """A slash command has no message of its own: the runtime has one posted (once per delivery,
         naming only the command) so the reply has a thread and others see who asked."""
-        user, channel = command["user_id"], command["channel_id"]
-        text = plain_text(command.get("text", ""), team, None)
-        sender = Sender(PLATFORM, f"{team}/{user}", command.get("user_name", ""))
-        place = Place(PLATFORM, channel, direct=channel.startswith("D"))
-        message = Message(f"slack:command:{command['trigger_id']}", sender, place, "", text, posted=False)
 
         async def anchor(shown: str) -> str:
-            return await self._post(channel, f"<@{user}> {COMMAND} {escape(shown)}".rstrip(), None)
+            return await self._post(command["channel_id"], slash_anchor(command, shown), None)
 
-        await self._runtime.dispatch_anchored(message, anchor)
+        await self._runtime.dispatch_anchored(slash_message(command, team), anchor)
+
+    def _dispatch(self, event: Event | None) -> None:
+        if event is not None:
+            self._spawn(self._runtime.dispatch(event))
 
     def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
         task = asyncio.get_running_loop().create_task(work)
@@ -237,21 +207,11 @@ class SlackAdapter:
     # -- outbound -----------------------------------------------------------------------------
     async def perform(self, action: Action, target: str | None) -> str | None:
         await self._pacer.wait(action.channel)  # Slack allows about one message a second per channel
-        if isinstance(action, Send):
-            return await self._send(action)
-        if isinstance(action, Edit):
-            await self._edit(action, target)
-        elif isinstance(action, React):
-            await self._react(action)
-        elif isinstance(action, Upload):
-            return await self._upload(action)
-        # Retract: a bot token may delete only the bot's own messages (chat.delete answers
-        # cant_delete_message for anyone else's), so a person's message cannot be removed.
-        return None
+        return await perform_by_type(self, action, target)
 
-    async def _send(self, action: Send) -> str:
+    async def send(self, action: Send) -> str:
         """Long texts go out as several messages; the first one (with the buttons) is the one the key names."""
-        first, *rest = split_text(action.text, MAX_SECTION if action.buttons else MAX_TEXT)
+        first, *rest = split_text(action.text, text_limit(action.buttons))
         ts = await self._post(action.channel, first, action.thread, action.buttons)
         for piece in rest:
             await self._post(action.channel, piece, action.thread)
@@ -263,15 +223,15 @@ class SlackAdapter:
                                                       link_names=False, unfurl_links=False, unfurl_media=False)
         return str(response["ts"])
 
-    async def _edit(self, action: Edit, target: str | None) -> None:
+    async def edit(self, action: Edit, target: str | None) -> None:
         if target is None:
             raise SlackError(f"no Slack message for key {action.key!r}")
-        pieces = split_text(action.text, (MAX_SECTION if action.buttons else MAX_TEXT) - 1)
+        pieces = split_text(action.text, text_limit(action.buttons) - 1)
         text = pieces[0] + ("…" if len(pieces) > 1 else "")
         # An empty block list removes the buttons the message had.
         await self.client.chat_update(channel=action.channel, ts=target, text=text, blocks=blocks(text, action.buttons))
 
-    async def _react(self, action: React) -> None:
+    async def react(self, action: React) -> None:
         try:
             await self.client.reactions_add(channel=action.channel, timestamp=action.message_id,
                                             name=name_of(action.emoji))
@@ -279,7 +239,7 @@ class SlackAdapter:
             if err.response.get("error") != "already_reacted":  # a retried React is not a fault
                 raise
 
-    async def _upload(self, action: Upload) -> str:
+    async def upload(self, action: Upload) -> str:
         # A spooled export goes from its file; slack_sdk reads it there.
         data: dict[str, Any] = ({"file": str(action.content)} if isinstance(action.content, Path)
                                 else {"content": action.content})
@@ -288,6 +248,11 @@ class SlackAdapter:
                                                       title=action.title, **data)
         return str(response["files"][0]["id"])
 
+    async def retract(self, action: Retract) -> None:  # noqa: ARG002 - nothing Slack lets the bot do
+        """A bot token may delete only the bot's own messages (chat.delete answers
+        cant_delete_message for anyone else's), so a person's message cannot be removed."""
+        return
+
 
 def web_client(token: str, base_url: str) -> AsyncWebClient:
     """A Web API client that retries 429 (after Retry-After), 500/503 and dropped connections."""
@@ -295,89 +260,6 @@ def web_client(token: str, base_url: str) -> AsyncWebClient:
                AsyncRateLimitErrorRetryHandler(max_retry_count=RETRIES),
                AsyncServerErrorRetryHandler(max_retry_count=RETRIES)]
     return AsyncWebClient(token=token, base_url=base_url, retry_handlers=retries)
-
-
-def escape(text: str) -> str:
-    """Plain text → mrkdwn that shows it literally: no mentions, no ``<!channel>``, no links."""
-    return _ESCAPED.sub(lambda m: _ESCAPES[m.group()], text)
-
-
-def split_text(text: str, limit: int) -> list[str]:
-    """Escape ``text`` into pieces of at most ``limit`` characters, cut at a line break when one is
-    near and never inside an entity."""
-    pieces: list[str] = []
-    rest = text
-    while len(escape(rest)) > limit:
-        cut = _cut(rest, limit)
-        pieces.append(escape(rest[:cut]).rstrip())
-        rest = rest[cut:]
-    pieces.append(escape(rest).rstrip())
-    return [p for p in pieces if p] or [""]
-
-
-def _cut(text: str, limit: int) -> int:
-    """How many characters of ``text`` fit in ``limit`` once escaped (preferring a line end)."""
-    used, fits = 0, 0
-    for ch in text:
-        used += len(_ESCAPES.get(ch, ch))
-        if used > limit:
-            break
-        fits += 1
-    newline = text.rfind("\n", 0, fits)
-    return newline + 1 if newline >= fits // 2 else max(fits, 1)
-
-
-def plain_text(text: str, team: str, bot_user: str | None) -> str:
-    """Slack's inbound markup → the plain text the core parses: the bot's mention goes, a user's
-    mention becomes their identity (``TEAM/USER``), a link its label, entities their character."""
-
-    def one(m: re.Match[str]) -> str:
-        target, label = m["target"], m["label"]
-        if target.startswith("@"):
-            return "" if target[1:] == bot_user else f"{team}/{target[1:]}"
-        if target.startswith("!"):
-            return label or f"@{target[1:]}"
-        if target.startswith("#"):
-            return f"#{label or target[1:]}"
-        return label or target.removeprefix("mailto:")
-
-    text = _MARKUP.sub(one, text)
-    for entity, char in _UNESCAPES:
-        text = text.replace(entity, char)
-    return text.strip()
-
-
-def emoji_of(name: str) -> str:
-    """A Slack reaction name → the emoji the core knows (``:name:`` when it knows none)."""
-    bare = _SKIN_TONE.sub("", name)
-    return EMOJI_BY_NAME.get(bare, f":{bare}:")
-
-
-def name_of(emoji: str) -> str:
-    """The core's emoji → the reaction name ``reactions.add`` wants."""
-    return NAME_BY_EMOJI.get(emoji.replace("\ufe0f", ""), emoji.strip(":"))
-
-
-def blocks(mrkdwn: str, buttons: Sequence[Button]) -> list[dict[str, Any]]:
-    """The text and a row of buttons whose value is the emoji a press stands for (no buttons: no blocks)."""
-    if not buttons:
-        return []
-    elements = [_button(i, b) for i, b in enumerate(buttons)]
-    return [{"type": "section", "text": {"type": "mrkdwn", "text": mrkdwn, "verbatim": True}},
-            {"type": "actions", "block_id": VOTE_ACTION, "elements": elements}]
-
-
-def _button(index: int, button: Button) -> dict[str, Any]:
-    element: dict[str, Any] = {"type": "button", "action_id": f"{VOTE_ACTION}_{index}", "value": button.emoji,
-                               "text": {"type": "plain_text", "text": button.label[:75], "emoji": True}}
-    vote = vote_of(button.emoji)
-    if vote is not None:
-        element["style"] = "primary" if vote else "danger"
-    return element
-
-
-def _sender(context: AsyncBoltContext, user: str, display_name: str = "") -> Sender:
-    return Sender(PLATFORM, f"{context.team_id or ''}/{user}", display_name)
 
 
 def _bolt_logger() -> logging.Logger:
