@@ -74,11 +74,16 @@ def kube() -> Iterator[FakeKubernetesWithLogs]:
 
 
 def test_kubernetes_logs_read_every_pod_of_the_deployment_by_its_selector(kube: FakeKubernetesWithLogs) -> None:
+    now = datetime.now(UTC)  # the fake filters by the real clock: stamp lines by it, not by import time
+
+    def recent(minutes: float) -> datetime:
+        return now - timedelta(minutes=minutes)
+
     kube.add_deployment("prod", "api", "api", "registry.example.org/api:1")
-    kube.add_pod("prod", "api-7d9c-a", {"app": "api"}, {"api": [(ago(9), "a: ready"), (ago(2), "a: GET /")],
-                                                        "log-shipper": [(ago(1), "shipper noise")]})
-    kube.add_pod("prod", "api-7d9c-b", {"app": "api"}, {"api": [(ago(5), "b: ready"), (ago(60), "b: too old")]})
-    kube.add_pod("prod", "other-1", {"app": "other"}, {"api": [(ago(3), "not this deployment")]})
+    kube.add_pod("prod", "api-7d9c-a", {"app": "api"}, {"api": [(recent(9), "a: ready"), (recent(2), "a: GET /")],
+                                                        "log-shipper": [(recent(1), "shipper noise")]})
+    kube.add_pod("prod", "api-7d9c-b", {"app": "api"}, {"api": [(recent(5), "b: ready"), (recent(60), "b: too old")]})
+    kube.add_pod("prod", "other-1", {"app": "other"}, {"api": [(recent(3), "not this deployment")]})
     api = client.ApiClient(client.Configuration(host=kube.url))
     fetched = KubernetesLogs(api, "prod", "api", "api").fetch(Window(since_s=15 * 60, lines=100, now=time.time()))
     assert [(line.origin, line.text) for line in fetched.lines] == [
