@@ -57,6 +57,7 @@ from dihya.pipelines.runner import pipeline_detail  # issue 15
 from dihya.pipelines.wiring import build_annotations, with_pipelines  # issue 15
 from dihya.plugins import Plugins, load_plugins  # issue 17
 from dihya.redaction import Redactor
+from dihya.runners.inventory import ssh_vars
 from dihya.runtime import Runtime
 from dihya.scripts.config import sandbox_user, script_catalog
 from dihya.settings import Settings
@@ -236,8 +237,9 @@ def build_executor(settings: Settings, store: SqlStore, catalog: ServiceCatalog,
     config = load_config(settings.config_file)
     box = secret_box(settings, store, redactor)  # compliance: runners get catalog secrets
     scripts = script_runner(settings, sandbox_user(config), box.value if box.configured else None)  # issue 14
-    runner = CatalogRunner(catalog, build_backends(settings, scripts), store, settings.data_dir.resolve(), box,
-                           addresses, script_catalog(config, access_policy(config)))
+    backends = build_backends(settings, scripts, sandbox_user(config))
+    runner = CatalogRunner(catalog, backends, store, settings.data_dir.resolve(), box,
+                           addresses, script_catalog(config, access_policy(config)), ssh_vars(settings))
     if pipelines is None:  # a worker process reads the catalog itself
         pipelines = pipeline_catalog(config)
     runs = PipelineRunsSql(store.engine)

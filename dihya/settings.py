@@ -88,6 +88,11 @@ class Settings(BaseSettings):
     leader_lease_seconds: float = Field(default=15.0, ge=1, le=60)  # leader duties move within 4/3 of it
     broker_url: SecretUrl = SecretUrl("")  # Celery broker, e.g. amqp://… (RabbitMQ); empty: Redis (issue 16)
     docker_url: str | None = None  # else DOCKER_HOST / the local socket
+    ssh_user: str | None = Field(default=None, pattern=r"^[a-z_][a-z0-9_-]{0,31}$")  # Ansible's, to inventory servers
+    ssh_port: int | None = Field(default=None, ge=1, le=65535)
+    ssh_key_file: Path | None = None
+    ssh_known_hosts: Path | None = None
+    ssh_python: str | None = Field(default=None, pattern=r"^/[A-Za-z0-9._/-]+$")  # else Ansible discovers it
     kubernetes_api_url: str | None = None  # else the kubeconfig
 
     matrix_homeserver: str | None = None

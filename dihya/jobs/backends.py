@@ -15,7 +15,7 @@ from typing import Any
 
 from bot.catalog import Deployment
 from dihya.engine_clients import docker_client, kubernetes_api
-from dihya.jobs.targets import Backends, Deployer, PlaybookRunner
+from dihya.jobs.targets import Backends, Deployer
 from dihya.runners.base import CancelToken, ProgressSink, RunResult
 from dihya.scripts.runner import ScriptRunner
 from dihya.scripts.sandbox import SandboxUser
@@ -28,17 +28,25 @@ class DeferredAnsible:
     def __init__(self, content: Path, work_dir: Path) -> None:
         self._content = content
         self._work_dir = work_dir
-        self._runner: PlaybookRunner | None = None
+        self._runner: Any = None  # an AnsibleRunner
 
     def run(self, playbook: str, inventory: Mapping[str, Any], extra_vars: Mapping[str, str],
             progress: ProgressSink, cancel: CancelToken, timeout_s: int, run_id: str) -> RunResult:
+        result: RunResult = self._ansible().run(playbook, inventory, extra_vars, progress, cancel, timeout_s, run_id)
+        return result
+
+    def run_bundled(self, bundle: Any, inventory: Mapping[str, Any], extra_vars: Mapping[str, str],
+                    progress: ProgressSink, cancel: CancelToken, timeout_s: float, run_id: str) -> Any:
+        return self._ansible().run_bundled(bundle, inventory, extra_vars, progress, cancel, timeout_s, run_id)
+
+    def _ansible(self) -> Any:
         if self._runner is None:
             from dihya.integrity import Manifest
             from dihya.runners.ansible_run import AnsibleRunner
 
             content = self._content
             self._runner = AnsibleRunner(content, self._work_dir, lambda: Manifest.load(content))
-        return self._runner.run(playbook, inventory, extra_vars, progress, cancel, timeout_s, run_id)
+        return self._runner
 
 
 class ContainerBackends:
@@ -83,7 +91,10 @@ def script_runner(settings: Settings, user_name: str, secrets: Callable[[str], s
     return ScriptRunner(content, lambda: Manifest.load(content), secrets, user)
 
 
-def build_backends(settings: Settings, scripts: ScriptRunner | None = None) -> Backends:
+def build_backends(settings: Settings, scripts: ScriptRunner | None = None, sandbox_user: str = "nobody") -> Backends:
+    from dihya.scripts.remote import RemoteScripts
+
     containers = ContainerBackends(settings)
     playbooks = DeferredAnsible(settings.content_dir.resolve(), (settings.data_dir / "runs").resolve())
-    return Backends(playbooks=playbooks, scripts=scripts, docker=containers.docker, kubernetes=containers.kubernetes)
+    return Backends(playbooks=playbooks, scripts=scripts, docker=containers.docker, kubernetes=containers.kubernetes,
+                    remote_scripts=RemoteScripts(playbooks, sandbox_user))

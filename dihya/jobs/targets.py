@@ -58,6 +58,14 @@ class ScriptProcesses(Protocol):
             cancel: CancelToken, job_id: int) -> RunResult: ...
 
 
+class RemoteScriptRunner(Protocol):
+    """Runs a catalogued script on inventory servers through Ansible (``dihya.scripts.remote``)."""
+
+    def run(self, script: Script, params: Mapping[str, object], env: Mapping[str, str],
+            inventory: Mapping[str, Any], progress: ProgressSink, cancel: CancelToken, job_id: int,
+            run_id: str) -> RunResult: ...
+
+
 @dataclass(frozen=True, slots=True)
 class Backends:
     """The runners this process can use; a missing one refuses its jobs with a clear message."""
@@ -66,12 +74,14 @@ class Backends:
     scripts: ScriptProcesses | None = None
     docker: Callable[[Deployment], tuple[Deployer, object]] | None = None
     kubernetes: Callable[[Deployment], tuple[Deployer, object]] | None = None
+    remote_scripts: RemoteScriptRunner | None = None
 
 
 class CatalogRunner:
     def __init__(self, catalog: ServiceCatalog, backends: Backends, store: Store, data_dir: Path,
                  secrets: SecretSource | None = None, addresses: AddressPolicy = STRICT,
-                 scripts: ScriptCatalog | None = None) -> None:
+                 scripts: ScriptCatalog | None = None, connection: Mapping[str, str] | None = None) -> None:
+        self._connection = connection or {}
         self._catalog = catalog
         self._addresses = addresses
         self._scripts = scripts or ScriptCatalog()
@@ -115,18 +125,29 @@ class CatalogRunner:
             return self._playbook_runner().run(script.file, inventory, extra, progress, cancel, script.timeout_s,
                                                job.key.replace(":", "-"))
         if target != LOCAL:
-            raise RunnerError(Msg(N_("{language} scripts run on the bot's machine only for now (target “local”)."),
-                                  {"language": script.language}))
+            return self._remote_script(job, script, params, target, progress, cancel)
         if self._backends.scripts is None:
             raise RunnerError(Msg(N_("The {runner} runner is not configured on this worker."), {"runner": "scripts"}))
         return self._backends.scripts.run(script, params, progress, cancel, job.id)
 
+    def _remote_script(self, job: JobRecord, script: Script, params: Mapping[str, object], target: str,
+                       progress: ProgressSink, cancel: CancelToken) -> RunResult:
+        if self._backends.remote_scripts is None:
+            raise RunnerError(Msg(N_("The {runner} runner is not configured on this worker."), {"runner": "ansible"}))
+        env = self._secret_values(script.secrets, script.name, script.env)
+        return self._backends.remote_scripts.run(script, params, env, self._group_inventory(target), progress,
+                                                 cancel, job.id, job.key.replace(":", "-"))
+
     def _group_inventory(self, target: str) -> dict[str, Any]:
-        """``all``, an environment, or one server of the inventory."""
+        """``all``, an environment, or one server of the inventory; addresses checked on the way out."""
         servers = [s for s in self._store.servers() if target in ("all", s.environment, s.name)]
         if not servers:
             raise RunnerError(Msg(N_("No servers in {env} to run on."), {"env": target}))
-        return {"all": {"hosts": {s.name: {"ansible_host": s.address} for s in servers}}}
+        return self._inventory(dict(self._host(s) for s in servers))
+
+    def _inventory(self, hosts: Mapping[str, Mapping[str, str]]) -> dict[str, Any]:
+        """Servers reached over SSH as the settings say (user, port, key, known hosts)."""
+        return {"all": {"hosts": dict(hosts), "vars": dict(self._connection)}}
 
     def _ansible(self, job: JobRecord, deployment: Deployment, progress: ProgressSink,
                  cancel: CancelToken) -> RunResult:
@@ -186,13 +207,13 @@ class CatalogRunner:
         servers = [s for s in self._store.servers() if s.environment == deployment.environment]
         if not servers:
             raise RunnerError(Msg(N_("No servers in {env} to run on."), {"env": deployment.environment}))
-        return {"all": {"hosts": dict(self._host(s) for s in servers)}}
+        return self._inventory(dict(self._host(s) for s in servers))
 
     def _server_inventory(self, name: str) -> dict[str, Any]:
         server = self._store.server(name)
         if server is None:
             raise RunnerError(Msg(N_("No server named {name}. “servers list” shows them."), {"name": name}))
-        return {"all": {"hosts": dict((self._host(server),))}}
+        return self._inventory(dict((self._host(server),)))
 
     def _host(self, server: Server) -> tuple[str, dict[str, str]]:
         """An inventory entry, checked again on the way out: a row stored before the address rules

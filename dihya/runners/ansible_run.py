@@ -21,7 +21,7 @@ import re
 import shutil
 import sys
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +35,7 @@ from dihya.integrity import Manifest
 from dihya.runners.base import CancelToken, Progress, ProgressSink, RunnerError, RunResult
 from dihya.runners.inventory import localhost_inventory
 
-__all__ = ["AnsibleRunner", "ManifestLoader", "count_tasks", "localhost_inventory"]
+__all__ = ["AnsibleRunner", "Bundle", "BundledRun", "ManifestLoader", "count_tasks", "localhost_inventory"]
 
 log = logging.getLogger(__name__)
 
@@ -55,8 +55,27 @@ _RESERVED_VARS = frozenset({"hostvars", "groups", "group_names", "inventory_host
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 _TASK_STARTS = frozenset({"playbook_on_task_start", "playbook_on_handler_task_start"})
 _TASK_FAILURES = frozenset({"runner_on_failed", "runner_on_unreachable"})
+_TASK_RESULTS = frozenset({"runner_on_ok", "runner_on_failed"})
 
 ManifestLoader = Callable[[], Manifest]  # loaded afresh for every run, so updates apply at once
+
+
+@dataclass(frozen=True, slots=True)
+class Bundle:
+    """One of Dihya's own playbooks and what it needs beside it in the project directory."""
+
+    folder: Path  # copied whole: the playbook, its library/ and module_utils/
+    playbook: str
+    label: str  # how the run is named in messages
+    content: Mapping[str, str] = field(default_factory=dict)  # manifest key → path in the project (verified)
+    code: Mapping[str, Path] = field(default_factory=dict)  # path in the project → a file of Dihya's code
+    collect: str | None = None  # the task whose per-host results come back
+
+
+@dataclass(frozen=True, slots=True)
+class BundledRun:
+    result: RunResult  # the run as a whole (unreachable hosts, timeout, cancel)
+    results: Mapping[str, Mapping[str, Any]]  # host → the collected task's result
 
 
 class AnsibleRunner:
@@ -86,6 +105,36 @@ class AnsibleRunner:
             if cancel.cancelled():
                 return _cancelled(playbook, "")
             return _execute(project_playbook, playbook, private_dir, run_id, progress, cancel, timeout_s)
+        finally:
+            shutil.rmtree(private_dir, ignore_errors=True)
+
+    def run_bundled(self, bundle: Bundle, inventory: Mapping[str, Any], extra_vars: Mapping[str, str],
+                    progress: ProgressSink, cancel: CancelToken, timeout_s: float, run_id: str) -> BundledRun:
+        """Run one of Dihya's own playbooks (``bundle.folder``: playbook, ``library/``, ``module_utils/``)
+        with operator files copied in verified against the manifest; the results of the task named
+        ``bundle.collect`` come back per host."""
+        _check_run_id(run_id)
+        _check_extra_vars(extra_vars)
+        _check_timeout(timeout_s)
+        if not _has_hosts(inventory):
+            raise RunnerError(Msg(N_("No hosts to run {playbook} on"), {"playbook": bundle.label}))
+        manifest = self._load_manifest()
+        private_dir = self._claim(run_id)
+        try:
+            project = private_dir / "project"
+            shutil.copytree(bundle.folder, project)
+            for key, dest in bundle.content.items():
+                manifest.copy_verified(self._content_root, key, project / dest)
+            for dest, source in bundle.code.items():
+                (project / dest).parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(source, project / dest)
+            _write_inputs(private_dir, inventory, extra_vars)
+            if cancel.cancelled():
+                return BundledRun(_cancelled(bundle.label, ""), {})
+            tracker = _TaskTracker(total=count_tasks(project / bundle.playbook), sink=progress, collect=bundle.collect)
+            result = _execute(project / bundle.playbook, bundle.label, private_dir, run_id, progress, cancel,
+                              timeout_s, tracker)
+            return BundledRun(result, dict(tracker.results))
         finally:
             shutil.rmtree(private_dir, ignore_errors=True)
 
@@ -204,8 +253,9 @@ def _write_yaml(path: Path, data: Mapping[str, Any]) -> None:
 
 
 def _execute(project_playbook: Path, playbook: str, private_dir: Path, run_id: str,
-             progress: ProgressSink, cancel: CancelToken, timeout_s: float) -> RunResult:
-    tracker = _TaskTracker(total=count_tasks(project_playbook), sink=progress)
+             progress: ProgressSink, cancel: CancelToken, timeout_s: float,
+             tracker: _TaskTracker | None = None) -> RunResult:
+    tracker = tracker or _TaskTracker(total=count_tasks(project_playbook), sink=progress)
     config = _prepared_config(project_playbook, private_dir, run_id, timeout_s)
     runner = Runner(config, event_handler=tracker.on_event, cancel_callback=cancel.cancelled)
     log.info("ansible run %s: starting %s", run_id, playbook)
@@ -265,6 +315,8 @@ class _TaskTracker:
     task: str = ""
     failed_task: str = ""
     failed_output: str = ""
+    collect: str | None = None  # a task whose per-host results the caller wants
+    results: dict[str, Mapping[str, Any]] = field(default_factory=dict)
 
     def on_event(self, event: Mapping[str, Any]) -> bool:
         kind = event.get("event")
@@ -274,6 +326,9 @@ class _TaskTracker:
         elif kind in _TASK_FAILURES and not data.get("ignore_errors"):
             self.failed_task = str(data.get("task") or self.task)
             self.failed_output = str(event.get("stdout") or "")
+        if self.collect and kind in _TASK_RESULTS and data.get("task") == self.collect:
+            res = data.get("res")
+            self.results[str(data.get("host") or "")] = res if isinstance(res, Mapping) else {}
         return False  # the events live in memory only; nothing needs them on disk
 
     def _start(self, name: str) -> None:

@@ -4,7 +4,7 @@
     language = "python"                  # python | bash | node | ansible
     file = "disk_report.py"              # under content/scripts/python/ (ansible: content/playbooks/)
     description = "Disk usage of a folder"
-    targets = ["local"]                  # local, "all", an environment or a server (ansible only)
+    targets = ["local"]                  # local, "all", an environment or a server (through Ansible over SSH)
     timeout_seconds = 30
     permission = "scripts.run"           # its approval policy is [approvals."scripts.run"]
     secrets = ["api_token"]              # stored secrets, passed as environment variables of that name
@@ -71,8 +71,6 @@ def _script(name: str, spec: object, policy: AccessPolicy) -> Script:
     if permission not in policy.grants:
         raise SettingsError(f"{where} permission {permission!r} is not in the RBAC matrix (add it under [rbac])")
     targets = _strings(where, "targets", spec.get("targets", ["local"]), _NAME) or ["local"]
-    if language != "ansible" and targets != ["local"]:
-        raise SettingsError(f'{where} targets: {language} scripts run on "local" only for now')
     params = spec.get("params", {})
     if not isinstance(params, dict):
         raise SettingsError(f"{where} params must be a table of parameters")

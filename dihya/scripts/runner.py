@@ -70,7 +70,7 @@ class ScriptRunner:
             argv = (*prefix, str(copy), *(f"--{name}={value}" for name, value in params.items()))
             spec = SandboxSpec(argv, {**env, "HOME": str(workdir), "TMPDIR": str(workdir)}, workdir,
                                script.limits, script.timeout_s, self._user, self._grace)
-            return _result(script, job_id, run_sandboxed(spec, cancel.cancelled, _reporter(script, progress)))
+            return result_of(script, job_id, run_sandboxed(spec, cancel.cancelled, _reporter(script, progress)))
         finally:
             shutil.rmtree(workdir, ignore_errors=True)
 
@@ -104,7 +104,8 @@ def _reporter(script: Script, progress: ProgressSink) -> Callable[[list[str]], N
     return report
 
 
-def _result(script: Script, job_id: int, outcome: SandboxOutcome) -> RunResult:
+def result_of(script: Script, job_id: int, outcome: SandboxOutcome) -> RunResult:
+    """The job's result from the sandbox's outcome (here or on a server)."""
     details: dict[str, object] = {"log": outcome.log, "exit": outcome.returncode, "ended": outcome.ended,
                                   "output_bytes": outcome.output_bytes, "show_output": script.show_output}
     excerpt = "\n".join(outcome.tail[-EXCERPT_LINES:]) if script.show_output else ""

@@ -9,6 +9,9 @@ The limits are set by a tiny launcher (``python -I -S -c``) that calls ``setrlim
 progress, the head and tail of the whole output for the log, and a total beyond which the run is
 killed. The timeout, a cancel or too much output end the whole process group: SIGTERM, then SIGKILL
 after a grace period, until no process of the group is left.
+
+It imports nothing but the standard library at run time: the remote-target Ansible module ships it
+to the server as a module utility and runs scripts there with the same code.
 """
 
 from __future__ import annotations
@@ -25,8 +28,10 @@ from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from bot.scripts import Limits
+if TYPE_CHECKING:  # only for typing: this module runs on remote hosts too (dihya/scripts/remote), stdlib alone
+    from bot.scripts import Limits
 
 LAUNCHER = (
     "import os,resource as r,sys\n"

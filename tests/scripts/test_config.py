@@ -77,6 +77,6 @@ def test_a_bad_declaration_names_its_table(change: str, complaint: str) -> None:
     assert "[scripts.rotate" in str(refused.value)
 
 
-def test_remote_targets_are_for_playbooks_only_for_now() -> None:
-    with pytest.raises(SettingsError, match='run on "local" only'):
-        script_catalog(tomllib.loads(GOOD.replace('timeout_seconds = 20', 'targets = ["all"]')), POLICY)
+def test_a_script_of_any_language_may_target_servers() -> None:
+    catalog = script_catalog(tomllib.loads(GOOD.replace('timeout_seconds = 20', 'targets = ["all", "web-01"]')), POLICY)
+    assert {s.targets for s in catalog.scripts.values()} >= {("all", "web-01")}
