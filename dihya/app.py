@@ -58,6 +58,7 @@ from dihya.pipelines.wiring import build_annotations, with_pipelines  # issue 15
 from dihya.plugins import Plugins, load_plugins  # issue 17
 from dihya.redaction import Redactor
 from dihya.runners.inventory import ssh_vars
+from dihya.runners.servers import ServerInventories
 from dihya.runtime import Runtime
 from dihya.scripts.config import sandbox_user, script_catalog
 from dihya.settings import Settings
@@ -212,7 +213,8 @@ def build_app(
         addresses=addresses, bootstrap_admins=frozenset(settings.admins),
         api_tokens=LazyIssuer(settings, store, clock),  # issue 13
         pipelines=pipelines, pipeline_runs=runs,  # issue 15
-        scripts=scripts, logs=CatalogLogs.build(catalog, settings, redactor),  # issue 14
+        scripts=scripts, logs=CatalogLogs.build(catalog, settings, redactor,  # issue 14
+                                                   ServerInventories(store, addresses, ssh_vars(settings))),
     )
     limit = RateLimit(settings.rate_limit_per_minute, settings.rate_limit_burst, clock)
     deliveries = _deliveries(settings)

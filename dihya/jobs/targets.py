@@ -12,16 +12,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
-from bot.addresses import STRICT, AddressPolicy, parse_address
+from bot.addresses import STRICT, AddressPolicy
 from bot.argtypes import KeyValues
 from bot.catalog import Deployment, ServiceCatalog
 from bot.errors import UserError
 from bot.i18n import N_, Msg
 from bot.jobs import JobRecord
-from bot.ports import Server, Store
+from bot.ports import Store
 from bot.scripts import LOCAL, Script, ScriptCatalog, check_target, checked_params
 from dihya.runners.base import CancelToken, ProgressSink, RunnerError, RunResult
 from dihya.runners.inventory import localhost_inventory
+from dihya.runners.servers import ServerInventories
 
 
 class SecretSource(Protocol):
@@ -81,9 +82,8 @@ class CatalogRunner:
     def __init__(self, catalog: ServiceCatalog, backends: Backends, store: Store, data_dir: Path,
                  secrets: SecretSource | None = None, addresses: AddressPolicy = STRICT,
                  scripts: ScriptCatalog | None = None, connection: Mapping[str, str] | None = None) -> None:
-        self._connection = connection or {}
+        self._servers = ServerInventories(store, addresses, connection)
         self._catalog = catalog
-        self._addresses = addresses
         self._scripts = scripts or ScriptCatalog()
         self._backends = backends
         self._store = store
@@ -106,7 +106,7 @@ class CatalogRunner:
 
     def _playbook(self, job: JobRecord, name: str, target: str, progress: ProgressSink,
                   cancel: CancelToken) -> RunResult:
-        inventory = localhost_inventory() if target == "localhost" else self._server_inventory(target)
+        inventory = localhost_inventory() if target == "localhost" else self._servers.server(target)
         extra = {"data_dir": str(self._data_dir), "target": target}
         return self._playbook_runner().run(self._catalog.playbook(name), inventory, extra, progress, cancel,
                                            job.draft.timeout_s, job.key.replace(":", "-"))
@@ -121,7 +121,7 @@ class CatalogRunner:
         if script.language == "ansible":
             extra = {"data_dir": str(self._data_dir), "target": target, **{k: str(v) for k, v in params.items()}}
             extra.update(self._secret_values(script.secrets, script.name, extra))
-            inventory = localhost_inventory() if target == LOCAL else self._group_inventory(target)
+            inventory = localhost_inventory() if target == LOCAL else self._servers.group(target)
             return self._playbook_runner().run(script.file, inventory, extra, progress, cancel, script.timeout_s,
                                                job.key.replace(":", "-"))
         if target != LOCAL:
@@ -135,19 +135,8 @@ class CatalogRunner:
         if self._backends.remote_scripts is None:
             raise RunnerError(Msg(N_("The {runner} runner is not configured on this worker."), {"runner": "ansible"}))
         env = self._secret_values(script.secrets, script.name, script.env)
-        return self._backends.remote_scripts.run(script, params, env, self._group_inventory(target), progress,
+        return self._backends.remote_scripts.run(script, params, env, self._servers.group(target), progress,
                                                  cancel, job.id, job.key.replace(":", "-"))
-
-    def _group_inventory(self, target: str) -> dict[str, Any]:
-        """``all``, an environment, or one server of the inventory; addresses checked on the way out."""
-        servers = [s for s in self._store.servers() if target in ("all", s.environment, s.name)]
-        if not servers:
-            raise RunnerError(Msg(N_("No servers in {env} to run on."), {"env": target}))
-        return self._inventory(dict(self._host(s) for s in servers))
-
-    def _inventory(self, hosts: Mapping[str, Mapping[str, str]]) -> dict[str, Any]:
-        """Servers reached over SSH as the settings say (user, port, key, known hosts)."""
-        return {"all": {"hosts": dict(hosts), "vars": dict(self._connection)}}
 
     def _ansible(self, job: JobRecord, deployment: Deployment, progress: ProgressSink,
                  cancel: CancelToken) -> RunResult:
@@ -204,22 +193,4 @@ class CatalogRunner:
     def _env_inventory(self, deployment: Deployment) -> dict[str, Any]:
         if deployment.params.get("hosts", "localhost") == "localhost":
             return localhost_inventory()
-        servers = [s for s in self._store.servers() if s.environment == deployment.environment]
-        if not servers:
-            raise RunnerError(Msg(N_("No servers in {env} to run on."), {"env": deployment.environment}))
-        return self._inventory(dict(self._host(s) for s in servers))
-
-    def _server_inventory(self, name: str) -> dict[str, Any]:
-        server = self._store.server(name)
-        if server is None:
-            raise RunnerError(Msg(N_("No server named {name}. “servers list” shows them."), {"name": name}))
-        return self._inventory(dict((self._host(server),)))
-
-    def _host(self, server: Server) -> tuple[str, dict[str, str]]:
-        """An inventory entry, checked again on the way out: a row stored before the address rules
-        (or written around them) must not reach Ansible as a zone id, a template or a loopback host."""
-        address = parse_address(server.address)
-        if address is None or self._addresses.refusal(address) is not None:
-            raise RunnerError(Msg(N_("The address of {name} is not a valid server address; fix it with “servers "
-                                     "remove” and “servers add”."), {"name": server.name}))
-        return server.name, {"ansible_host": address}
+        return self._servers.environment(deployment.environment)

@@ -15,6 +15,7 @@ from bot.servicelogs import LogQuery, LogResult
 from dihya.engine_clients import docker_client, kubernetes_api
 from dihya.logs_sources.base import MAX_BYTES, MAX_SCAN_LINES, LogSource, Window, matcher
 from dihya.redaction import Redactor
+from dihya.runners.servers import ServerInventories
 from dihya.settings import Settings
 
 MAX_RESULT_BYTES = 1024 * 1024  # what one answer may carry (inline or as a file)
@@ -32,8 +33,9 @@ class CatalogLogs:
         self._clock = clock
 
     @classmethod
-    def build(cls, catalog: ServiceCatalog, settings: Settings, redactor: Redactor) -> CatalogLogs:
-        return cls(catalog, redactor, SettingsSources(settings))
+    def build(cls, catalog: ServiceCatalog, settings: Settings, redactor: Redactor,
+              servers: ServerInventories | None = None) -> CatalogLogs:
+        return cls(catalog, redactor, SettingsSources(settings, servers))
 
     def read(self, query: LogQuery) -> LogResult:
         source = self._sources(self._catalog.deployment(query.service, query.env))
@@ -56,11 +58,15 @@ def _within(lines: list[str], limit: int) -> tuple[list[str], bool]:
 
 
 class SettingsSources:
-    """The log source a catalog entry names: ``log_unit`` (journald) or ``log_file`` (a file on this
-    machine, relative to the data directory) when set, else the runner's own logs (Docker, Kubernetes)."""
+    """The log source a catalog entry names: ``log_unit`` (journald) or ``log_file`` when set, else the
+    runner's own logs (Docker, Kubernetes). A ``log_file`` is read on this machine (relative to the data
+    directory), or — for a service deployed by Ansible to its environment's servers (``hosts`` other
+    than ``localhost``) — on each of those servers through Ansible over SSH."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, servers: ServerInventories | None = None) -> None:
         self._settings = settings
+        self._servers = servers
+        self._ansible: object | None = None
 
     def __call__(self, deployment: Deployment) -> LogSource:
         from dihya.logs_sources.file_logs import FileLogs
@@ -69,6 +75,8 @@ class SettingsSources:
         params = deployment.params
         if params.get("log_unit"):
             return JournaldLogs(params["log_unit"])
+        if params.get("log_file") and self._servers is not None and params.get("hosts", "localhost") != "localhost":
+            return self._remote_file(deployment)
         if params.get("log_file"):
             path = Path(params["log_file"])
             return FileLogs(path if path.is_absolute() else self._settings.data_dir / path)
@@ -78,6 +86,24 @@ class SettingsSources:
             return self._kubernetes(deployment)
         raise UserError(N_("No log source is declared for {service} in {env} (log_file or log_unit in the catalog)."),
                         service=deployment.service, env=deployment.environment)
+
+    def _remote_file(self, deployment: Deployment) -> LogSource:
+        from dihya.logs_sources.remote_file_logs import RemoteFileLogs
+
+        servers, env = self._servers, deployment.environment
+        assert servers is not None
+        return RemoteFileLogs(deployment.params["log_file"], lambda: servers.environment(env), self._playbooks())
+
+    def _playbooks(self) -> object:
+        """One Ansible runner for every read (its private directories under ``data_dir/runs``)."""
+        if self._ansible is None:
+            from dihya.integrity import Manifest
+            from dihya.runners.ansible_run import AnsibleRunner
+
+            content = self._settings.content_dir.resolve()
+            self._ansible = AnsibleRunner(content, (self._settings.data_dir / "runs").resolve(),
+                                          lambda: Manifest.load(content))
+        return self._ansible
 
     def _docker(self, deployment: Deployment) -> LogSource:
         from dihya.logs_sources.docker_logs import DockerLogs

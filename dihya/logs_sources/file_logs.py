@@ -27,13 +27,18 @@ class FileLogs:
             raise UserError(N_("The log file of this service does not exist yet.")) from None
         except OSError:
             raise UserError(N_("The log file of this service cannot be read.")) from None
-        oldest = datetime.fromtimestamp(window.now - window.since_s, UTC)
-        lines = []
-        for text in raw.decode("utf-8", errors="replace").splitlines():
-            at, body = split_timestamp(text)
-            if at is None or at >= oldest:
-                lines.append(LogLine(at, "", body if at else text))
-        return Fetched(lines[-window.lines:], truncated)
+        return Fetched(within_window(raw.decode("utf-8", errors="replace"), window), truncated)
+
+
+def within_window(text: str, window: Window, origin: str = "") -> list[LogLine]:
+    """The last ``window.lines`` lines of ``text`` not older than the window (undated lines are kept)."""
+    oldest = datetime.fromtimestamp(window.now - window.since_s, UTC)
+    lines = []
+    for line in text.splitlines():
+        at, body = split_timestamp(line)
+        if at is None or at >= oldest:
+            lines.append(LogLine(at, origin, body if at else line))
+    return lines[-window.lines:]
 
 
 def tail_bytes(path: Path, lines: int, limit: int) -> tuple[bytes, bool]:

@@ -45,6 +45,7 @@ _POLL_SECONDS = 0.2
 _EXCERPT_LINES = 12
 _EXCERPT_CHARS = 1500
 _STDOUT_TAIL_BYTES = 16_384
+_MAX_EVENT_RES = 8 * 1024 * 1024
 _LOG_BYTES = 131_072  # the end of the run's output, kept with the job (``job log N``)
 _RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 _VAR_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
@@ -292,6 +293,9 @@ def _child_env(prepared: Mapping[str, str], private_dir: Path, fact_cache: str) 
         "ANSIBLE_RETRY_FILES_ENABLED": "False",
         "ANSIBLE_NOCOLOR": "True",
         "ANSIBLE_PIPELINING": "True",  # modules go over the connection's stdin: fewer round trips per task
+        # ansible-runner drops a task's result above 700 kB; a log read (2 MB, and again as stdout_lines)
+        # must come back whole. Outputs are bounded before they get here (sandbox, ``tail -c``).
+        "MAX_EVENT_RES": str(_MAX_EVENT_RES),
     })
     return env
 
