@@ -75,3 +75,36 @@ async def test_past_the_rate_limit_the_api_answers_429_with_retry_after(engine: 
         await wait_job(app, 2)
     finally:
         await app.stop()
+
+
+@pytest.mark.parametrize(("who", "body", "expected"), [
+    ("console:ops1", {"nom": "disk-report", "parametres": {"path": "/tmp"}}, "/tmp"),
+    ("console:ops1", {"nom": "flush-cache", "cible": "local", "parametres": {"cache": "sessions"}}, "sessions"),
+    ("console:ops1", {"nom": "http-probe", "parametres": {"port": 9}}, "127.0.0.1:9"),
+])
+async def test_a_script_of_each_language_runs_over_http_and_its_log_is_downloadable(
+        app: App, who: str, body: dict[str, object], expected: str) -> None:
+    async with client(app) as http:
+        answer = await http.post(f"{BASE}/scripts/", headers=bearer(app, who), json=body)
+        assert answer.status_code == 202, answer.text
+        if answer.json()["status"] == "approval":  # flush-cache needs a second person (ops.run)
+            vote = await http.post(f"{answer.headers['Location']}/votes", headers=bearer(app, "console:devops1"),
+                                   json={"decision": "approve"})
+            assert vote.json()["state"] == "dispatched"
+        job = await wait_job(app, app.store.jobs()[0].id, timeout=60)
+        location = f"{BASE}/jobs/{job.id}"
+        assert job.state in ("succeeded", "failed"), job.result  # the probe of a closed port fails, as it should
+        events = await http.get(f"{location}/events", headers=bearer(app, who))
+        assert "event: end" in events.text and f'"state": "{job.state}"' in events.text
+        log = await http.get(f"{location}/log", headers=bearer(app, who))
+    assert log.status_code == 200 and log.headers["content-type"].startswith("text/plain")
+    assert expected in log.text
+    assert f'filename="job-{job.id}.log"' in log.headers["content-disposition"]
+
+
+async def test_a_job_without_a_log_is_a_translated_404(app: App) -> None:
+    async with client(app) as http:
+        missing = await http.get(f"{BASE}/jobs/99/log?lang=fr", headers=bearer(app, "console:ops1"))
+        anonymous = await http.get(f"{BASE}/jobs/1/log")
+    assert missing.status_code == 404 and missing.headers["content-type"] == "application/problem+json"
+    assert anonymous.status_code == 401

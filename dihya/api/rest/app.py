@@ -21,7 +21,7 @@ from pydantic import BaseModel, Field
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
-from bot.actions import Action
+from bot.actions import Action, Upload
 from bot.core import Bot, Invoked, Outcome
 from bot.events import Message, Place, Sender
 from bot.i18n import N_, Msg
@@ -296,6 +296,26 @@ def build_api(app: App, authenticator: Authenticator,  # noqa: PLR0915 - the rou
         job_view(job_id)
         await run(request, identity, "job.cancel", {"id": job_id})
         return job_view(job_id)
+
+    @api.get("/jobs/{job_id}/log", tags=["jobs"], summary="A job's full output",
+             description="Like `job log N` in a direct message: the whole output the job kept (bounded, "
+                         "redacted), as text.", response_class=Response,
+             responses={200: {"content": {"text/plain": {"example": "disk usage of /tmp\n4.0K\t/tmp/a\n"}}},
+                        404: {"description": "No such job, or it kept no log (problem+json)"}})
+    async def job_log(request: Request, job_id: int) -> Response:
+        identity = await caller(request)
+        job_view(job_id)
+        place = Place(PLATFORM, identity, direct=True)  # the answer goes to the caller alone
+        invoked = bot.invoke(identity, "job.log", {"id": job_id}, place, locale_of(request))
+        uploads = [a for a in invoked.outcome.actions if isinstance(a, Upload)]
+        if invoked.status == "denied":
+            raise ApiProblem(403, *invoked.lines)
+        if not uploads:
+            raise ApiProblem(404, *invoked.lines)
+        content = uploads[0].content
+        body = content if isinstance(content, bytes) else await anyio.to_thread.run_sync(content.read_bytes)
+        return Response(body, media_type="text/plain; charset=utf-8",
+                        headers={"Content-Disposition": f'attachment; filename="{uploads[0].filename}"'})
 
     @api.get("/jobs/{job_id}/events", tags=["jobs"], summary="Server-sent events of a job's progress",
              description="One `progress` event per state or step change, until the job ends.",
