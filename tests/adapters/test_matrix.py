@@ -34,6 +34,7 @@ from adapters.matrix import (
     addressing,
     backoff_delay,
     command_text,
+    stored_device,
 )
 from bot.actions import Action, Button, Edit, React, Send, Upload
 from bot.events import Message, Reaction
@@ -306,10 +307,10 @@ async def test_an_encrypted_room_is_read_and_answered_encrypted(
 async def test_a_new_secret_key_signs_in_as_a_new_device_that_still_reads_encrypted_rooms(
         start_bot: BotFactory, synapse: Synapse, tmp_path: Path) -> None:
     first = await start_bot()
-    device = KeyValues(first.app.store, BOT).get("device_id")
+    device = stored_device(tmp_path)["device_id"]
     await stop(first)
-    rotated = await start_bot(secret_key=generate_key())  # the old device's keys cannot be unpickled now
-    assert KeyValues(rotated.app.store, BOT).get("device_id") not in (None, device)
+    await start_bot(secret_key=generate_key())  # the old device's keys cannot be unpickled now
+    assert stored_device(tmp_path).get("device_id") not in (None, device)
     alice = await SecurePeer.log_in(synapse, tmp_path / "alice-keys")
     try:
         await alice.open_room()
@@ -632,15 +633,18 @@ async def test_platform_errors_are_raised(start_bot: BotFactory, people: tuple[P
 
 @ON_BOTH_DATABASES
 async def test_no_token_or_password_in_logs_or_store(start_bot: BotFactory, people: tuple[Peer, Peer],
-                                                     synapse: Synapse, caplog: pytest.LogCaptureFixture) -> None:
+                                                     synapse: Synapse, caplog: pytest.LogCaptureFixture,
+                                                     tmp_path: Path) -> None:
     caplog.set_level(logging.DEBUG)
     alice, _bob = people
     await stop(await start_bot())
     bot = await start_bot()  # the second start resumes the stored (encrypted) session
     asked = await alice.say("!dihya ping")
     await alice.expect(_reply_to(asked), "pong")
-    device = bot.app.store.kv_get(f"matrix:{BOT}:device_id")
-    sealed = bot.app.store.kv_get(f"matrix:{BOT}:access_token")
+    device = stored_device(tmp_path)["device_id"]  # beside its keys, this replica's (issue 16)
+    sealed = stored_device(tmp_path).get("access_token")
+    assert (tmp_path / "matrix" / "device.json").stat().st_mode & 0o777 == 0o600
+    assert bot.app.store.kv_items(f"matrix:{BOT}:access") == {}  # the shared store holds no login
     with sqlite3.connect(synapse.database) as db:
         tokens = [row[0] for row in db.execute("SELECT token FROM access_tokens WHERE user_id = ? AND device_id = ?",
                                                (BOT, device))]
@@ -651,14 +655,15 @@ async def test_no_token_or_password_in_logs_or_store(start_bot: BotFactory, peop
 
 
 async def test_without_a_secret_key_the_session_is_not_stored(
-        start_bot: BotFactory, people: tuple[Peer, Peer]) -> None:
+        start_bot: BotFactory, people: tuple[Peer, Peer], tmp_path: Path) -> None:
     alice, _bob = people
     await stop(await start_bot(secret_key=None))
     bot = await start_bot(secret_key=None)  # logs in with the password again, on the same device
     asked = await alice.say("!dihya ping")
     await alice.expect(_reply_to(asked), "pong")
+    assert "access_token" not in stored_device(tmp_path)
+    assert stored_device(tmp_path)["device_id"]
     assert bot.app.store.kv_get(f"matrix:{BOT}:access_token") is None
-    assert bot.app.store.kv_get(f"matrix:{BOT}:device_id")
 
 
 # -- pure parts -----------------------------------------------------------------------------------
