@@ -3,17 +3,25 @@ the real Redis, the holder's sources lead, the other replica's follow, and when 
 renewing, its sources stop and the other replica's start, with a ``may_act`` that is fenced."""
 
 import asyncio
+import os
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
+import httpx
 import pytest
 import redis
 
 from dihya.leader import Leadership, Lease
 from dihya.leader_sources import SourceLeadership
+from tests.fakes.telegram_api import FakeTelegramApi, text_update
+from tests.helpers.ports import free_port
 
 REDIS_URL = "redis://127.0.0.1:6379/12"
 TTL = 0.6
+TOKEN = "4242:lone-replica-token"
 
 
 class Source:
@@ -85,3 +93,26 @@ async def test_sources_move_with_the_lease_and_the_old_leader_is_fenced_out(clie
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
     assert source_two.moves == ["lead", "follow"]  # cancelled: a replica shutting down stops leading
+
+
+def test_a_lone_replica_polls_at_once(tmp_path: Path) -> None:
+    """``dihya serve`` without replicas (local jobs, no lease): its sources lead from the start."""
+    port = free_port()
+    with FakeTelegramApi(TOKEN) as api:
+        env = {**os.environ, "DIHYA_DATA_DIR": str(tmp_path), "DIHYA_HTTP_PORT": str(port),
+               "DIHYA_TELEGRAM_TOKEN": TOKEN, "DIHYA_TELEGRAM_API_URL": api.url, "DIHYA_RATE_LIMIT_PER_MINUTE": "0"}
+        process = subprocess.Popen([str(Path(sys.executable).with_name("dihya")), "serve"], env=env,
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            api.push(text_update(1, "/ping", chat_id=501, message_id=9))
+            deadline = time.monotonic() + 30
+            while not api.called("sendMessage"):
+                assert time.monotonic() < deadline, "no reply from a lone dihya serve"
+                time.sleep(0.1)
+            [reply] = api.called("sendMessage")
+            assert reply.params["text"] == "pong" and reply.params["reply_parameters"]["message_id"] == 9
+            ready = httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=5).json()
+            assert "telegram-polling" in ready["leader"]
+        finally:
+            process.terminate()
+            assert process.wait(20) is not None
