@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Protocol
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from bot.actions import Action
 
@@ -33,3 +34,20 @@ class ChatAdapter(Performer, Protocol):
     def routes(self) -> list[BaseRoute]: ...
     async def start(self) -> None: ...
     async def stop(self) -> None: ...
+
+
+@runtime_checkable
+class LeaderSource(Protocol):
+    """An adapter whose inbound source must have one consumer among replicas (issue 16): Telegram
+    long polling, the Matrix sync stream. ``dihya serve`` calls ``open`` instead of ``start`` (ready
+    to send, consuming nothing), then ``lead`` on the replica holding the leader lease and ``follow``
+    when it no longer does. ``may_act`` is the fenced lease check the source asks before acting on
+    what it consumed. ``single_consumer`` is False when the source is not exclusive (a webhook)."""
+
+    platform: str
+    duty: str
+
+    def single_consumer(self) -> bool: ...
+    async def open(self) -> None: ...
+    async def lead(self, may_act: Callable[[], bool]) -> None: ...
+    async def follow(self) -> None: ...

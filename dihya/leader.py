@@ -8,6 +8,8 @@ fencing token from ``INCR``, kept in the key's value. Before acting, a duty chec
 that the key still holds this owner's token. A holder paused past its ttl (GC, SIGSTOP, a frozen VM)
 finds on waking that another replica took the lease with a newer token, and does not act.
 A dead holder's duties move to another replica within ttl + ttl/3 (the default 15 s: within 20 s).
+Inbound sources with one consumer (Telegram polling, Matrix sync) follow the same lease through
+``dihya.leader_sources``.
 """
 
 from __future__ import annotations

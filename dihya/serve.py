@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 
-from adapters.base import ChatAdapter
+from adapters.base import ChatAdapter, LeaderSource
 from dihya.alerts.webhook import alertmanager_routes
 from dihya.api.rest.mount import api_mount  # issue 13
 from dihya.app import App, build_app, settle_heap
 from dihya.http import build_http
 from dihya.http_server import http_server
+from dihya.leader_sources import SourceLeadership
 from dihya.pipelines.webhook import ci_routes  # issue 15
 from dihya.settings import Settings
 
@@ -46,15 +48,27 @@ async def serve(settings: Settings) -> None:
     if app.ci is not None:  # issue 15: POST /hooks/github, /hooks/gitlab, /hooks/jenkins
         routes.extend(ci_routes(app.ci, settings))
     routes.append(api_mount(app))  # issue 13: /api/it_devops/
-    server = http_server(build_http(app, routes, duties=app.leadership.duties), settings)  # issue 16: /readyz
+    sources = [a for a in adapters if isinstance(a, LeaderSource) and a.single_consumer()]  # issue 16
+    leading = SourceLeadership(app.leadership.may_act, sources, every=settings.leader_lease_seconds / 6)
+    server = http_server(build_http(app, routes, duties=lambda: (*app.leadership.duties(), *leading.duties())),
+                         settings)  # issue 16: /readyz
+    follower: asyncio.Task[None] | None = None
     try:
         for adapter in adapters:
             app.runtime.attach(adapter)
-            await adapter.start()
+            if isinstance(adapter, LeaderSource) and adapter in sources:
+                await adapter.open()  # ready to send; consuming waits for the lease
+            else:
+                await adapter.start()
             log.info("adapter started", extra={"platform": adapter.platform})
+        follower = asyncio.create_task(leading.run(), name="leader-sources")
         settle_heap()  # everything start-up built, adapters included, lives as long as the process
         await server.serve()
     finally:
+        if follower is not None:
+            follower.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await follower
         for adapter in adapters:
             await adapter.stop()
         await app.stop()

@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import mimetypes
-from collections.abc import Mapping
+from collections.abc import Callable, Coroutine, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -64,21 +64,48 @@ class MatrixAdapter:
         return []
 
     async def start(self) -> None:
-        """Log in, join the configured rooms, take a first sync token if there is none, then sync."""
+        """Alone (no replicas): open, then consume the sync stream."""
+        await self.open()
+        await self.lead(lambda: True)
+
+    async def stop(self) -> None:
+        await self._replace_loop(None)
+        await self._session.close()
+
+    # -- leader source (issue 16: one replica consumes the sync stream) ---------------------------
+    duty = "matrix-sync"
+
+    def single_consumer(self) -> bool:
+        return True
+
+    async def open(self) -> None:
+        """Log in as this replica's device and join the configured rooms; follow (consume nothing)
+        until told to lead, so replies and alerts can be sent from any replica."""
         self._session.open()
         await self._session.log_in()
         self._translator.answer_to(await self._session.display_name())
         await self._sync.join(self._settings.matrix_rooms)
-        await self._sync.first_sync()
-        self._task = asyncio.create_task(self._sync.forever(), name="matrix-sync")
+        await self._replace_loop(self._sync.follow())
 
-    async def stop(self) -> None:
+    async def lead(self, may_act: Callable[[], bool]) -> None:
+        """Consume the sync stream from the shared token (taking a first one if there is none)."""
+        await self._replace_loop(None)
+        try:  # awaited, so a message sent once this returns is never taken for history
+            await self._sync.first_sync()
+        finally:  # had it failed, the loop takes the first token
+            await self._replace_loop(self._sync.forever(may_act))
+
+    async def follow(self) -> None:
+        await self._replace_loop(self._sync.follow())
+
+    async def _replace_loop(self, loop: Coroutine[Any, Any, None] | None) -> None:
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
-        await self._session.close()
+        if loop is not None:
+            self._task = asyncio.create_task(loop, name="matrix-sync")
 
     # -- inbound -------------------------------------------------------------------------------
     async def handle_event(self, room_id: str, source: Mapping[str, Any]) -> bool:

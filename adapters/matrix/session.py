@@ -1,10 +1,17 @@
-"""The bot's Matrix account on this machine: its login (an access token sealed in the store), its
-device, and the device's end-to-end encryption keys (vodozemac, in ``data_dir/matrix``)."""
+"""The bot's Matrix account on this machine: its device, the device's login (an access token sealed
+under the secret key) and its end-to-end encryption keys (vodozemac), all in ``data_dir/matrix``.
+
+A device is one replica's (issue 16): its keys cannot be shared between processes that each keep
+their own copy (one-time keys, ratchets), so the record naming the device sits beside its keys, not
+in the shared store. Each replica, with its own data directory, signs in as a device of its own."""
 
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
+import os
+from pathlib import Path
 
 from nio import AsyncClient, AsyncClientConfig, ErrorResponse
 
@@ -22,13 +29,16 @@ NIO_LOGGERS = ("nio.responses", "nio.http", "nio.rooms", "nio.events.misc", "nio
 # key store's SQL (pickled device and room keys).
 DUMPING_LOGGERS = frozenset({"nio.responses", "peewee"})
 VAULT_NAME = "matrix:access_token"  # binds the sealed token to its use (see dihya.vault)
+DEVICE_FILE = "device.json"  # {"device_id", "pickled_under", "access_token" (sealed)} next to the keys
+LEGACY_NAMES = ("device_id", "device_pickled_under", "access_token")  # once kept in the shared store
 
 
 class Session:
     """Logs in (reusing a stored token the homeserver still accepts), keeps the device and its
     keys, and keeps the session's secrets out of the libraries' logs."""
 
-    __slots__ = ("_kv", "_pickled_under", "_redactor", "_settings", "_vault", "client", "log_filter", "user_id")
+    __slots__ = ("_keys_dir", "_kv", "_pickled_under", "_redactor", "_settings", "_vault", "client", "log_filter",
+                 "user_id")
 
     def __init__(self, settings: Settings, homeserver: str, kv: KeyValues, *, request_timeout: float) -> None:
         self._settings = settings
@@ -38,7 +48,7 @@ class Session:
         # The bot cannot compare emoji with anyone, so it shares room keys with every device of the
         # room's members (ignore_unverified_devices when sending). The keys are pickled under the
         # secret key when one is set.
-        keys_dir = settings.data_dir / "matrix"
+        keys_dir = self._keys_dir = settings.data_dir / "matrix"
         keys_dir.mkdir(parents=True, exist_ok=True)
         pickle_key = settings.secret_key.get_secret_value() if settings.secret_key else AsyncClientConfig.pickle_key
         # Which key a device's keys were pickled under (a digest, never the key): after a key change
@@ -89,8 +99,9 @@ class Session:
         return room.user_name(user_id) if room is not None else None
 
     def _device(self) -> str | None:
-        """The stored device, unless its encryption keys were pickled under another secret key."""
-        device, pickled_under = self._kv.get("device_id"), self._kv.get("device_pickled_under")
+        """This data directory's device, unless its encryption keys were pickled under another secret key."""
+        record = self._record()
+        device, pickled_under = record.get("device_id"), record.get("pickled_under")
         if device and pickled_under not in (None, self._pickled_under):
             log.warning("the secret key changed: the Matrix device's keys cannot be read; signing in as a new "
                         "device", extra={"device_id": device})
@@ -98,7 +109,7 @@ class Session:
         return device
 
     def _stored_token(self) -> str | None:
-        sealed = self._kv.get("access_token")
+        sealed = self._record().get("access_token")
         if self._vault is None or not sealed:
             return None
         try:
@@ -122,8 +133,47 @@ class Session:
         return True
 
     def _remember(self, device_id: str, token: str) -> None:
-        self._kv.set("device_id", device_id)
-        self._kv.set("device_pickled_under", self._pickled_under)
+        record = {"device_id": device_id, "pickled_under": self._pickled_under}
         if self._vault is not None:  # without a secret key the token is not stored; the password logs in
-            self._kv.set("access_token", self._vault.encrypt(VAULT_NAME, token).decode("ascii"))
+            record["access_token"] = self._vault.encrypt(VAULT_NAME, token).decode("ascii")
+        _write_private(self._keys_dir / DEVICE_FILE, json.dumps(record))
         log.info("logged in to Matrix", extra={"user_id": self.user_id, "device_id": device_id})
+
+    def _record(self) -> dict[str, str]:
+        """The device record of this data directory; one that an earlier version kept in the store
+        is moved here if this directory holds that device's keys (the replica that made it)."""
+        path = self._keys_dir / DEVICE_FILE
+        if not path.exists():
+            return self._adopt_legacy(path)
+        return stored_device(self._settings.data_dir)  # unreadable: empty, a new device signs in
+
+    def _adopt_legacy(self, path: Path) -> dict[str, str]:
+        device = self._kv.get("device_id")
+        if not device or not (self._keys_dir / f"{self.user_id}_{device}.db").exists():
+            return {}  # another replica's device (its keys are elsewhere): this one gets its own
+        record = {"device_id": device, "pickled_under": self._kv.get("device_pickled_under") or "",
+                  "access_token": self._kv.get("access_token") or ""}
+        record = {k: v for k, v in record.items() if v}
+        _write_private(path, json.dumps(record))
+        self._kv.delete(*LEGACY_NAMES)
+        return record
+
+
+def stored_device(data_dir: Path) -> dict[str, str]:
+    """The device record a data directory holds (empty when none): which device is this replica's."""
+    try:
+        loaded = json.loads((data_dir / "matrix" / DEVICE_FILE).read_text())
+    except (FileNotFoundError, ValueError):
+        return {}
+    return {k: str(v) for k, v in loaded.items()} if isinstance(loaded, dict) else {}
+
+
+def _write_private(path: Path, text: str) -> None:
+    """Owner-only, replaced atomically (a crash leaves the old record or the new, never half)."""
+    partial = path.with_name(path.name + ".partial")
+    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as out:
+        out.write(text)
+        out.flush()
+        os.fsync(out.fileno())
+    os.replace(partial, path)

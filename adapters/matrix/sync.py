@@ -2,7 +2,14 @@
 by a downtime are back-filled. The sync token is saved only after a batch was processed, and
 every event dispatched inside a batch is recorded, so a restart (even a kill in the middle of a
 batch) re-runs no old command, while commands sent during downtime arrive in the next sync and
-run. The first start only takes a token: history from before the bot existed never runs."""
+run. The first start only takes a token: history from before the bot existed never runs.
+
+Between replicas (issue 16) the sync token and the record of handled events are shared (the
+store), and only the leader dispatches: its loop asks ``may_act`` (the fenced lease) before it
+dispatches a batch and before it moves the token, so a leader paused past its lease, on waking,
+neither answers nor moves the token its successor now owns. A follower keeps its own device
+current (rooms, members, keys) with a sync position of its own, dispatching nothing, so it can
+send at any time and lead at once."""
 
 from __future__ import annotations
 
@@ -24,6 +31,12 @@ BACKOFF_CAP_SECONDS = 60.0
 BACKFILL_PAGES = 20
 Handle = Callable[[str, Mapping[str, Any]], Awaitable[bool]]  # (room id, event) → reached the core?
 MayInvite = Callable[[str], bool]  # the inviter's user id → may they bring the bot into a room?
+MayAct = Callable[[], bool]  # does this replica hold the leader lease now? (a fenced check, blocking)
+NOT_LEADING_PAUSE = 1.0  # seconds before a fenced-out loop tries again (the replica stops it meanwhile)
+
+
+class NotLeading(Exception):
+    """The lease is not (or no longer) this replica's: the batch is neither dispatched nor acknowledged."""
 
 
 def backoff_delay(failures: int, cap: float = BACKOFF_CAP_SECONDS) -> float:
@@ -63,15 +76,34 @@ class SyncLoop:
         await self._session.keys()
         self._kv.set("next_batch", response.next_batch)
 
-    async def forever(self) -> None:
+    async def forever(self, may_act: MayAct = lambda: True) -> None:
+        """Dispatch new events from the shared token while ``may_act`` says this replica leads."""
+        await self._run(lambda: self._sync_once(may_act))
+
+    async def follow(self) -> None:
+        """Keep this device's view of rooms and keys current, dispatching nothing (a follower)."""
+        since: list[str | None] = [None]  # this device's own position, not the shared token
+
+        async def once() -> None:
+            response = checked(await self._session.client.sync(timeout=self._timeout_ms, since=since[0],
+                                                               sync_filter=self._filter), "sync")
+            await self._session.keys()
+            since[0] = response.next_batch
+
+        await self._run(once)
+
+    async def _run(self, once: Callable[[], Awaitable[None]]) -> None:
         failures, session_lost = 0, False
         while True:
             try:
                 if session_lost:  # the token was revoked (logout elsewhere, admin): log in again
                     await self._session.log_in()
                     session_lost = False
-                await self._sync_once()
+                await once()
                 failures = 0
+            except NotLeading:
+                log.info("Matrix events left to the leader")
+                await asyncio.sleep(NOT_LEADING_PAUSE)
             except Exception as err:  # any failure: back off and retry the same batch, never die
                 failures += 1
                 session_lost = isinstance(err, MatrixError) and err.errcode == "M_UNKNOWN_TOKEN"
@@ -79,16 +111,24 @@ class SyncLoop:
                 log.warning("Matrix sync failed; backing off", exc_info=True, extra={"retry_in_s": delay})
                 await asyncio.sleep(delay)
 
-    async def _sync_once(self) -> None:
+    async def _sync_once(self, may_act: MayAct) -> None:
         since = self._kv.get("next_batch")
+        if since is None:
+            await _fenced(may_act)
+            await self.first_sync()
+            return
         response = checked(await self._session.client.sync(timeout=self._timeout_ms, since=since,
                                                            sync_filter=self._filter), "sync")
+        await _fenced(may_act)  # the long poll may have outlived the lease (a pause, a partition)
+        if self._kv.get("next_batch") != since:  # a previous leader moved it meanwhile: go on from there
+            return
         handled = self._handled(since)
         for room_id, info in response.rooms.join.items():
             for source in await self._timeline(room_id, info.timeline, since):
                 await self._once(room_id, source, since, handled)
         await self._invites(response.rooms.invite)
         await self._session.keys()
+        await _fenced(may_act)
         self._kv.set("next_batch", response.next_batch)  # only now: the batch was processed
 
     def _handled(self, since: str | None) -> set[str]:
@@ -153,3 +193,8 @@ class SyncLoop:
             if source.get("type") == "m.room.member" and source.get("state_key") == self._session.user_id:
                 return str(source.get("sender") or "") or None
         return None
+
+
+async def _fenced(may_act: MayAct) -> None:
+    if not await asyncio.to_thread(may_act):
+        raise NotLeading

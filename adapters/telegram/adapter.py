@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import logging
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -62,7 +63,7 @@ Context = ContextTypes.DEFAULT_TYPE
 class TelegramAdapter:
     """``ChatAdapter`` for Telegram: polling or webhook in, Bot API calls out."""
 
-    __slots__ = ("_app", "_max_body", "_runtime", "_secret", "_webhook")
+    __slots__ = ("_app", "_max_body", "_may_act", "_runtime", "_secret", "_webhook")
     platform = PLATFORM
 
     def __init__(self, runtime: Runtime, settings: Settings, *, limits: Limits | None = None) -> None:
@@ -79,6 +80,7 @@ class TelegramAdapter:
         self._app = self._build(settings.telegram_token.get_secret_value(), settings.telegram_api_url,
                                 limits or Limits())
         self._runtime = runtime
+        self._may_act: Callable[[], bool] = _never
         runtime.attach(self)
 
     def _build(self, token: str, api_url: str, limits: Limits) -> Application[Any, Any, Any, Any, Any, Any]:
@@ -103,19 +105,49 @@ class TelegramAdapter:
         return [Webhook(WEBHOOK_PATH, self._max_body, secret, json_document, self._on_webhook).route()]
 
     async def start(self) -> None:
+        """Alone (no replicas): open, then poll (in polling mode)."""
+        await self.open()
+        await self.lead(_always)
+
+    async def open(self) -> None:
+        """Ready to send and to take webhook deliveries; polling waits for ``lead``."""
         await self._app.initialize()
-        if not self._webhook and self._app.updater is not None:
-            await self._app.updater.start_polling(allowed_updates=list(ALLOWED_UPDATES))
         await self._app.start()
         log.info("telegram adapter running", extra={"mode": "webhook" if self._webhook else "polling",
                                                      "bot": self._app.bot.username})
 
     async def stop(self) -> None:
-        if self._app.updater is not None and self._app.updater.running:
-            await self._app.updater.stop()
+        await self.follow()
         if self._app.running:
             await self._app.stop()
         await self._app.shutdown()
+
+    # -- leader source (issue 16: getUpdates must have one caller) -----------------------------
+    duty = "telegram-polling"
+
+    def single_consumer(self) -> bool:
+        return not self._webhook
+
+    async def lead(self, may_act: Callable[[], bool]) -> None:
+        """Poll; updates polled are handled only while ``may_act`` (the fenced lease) says so."""
+        self._may_act = may_act
+        if not self._webhook and self._app.updater is not None and not self._app.updater.running:
+            await self._app.updater.start_polling(allowed_updates=list(ALLOWED_UPDATES))
+
+    async def follow(self) -> None:
+        """Stop polling. Updates already polled are still handled while the lease says this
+        replica leads (a graceful hand-over), dropped once it does not."""
+        if self._app.updater is not None and self._app.updater.running:
+            await self._app.updater.stop()
+
+    async def _admitted(self, update: Update) -> bool:
+        """A webhook delivery always; a polled update only on the leader. A leader paused past its
+        lease drops what its last poll brought: Telegram gives those unconfirmed updates to the
+        replica polling now."""
+        if self._webhook or await asyncio.to_thread(self._may_act):
+            return True
+        log.warning("polled update left to the leader", extra={"update_id": update.update_id})
+        return False
 
     # -- outbound ---------------------------------------------------------------------------
     async def perform(self, action: Action, target: str | None) -> str | None:
@@ -191,13 +223,15 @@ class TelegramAdapter:
             return None
 
     async def _on_text(self, update: Update, _context: Context) -> None:
+        if not await self._admitted(update):
+            return
         event = message_event(update, self._app.bot.username)
         if event is not None:
             await self._runtime.dispatch(event)
 
     async def _on_button(self, update: Update, _context: Context) -> None:
         query = update.callback_query
-        if query is None:
+        if query is None or not await self._admitted(update):
             return
         try:
             await query.answer()  # stop the client's spinner first; the vote may take a moment
@@ -208,9 +242,19 @@ class TelegramAdapter:
             await self._runtime.dispatch(event)
 
     async def _on_reaction(self, update: Update, _context: Context) -> None:
+        if not await self._admitted(update):
+            return
         for event in reaction_events(update):
             await self._runtime.dispatch(event)
 
     async def _on_error(self, update: object, context: Context) -> None:
         update_id = update.update_id if isinstance(update, Update) else None
         log.error("telegram update failed", exc_info=context.error, extra={"update_id": update_id})
+
+
+def _always() -> bool:
+    return True
+
+
+def _never() -> bool:
+    return False

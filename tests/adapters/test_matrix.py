@@ -34,6 +34,7 @@ from adapters.matrix import (
     addressing,
     backoff_delay,
     command_text,
+    stored_device,
 )
 from bot.actions import Action, Button, Edit, React, Send, Upload
 from bot.events import Message, Reaction
@@ -182,15 +183,16 @@ async def start_bot(synapse: Synapse, engine: Engine, tmp_path: Path,
     """Start the bot (again): a new app and adapter over the same store, like a process restart."""
     running: list[Dihya] = []
 
-    async def start(secret_key: str | None = SECRET_KEY, **adapter_options: Any) -> Dihya:
+    async def start(secret_key: str | None = SECRET_KEY, data_dir: Path = tmp_path, lead: bool = True,
+                    **adapter_options: Any) -> Dihya:
         settings = load_settings(
-            data_dir=tmp_path, admins=(f"matrix:{ALICE}",), rate_limit_per_minute=0, identity_cache_seconds=0,
+            data_dir=data_dir, admins=(f"matrix:{ALICE}",), rate_limit_per_minute=0, identity_cache_seconds=0,
             secret_key=secret_key, matrix_homeserver=synapse.url,
             matrix_user_id=BOT, matrix_password=synapse.passwords[BOT], matrix_rooms=(people[0].room,))
         app = build_app(settings, engine=engine)
         runtime = RecordingRuntime(app)
         adapter = MatrixAdapter(runtime, settings, app.store, **adapter_options)
-        await adapter.start()
+        await (adapter.start() if lead else adapter.open())  # open: a replica that does not lead
         running.append(Dihya(app, runtime, adapter))
         return running[-1]
 
@@ -306,10 +308,10 @@ async def test_an_encrypted_room_is_read_and_answered_encrypted(
 async def test_a_new_secret_key_signs_in_as_a_new_device_that_still_reads_encrypted_rooms(
         start_bot: BotFactory, synapse: Synapse, tmp_path: Path) -> None:
     first = await start_bot()
-    device = KeyValues(first.app.store, BOT).get("device_id")
+    device = stored_device(tmp_path)["device_id"]
     await stop(first)
-    rotated = await start_bot(secret_key=generate_key())  # the old device's keys cannot be unpickled now
-    assert KeyValues(rotated.app.store, BOT).get("device_id") not in (None, device)
+    await start_bot(secret_key=generate_key())  # the old device's keys cannot be unpickled now
+    assert stored_device(tmp_path).get("device_id") not in (None, device)
     alice = await SecurePeer.log_in(synapse, tmp_path / "alice-keys")
     try:
         await alice.open_room()
@@ -317,6 +319,54 @@ async def test_a_new_secret_key_signs_in_as_a_new_device_that_still_reads_encryp
         assert (await alice.expect(_pong_to(asked), "an encrypted pong from the new device")).decrypted
     finally:
         await alice.client.close()
+
+
+# -- replicas (issue 16) ----------------------------------------------------------------------------
+@ON_BOTH_DATABASES
+async def test_two_replicas_sign_in_as_their_own_devices_and_only_the_leader_answers(
+        start_bot: BotFactory, people: tuple[Peer, Peer], synapse: Synapse, tmp_path: Path) -> None:
+    """The reported bug: replica b reused the device a had saved in the shared store, without a's
+    keys, and died on keys_upload. Now each data directory names its own device."""
+    alice, _bob = people
+    leader = await start_bot(data_dir=tmp_path / "a")
+    follower = await start_bot(data_dir=tmp_path / "b", lead=False)  # same store, its own data directory
+    devices = [stored_device(tmp_path / name)["device_id"] for name in ("a", "b")]
+    assert devices[0] != devices[1]
+    with sqlite3.connect(synapse.database) as db:
+        known = {row[0] for row in db.execute("SELECT device_id FROM devices WHERE user_id = ?", (BOT,))}
+    assert set(devices) <= known
+    asked = await alice.say("!dihya ping")
+    await alice.expect(_reply_to(asked), "pong")
+    await follower.publish(Send(alice.room, "from the follower"))  # any replica can send
+    await alice.expect(lambda e: e["sender"] == BOT and e["content"].get("body") == "from the follower", "a post")
+    await asyncio.sleep(0.5)
+    assert [m.text for m in leader.runtime.events if isinstance(m, Message)] == ["ping"]
+    assert [m for m in follower.runtime.events if isinstance(m, Message)] == []  # it consumed nothing
+    assert len([e for e in alice.seen if _reply_to(asked)(e)]) == 1
+
+
+async def test_a_device_an_earlier_version_kept_in_the_store_stays_with_the_replica_holding_its_keys(
+        start_bot: BotFactory, people: tuple[Peer, Peer], tmp_path: Path) -> None:
+    alice, _bob = people
+    first = await start_bot(data_dir=tmp_path / "a")
+    record = stored_device(tmp_path / "a")
+    await stop(first)
+    # as an earlier version left it: the record in the shared store, none in the data directory
+    kv = KeyValues(first.app.store, BOT)
+    kv.set("device_id", record["device_id"])
+    kv.set("device_pickled_under", record["pickled_under"])
+    kv.set("access_token", record["access_token"])
+    (tmp_path / "a" / "matrix" / "device.json").unlink()
+    other = await start_bot(data_dir=tmp_path / "b", lead=False)  # no keys for that device: a new one
+    assert stored_device(tmp_path / "b")["device_id"] != record["device_id"]
+    assert kv.get("device_id") == record["device_id"]  # left for the replica that holds the keys
+    await stop(other)
+    again = await start_bot(data_dir=tmp_path / "a")  # the keys are here: the device is adopted
+    assert stored_device(tmp_path / "a") == record
+    assert [kv.get(name) for name in ("device_id", "device_pickled_under", "access_token")] == [None] * 3
+    asked = await alice.say("!dihya ping")
+    await alice.expect(_reply_to(asked), "pong")
+    assert [m.text for m in again.runtime.events if isinstance(m, Message)] == ["ping"]
 
 
 # -- commands ---------------------------------------------------------------------------------------
@@ -632,15 +682,18 @@ async def test_platform_errors_are_raised(start_bot: BotFactory, people: tuple[P
 
 @ON_BOTH_DATABASES
 async def test_no_token_or_password_in_logs_or_store(start_bot: BotFactory, people: tuple[Peer, Peer],
-                                                     synapse: Synapse, caplog: pytest.LogCaptureFixture) -> None:
+                                                     synapse: Synapse, caplog: pytest.LogCaptureFixture,
+                                                     tmp_path: Path) -> None:
     caplog.set_level(logging.DEBUG)
     alice, _bob = people
     await stop(await start_bot())
     bot = await start_bot()  # the second start resumes the stored (encrypted) session
     asked = await alice.say("!dihya ping")
     await alice.expect(_reply_to(asked), "pong")
-    device = bot.app.store.kv_get(f"matrix:{BOT}:device_id")
-    sealed = bot.app.store.kv_get(f"matrix:{BOT}:access_token")
+    device = stored_device(tmp_path)["device_id"]  # beside its keys, this replica's (issue 16)
+    sealed = stored_device(tmp_path).get("access_token")
+    assert (tmp_path / "matrix" / "device.json").stat().st_mode & 0o777 == 0o600
+    assert bot.app.store.kv_items(f"matrix:{BOT}:access") == {}  # the shared store holds no login
     with sqlite3.connect(synapse.database) as db:
         tokens = [row[0] for row in db.execute("SELECT token FROM access_tokens WHERE user_id = ? AND device_id = ?",
                                                (BOT, device))]
@@ -651,14 +704,15 @@ async def test_no_token_or_password_in_logs_or_store(start_bot: BotFactory, peop
 
 
 async def test_without_a_secret_key_the_session_is_not_stored(
-        start_bot: BotFactory, people: tuple[Peer, Peer]) -> None:
+        start_bot: BotFactory, people: tuple[Peer, Peer], tmp_path: Path) -> None:
     alice, _bob = people
     await stop(await start_bot(secret_key=None))
     bot = await start_bot(secret_key=None)  # logs in with the password again, on the same device
     asked = await alice.say("!dihya ping")
     await alice.expect(_reply_to(asked), "pong")
+    assert "access_token" not in stored_device(tmp_path)
+    assert stored_device(tmp_path)["device_id"]
     assert bot.app.store.kv_get(f"matrix:{BOT}:access_token") is None
-    assert bot.app.store.kv_get(f"matrix:{BOT}:device_id")
 
 
 # -- pure parts -----------------------------------------------------------------------------------

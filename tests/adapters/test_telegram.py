@@ -154,6 +154,49 @@ async def test_command_gets_a_reply_to_it(polling: Harness) -> None:
     assert {"message", "callback_query", "message_reaction"} <= set(poll.params["allowed_updates"])
 
 
+# -- replicas (issue 16): getUpdates has one caller, the leader ------------------------------------
+async def test_only_the_leader_polls_and_a_fenced_out_poller_answers_nothing(
+        engine: Engine, tmp_path: Path, api: FakeTelegramApi) -> None:
+    settings = load_settings(data_dir=tmp_path, rate_limit_per_minute=0, telegram_token=TOKEN,
+                             telegram_api_url=api.url)
+    app = build_app(settings, engine=engine)
+    runtime = RecordingRuntime(app)
+    adapter = TelegramAdapter(runtime, settings, limits=FAST)
+    leading = [True]  # what the fenced lease answers
+    await adapter.open()
+    try:
+        assert adapter.single_consumer()
+        await adapter.perform(Send(str(ADMIN), "hello"), None)  # a follower sends
+        api.push(text_update(1, "/ping", chat_id=ADMIN, message_id=11))
+        await asyncio.sleep(0.5)
+        assert api.called("getUpdates") == []  # and polls nothing
+
+        await adapter.lead(lambda: leading[0])
+        sent = await api.wait_for("sendMessage", 2)
+        assert sent[1].params["text"] == "pong" and sent[1].params["reply_parameters"]["message_id"] == 11
+
+        await adapter.follow()
+        await asyncio.sleep(0.5)  # a long poll cut short is recorded when the fake answers it
+        polls = len(api.called("getUpdates"))
+        api.push(text_update(2, "/ping", chat_id=ADMIN, message_id=12))
+        await asyncio.sleep(0.5)
+        assert len(api.called("getUpdates")) == polls
+
+        leading[0] = False  # polling again, but the lease is another replica's (woken from a pause)
+        await adapter.lead(lambda: leading[0])
+        await until(lambda: any(int(c.params.get("offset") or 0) == 3 for c in api.called("getUpdates")))
+        await asyncio.sleep(0.3)  # update 2 was polled (and confirmed): the handlers left it alone
+        assert len(api.called("sendMessage")) == 2
+        assert len(runtime.events) == 1
+    finally:
+        await adapter.stop()
+        runtime.close()
+
+
+async def test_a_webhook_is_no_single_consumer(webhook: Harness) -> None:
+    assert not webhook.adapter.single_consumer()  # every replica takes deliveries; dedupe keeps them once
+
+
 async def test_group_messages_count_only_when_they_mention_the_bot(polling: Harness) -> None:
     polling.api.push(text_update(1, "ping", chat_id=GROUP), text_update(2, f"@{BOT_USERNAME} ping", chat_id=GROUP))
     [reply] = await polling.api.wait_for("sendMessage")

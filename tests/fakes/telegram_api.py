@@ -1,7 +1,8 @@
 """A fake Telegram Bot API: a real HTTP server on 127.0.0.1 in a thread, for python-telegram-bot's ``base_url``.
 
-It serves queued updates to ``getUpdates`` (each once, long-polling briefly when there are none, and
-never an update below the confirmed ``offset``), answers the methods the adapter calls, records every
+It serves queued updates to ``getUpdates`` until they are confirmed (a later call's ``offset`` above
+them), as Telegram does, so a poller that dies holding updates leaves them to the next one; it
+long-polls briefly when there are none, answers the methods the adapter calls, records every
 call (method, parameters, uploaded files, status), and can be told to answer 429 or 5xx once.
 Helpers at the bottom build update payloads in the Bot API's JSON shape.
 """
@@ -153,11 +154,10 @@ class FakeTelegramApi:
         deadline = time.monotonic() + min(timeout, LONG_POLL_CAP)
         with self._lock:
             self._confirmed = max(self._confirmed, offset)
+            self._pending = [u for u in self._pending if u["update_id"] >= self._confirmed]
             while not self._pending and (left := deadline - time.monotonic()) > 0:
                 self._lock.wait(left)
-            served = [u for u in self._pending if u["update_id"] >= self._confirmed]
-            self._pending.clear()
-            return served
+            return [u for u in self._pending if u["update_id"] >= self._confirmed]
 
     @staticmethod
     def _message(params: dict[str, Any], message_id: int, **content: Any) -> dict[str, Any]:
