@@ -81,9 +81,12 @@ class GitHubActions:
         self._api.send("POST", f"{_repo(spec)}/actions/runs/{quote(handle.run_id, safe='')}/cancel",
                        expect=frozenset({202}), what="cancel")
 
-    def retry(self, spec: PipelineSpec, handle: RunHandle) -> None:
+    def retry(self, spec: PipelineSpec, handle: RunHandle,
+              ref: str, params: Mapping[str, str]) -> RunHandle:  # noqa: ARG002 - the run keeps its own
+        """A new attempt of the same run (``run_attempt`` + 1): only its failed jobs and their dependents."""
         self._api.send("POST", f"{_repo(spec)}/actions/runs/{quote(handle.run_id, safe='')}/rerun-failed-jobs",
                        expect=frozenset({201}), what="re-run failed jobs")
+        return handle
 
 
 def _repo(spec: PipelineSpec) -> str:
