@@ -43,10 +43,19 @@ def list_pipelines(ctx: Context, args: Mapping[str, object]) -> Reply:
 
 
 def run_pipeline(ctx: Context, args: Mapping[str, object]) -> Reply:
+    spec, ref, params = _checked_run(ctx, args)
+    return start_job(ctx, KIND, {"pipeline": spec.name, "ref": ref, "params": params}, spec.timeout_s)
+
+
+def check_run(ctx: Context, args: Mapping[str, object]) -> None:
+    """Before a production run's approval is asked: a known pipeline, an allowed ref and parameters."""
+    _checked_run(ctx, args)
+
+
+def _checked_run(ctx: Context, args: Mapping[str, object]) -> tuple[PipelineSpec, str, dict[str, str]]:
     spec = ctx.services.pipelines.get(str(args["name"]))
     ref = spec.check_ref(str(args.get("ref") or spec.default_ref))
-    params = spec.check_params(str(args.get("params") or ""))
-    return start_job(ctx, KIND, {"pipeline": spec.name, "ref": ref, "params": params}, spec.timeout_s)
+    return spec, ref, spec.check_params(str(args.get("params") or ""))
 
 
 def pipeline_status(ctx: Context, args: Mapping[str, object]) -> Reply:
@@ -166,6 +175,7 @@ COMMANDS = (
         help=N_("Run a CI/CD pipeline on a branch or tag with KEY=VALUE parameters (production ones need "
                 "approval)."),
         handler=run_pipeline,
+        check=check_run,
         mutating=True,
         examples=("pipeline run api-ci on main version=1.4.0",),
     ),
