@@ -22,6 +22,8 @@ class RunHandle:
     run_id: str = ""
     url: str = ""
     queue_url: str = ""
+    # A GitHub re-run: the attempt before it, whose result is still reported until the new one shows
+    past_attempt: int = 0
 
 
 @dataclass(frozen=True, slots=True)

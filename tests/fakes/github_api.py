@@ -159,22 +159,31 @@ class FakeGitHub(FakeApiServer):
             run["cancelled"] = True
             return Reply(202, {})
         if request.method == "POST" and rest == "/rerun-failed-jobs":
-            run.update(reads=0, cancelled=False)
+            # the new attempt shows one read late: that read still reports the last attempt's result
+            run.update(reads=0, cancelled=False, attempt=run.get("attempt", 1) + 1, lagging=run.get("shown"),
+                       concluded=None)
             return Reply(201, {})
         if rest == "/jobs":
             return Reply(200, self._jobs(run_id))
         if request.method != "GET" or rest:
             return error(404, "Not Found")
-        run["reads"] += 1
-        status, conclusion = self._phase(run)
+        attempt = run.get("attempt", 1)
+        if run.get("lagging"):
+            (status, conclusion), attempt = run.pop("lagging"), attempt - 1
+        else:
+            run["reads"] += 1
+            status, conclusion = run["shown"] = self._phase(run)
+            run["concluded"] = conclusion if status == "completed" else None
         body = sample("github_workflow_run")
-        body.update(id=run_id, status=status, conclusion=conclusion, head_branch=run["ref"],
+        body.update(id=run_id, status=status, conclusion=conclusion, head_branch=run["ref"], run_attempt=attempt,
                     html_url=f"https://github.com/{self.repo}/actions/runs/{run_id}")
         return Reply(200, body)
 
     def _phase(self, run: dict[str, Any]) -> tuple[str, str | None]:
         if run["cancelled"]:
             return "completed", "cancelled"
+        if run.get("concluded"):  # a completed attempt keeps its conclusion
+            return "completed", str(run["concluded"])
         status = PHASES[min(run["reads"], len(PHASES)) - 1] if run["reads"] else "queued"
         if status == "completed" and self.conclusion is None:  # no conclusion: in progress until cancelled
             status = "in_progress"

@@ -62,6 +62,8 @@ async def test_github_rerun_asks_for_the_failed_jobs_and_follows_the_same_run(
         ("api-ci", "main", {"version": "1.4.0"})
     final = status(chat, 2)
     assert "Run 30433642: completed (success)" in final and "✅ test: success" in final
+    posted = next(p for p in chat.posted if p.key == "job:2")  # the fake reports the old attempt once more:
+    assert not [t for t in (posted.text, *posted.edits) if "completed (failure)" in t]  # not taken for the new one
     runs = app.bot.services.pipeline_runs
     assert runs is not None
     [recorded] = runs.pipeline_runs(pipeline="api-ci")  # the deploy gate now sees the run green
