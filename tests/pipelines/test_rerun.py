@@ -143,3 +143,15 @@ async def test_rerun_is_understood_in_four_languages(app: App, chat: Transcript,
     assert "Unknown command" not in answer and "not understood" not in answer.lower()
     [(_, outcome)] = commands_audited(app, "command:pipeline.rerun")
     assert outcome != "ok"
+
+
+def test_a_finished_run_goes_back_to_running_only_for_the_job_that_reruns_it() -> None:
+    from bot.memory.pipelines import MemoryPipelineRuns
+    from bot.pipelines import PipelineRun
+
+    runs = MemoryPipelineRuns()
+    runs.save_pipeline_run(PipelineRun("github", "acme/api", "42", "failed", "completed (failure)", job_id=1), 1)
+    late, _ = runs.save_pipeline_run(PipelineRun("github", "acme/api", "42", "running", "in_progress"), 2)
+    assert late.state == "failed"  # a late webhook delivery does not reopen it
+    rerun, changed = runs.save_pipeline_run(PipelineRun("github", "acme/api", "42", "queued", "queued", job_id=2), 3)
+    assert (rerun.state, rerun.job_id, changed) == ("queued", 2, True)
