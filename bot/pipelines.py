@@ -245,7 +245,8 @@ def run_list_line(run: PipelineRun) -> Msg:
 def merge_run(old: PipelineRun, new: PipelineRun) -> PipelineRun:
     """What a stored run becomes when news of it arrives: known fields are kept when the news lacks
     them (a webhook knows no job), and a finished run never goes back to running (late delivery)."""
-    if old.finished and not new.finished:
+    rerun = new.job_id is not None and new.job_id != old.job_id  # ``pipeline rerun``: the run starts again
+    if old.finished and not new.finished and not rerun:
         new = replace(new, state=old.state, status=old.status, stages=old.stages)
     return replace(
         new, id=old.id, created_us=old.created_us,

@@ -199,7 +199,7 @@ def build_app(
     scripts = script_catalog(config, policy)  # issue 14
     services = Services(
         store=store,
-        registry=Registry(with_scripts(with_catalog(commands, pipelines), scripts)),
+        registry=Registry(with_scripts(with_catalog(commands, pipelines, store), scripts)),
         policy=policy,
         catalogs=catalogs,
         clock=clock,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from typing import Any
 from urllib.parse import quote
 
@@ -71,19 +72,32 @@ class GitHubActions:
     def status(self, spec: PipelineSpec, handle: RunHandle) -> RunStatus:
         base = f"{_repo(spec)}/actions/runs/{quote(handle.run_id, safe='')}"
         run = json_object(self._api.send("GET", base, what="workflow run"), "GitHub")
+        seen = replace(handle, url=str(run.get("html_url") or handle.url))
+        sha = str(run.get("head_sha") or "")
+        if handle.past_attempt and _attempt(run) <= handle.past_attempt:  # the re-run has not started yet
+            return RunStatus(seen, "queued", "queued", (), sha)
         jobs = json_object(self._api.send("GET", f"{base}/jobs", what="workflow jobs"), "GitHub")
         stages = tuple(_stage(j) for j in jobs.get("jobs") or [] if isinstance(j, dict))
-        url = str(run.get("html_url") or handle.url)
-        return RunStatus(RunHandle(handle.run_id, url), run_state(run.get("status"), run.get("conclusion")),
-                         status_word(run.get("status"), run.get("conclusion")), stages, str(run.get("head_sha") or ""))
+        return RunStatus(seen, run_state(run.get("status"), run.get("conclusion")),
+                         status_word(run.get("status"), run.get("conclusion")), stages, sha)
 
     def cancel(self, spec: PipelineSpec, handle: RunHandle) -> None:
         self._api.send("POST", f"{_repo(spec)}/actions/runs/{quote(handle.run_id, safe='')}/cancel",
                        expect=frozenset({202}), what="cancel")
 
-    def retry(self, spec: PipelineSpec, handle: RunHandle) -> None:
-        self._api.send("POST", f"{_repo(spec)}/actions/runs/{quote(handle.run_id, safe='')}/rerun-failed-jobs",
-                       expect=frozenset({201}), what="re-run failed jobs")
+    def retry(self, spec: PipelineSpec, handle: RunHandle,
+              ref: str, params: Mapping[str, str]) -> RunHandle:  # noqa: ARG002 - the run keeps its own
+        """A new attempt of the same run (``run_attempt`` + 1): only its failed jobs and their dependents.
+        Until that attempt shows, GitHub still reports the last one's result, which must not end the job."""
+        base = f"{_repo(spec)}/actions/runs/{quote(handle.run_id, safe='')}"
+        run = json_object(self._api.send("GET", base, what="workflow run"), "GitHub")
+        self._api.send("POST", f"{base}/rerun-failed-jobs", expect=frozenset({201}), what="re-run failed jobs")
+        return replace(handle, past_attempt=_attempt(run))
+
+
+def _attempt(run: Mapping[str, Any]) -> int:
+    attempt = run.get("run_attempt")
+    return attempt if isinstance(attempt, int) else 1
 
 
 def _repo(spec: PipelineSpec) -> str:

@@ -41,9 +41,12 @@ class GitLabCI:
         self._api.send("POST", f"{_project(spec)}/pipelines/{quote(handle.run_id, safe='')}/cancel",
                        what="cancel")
 
-    def retry(self, spec: PipelineSpec, handle: RunHandle) -> None:
-        self._api.send("POST", f"{_project(spec)}/pipelines/{quote(handle.run_id, safe='')}/retry",
-                       expect=frozenset({201}), what="retry")
+    def retry(self, spec: PipelineSpec, handle: RunHandle,
+              ref: str, params: Mapping[str, str]) -> RunHandle:  # noqa: ARG002 - the pipeline keeps its own
+        """Retries the pipeline's failed and cancelled jobs, in the same pipeline."""
+        found = json_object(self._api.send("POST", f"{_project(spec)}/pipelines/{quote(handle.run_id, safe='')}/retry",
+                                           expect=frozenset({201}), what="retry"), "GitLab")
+        return RunHandle(str(found.get("id") or handle.run_id), str(found.get("web_url") or handle.url))
 
 
 def _project(spec: PipelineSpec) -> str:

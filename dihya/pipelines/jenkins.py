@@ -110,8 +110,11 @@ class Jenkins:
         self._api.send("POST", "/queue/cancelItem", params={"id": queue_id}, headers=self._crumb_header(),
                        expect=frozenset({200, 204, 302}), what="cancel queue item")
 
-    def retry(self, spec: PipelineSpec, handle: RunHandle) -> None:  # noqa: ARG002 - the port's shape
-        raise ProviderError(Msg(N_("Jenkins cannot re-run a build; run the pipeline again.")))
+    def retry(self, spec: PipelineSpec, handle: RunHandle,  # noqa: ARG002 - a rebuild is a new build
+              ref: str, params: Mapping[str, str]) -> RunHandle:
+        """Jenkins has no re-run in its API (the Rebuild plugin's page is for people): the same
+        ``buildWithParameters`` with the same parameters, followed from its queue item."""
+        return self.trigger(spec, ref, params, "")
 
     def _crumb_header(self) -> dict[str, str]:
         if self._crumb is None:

@@ -22,6 +22,8 @@ class RunHandle:
     run_id: str = ""
     url: str = ""
     queue_url: str = ""
+    # A GitHub re-run: the attempt before it, whose result is still reported until the new one shows
+    past_attempt: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,7 +43,9 @@ class PipelineProvider(Protocol):
     def trigger(self, spec: PipelineSpec, ref: str, params: Mapping[str, str], correlation: str) -> RunHandle: ...
     def status(self, spec: PipelineSpec, handle: RunHandle) -> RunStatus: ...
     def cancel(self, spec: PipelineSpec, handle: RunHandle) -> None: ...
-    def retry(self, spec: PipelineSpec, handle: RunHandle) -> None: ...
+    def retry(self, spec: PipelineSpec, handle: RunHandle, ref: str, params: Mapping[str, str]) -> RunHandle:
+        """Run a finished run's failed part again; the handle to follow (Jenkins: a new build)."""
+        ...
     def close(self) -> None: ...
 
 

@@ -52,15 +52,24 @@ class PipelineRunner:
         except ProviderError as err:
             raise RunnerError(err.message) from None
         try:
-            return self._follow(job, spec, provider, str(args["ref"]), params, progress, cancel)
+            handle = self._start(job, spec, provider, str(args["ref"]), params)
+            return self._follow(job, spec, provider, handle, str(args["ref"]), params, progress, cancel)
         except ProviderError as err:
             raise RunnerError(err.message) from None
         finally:
             provider.close()
 
-    def _follow(self, job: JobRecord, spec: PipelineSpec, provider: PipelineProvider, ref: str,
+    @staticmethod
+    def _start(job: JobRecord, spec: PipelineSpec, provider: PipelineProvider, ref: str,
+               params: Mapping[str, str]) -> RunHandle:
+        """A new run, or (``pipeline rerun``: ``rerun`` names the provider's run) the failed part of one again."""
+        rerun = job.draft.args.get("rerun")
+        if rerun:
+            return provider.retry(spec, RunHandle(str(rerun), str(job.draft.args.get("url") or "")), ref, params)
+        return provider.trigger(spec, ref, params, f"dihya-{job.id}-{uuid.uuid4().hex[:8]}")
+
+    def _follow(self, job: JobRecord, spec: PipelineSpec, provider: PipelineProvider, handle: RunHandle, ref: str,
                 params: Mapping[str, str], progress: ProgressSink, cancel: CancelToken) -> RunResult:
-        handle = provider.trigger(spec, ref, params, f"dihya-{job.id}-{uuid.uuid4().hex[:8]}")
         cancel_reads = 0
         while True:
             if cancel_reads == 0 and cancel.cancelled():

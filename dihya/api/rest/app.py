@@ -28,6 +28,7 @@ from bot.i18n import N_, Msg
 from bot.rbac import Decision
 from dihya.api.auth import Authenticator
 from dihya.api.rest.idempotency import HEADER, Idempotency, KeyReused
+from dihya.api.rest.pipelines import Kit, include_pipelines  # issue 15
 from dihya.api.rest.problems import Problems, locale_of
 from dihya.api.verdict import Authenticated
 from dihya.app import App
@@ -412,4 +413,5 @@ def build_api(app: App, authenticator: Authenticator,  # noqa: PLR0915 - the rou
         body.update({env: {"hosts": hosts} for env, hosts in groups.items()})
         return body
 
+    include_pipelines(api, bot, Kit(caller, require, run, once, ApiProblem, approval_place))  # issue 15
     return api
