@@ -392,4 +392,6 @@ def build_api(app: App, authenticator: Authenticator,  # noqa: PLR0915 - the rou
         body.update({env: {"hosts": hosts} for env, hosts in groups.items()})
         return body
 
+    from dihya.api.rest.reports import add_report_routes  # issue 17: rapports/, webhooks/
+    add_report_routes(api, app, caller, require)
     return api
