@@ -65,7 +65,7 @@ class ReportFactsSql:
                     continue
                 events = [IncidentEvent(e.ts_us, e.actor, e.kind, e.text, e.ref) for e in conn.execute(
                     select(IncidentEventRow).where(IncidentEventRow.incident_id == record.id)
-                    .order_by(IncidentEventRow.id))]
+                    .order_by(IncidentEventRow.ts_us, IncidentEventRow.id))]
                 facts.append(IncidentFact(record, nis2_deadlines(record, events)))
         return facts
 
