@@ -16,8 +16,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from croniter import croniter
-
 from bot.i18n import LOCALES
 from dihya.settings import SettingsError
 
@@ -33,6 +31,8 @@ class ReportChannel:
 
     def last_fire_us(self, now_s: float) -> int:
         """The latest scheduled time at or before ``now_s`` (microseconds)."""
+        from croniter import croniter  # loaded only when reports are configured: the embedded default stays small
+
         start = datetime.fromtimestamp(now_s, UTC)
         fired = croniter(self.schedule, start).get_prev(datetime)
         if croniter.match(self.schedule, start) and start.second == 0 and start.microsecond == 0:
@@ -54,7 +54,9 @@ class ReportsConfig:
 
 
 def reports_config(config: dict[str, Any]) -> ReportsConfig:
-    section = config.get("reports", {})
+    section = config.get("reports")
+    if section is None:
+        return ReportsConfig()
     if not isinstance(section, dict):
         raise SettingsError("[reports] must be a table")
     schedule = _cron("reports.schedule", section.get("schedule", DEFAULT_SCHEDULE))
@@ -87,6 +89,8 @@ def _channel(n: int, spec: object, schedule: str, days: int) -> ReportChannel:
 
 
 def _cron(where: str, value: object) -> str:
+    from croniter import croniter
+
     if not isinstance(value, str) or len(value.split()) != 5 or not croniter.is_valid(value):
         raise SettingsError(f"{where} {value!r} must be a five-field cron expression, e.g. \"0 8 * * 1\"")
     return value
