@@ -48,6 +48,8 @@ class MadeReport:
 
 
 class OpsReports:
+    __slots__ = ("config", "archive", "_facts", "_catalogs", "_clock")
+
     def __init__(self, config: ReportsConfig, facts: ReportFacts, archive: ReportArchiveSql, catalogs: Catalogs,
                  clock: Clock) -> None:
         self.config, self.archive = config, archive
