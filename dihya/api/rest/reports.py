@@ -94,6 +94,7 @@ def add_report_routes(api: FastAPI, app: App, caller: Caller, require: Require) 
         return Response(text, media_type=MARKDOWN)
 
     @api.get("/rapports/{report_id}/graphique.png", tags=["rapports"], summary="A report's chart (PNG)",
+             description="Deploys (succeeded, failed) and alerts fired per day, as a PNG image.",
              response_class=Response, responses={200: {"content": {PNG: {}}}})
     async def graph(request: Request, report_id: int) -> Response:
         require(await caller(request), "report.now")
