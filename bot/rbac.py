@@ -46,6 +46,7 @@ DEFAULT_GRANTS: Mapping[str, tuple[str, ...]] = {
     "scripts.run": _BUILDERS,  # catalog scripts that declare no permission of their own (issue 14)
     "read.logs": _BUILDERS,  # service logs may hold personal data: not for auditors and guests
     "webhooks.manage": ("admin",),  # outbound webhooks: list them, send a test event (issue 17)
+    "reports.run": ("auditor", "ops", "devops", "admin"),  # operations reports: aggregates, no personal data
     # bring the bot into a room or chat by inviting it (Matrix asks the bot; it joins only for these)
     INVITE_PERMISSION: ("admin",),
 }

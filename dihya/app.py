@@ -27,6 +27,7 @@ from bot.ratelimit import RateLimit
 from bot.registry import Command, Registry
 from commands import ALL
 from commands.pipelines import with_catalog  # issue 15
+from commands.reports import report_commands  # issue 17
 from commands.scripts import with_scripts  # issue 14
 from commands.webhooks import webhook_commands  # issue 17
 from dihya.alerts.ingest import AlertIngest  # issue 5
@@ -57,6 +58,8 @@ from dihya.pipelines.runner import pipeline_detail  # issue 15
 from dihya.pipelines.wiring import build_annotations, with_pipelines  # issue 15
 from dihya.plugins import Plugins, load_plugins  # issue 17
 from dihya.redaction import Redactor
+from dihya.reports.service import OpsReports  # issue 17
+from dihya.reports.wiring import build_reports  # issue 17
 from dihya.runners.inventory import ssh_vars
 from dihya.runners.servers import ServerInventories
 from dihya.runtime import Runtime
@@ -101,6 +104,7 @@ class App:
     ci: CiIngest | None = None  # provider webhooks → records and chat (issue 15)
     leadership: Leadership | Solo = field(default_factory=Solo)  # leader duties between replicas (issue 16)
     webhooks: WebhookSender | None = None  # audit rows → signed outbound deliveries (issue 17)
+    reports: OpsReports | None = None  # scheduled and on-demand operations reports (issue 17)
 
     async def start(self) -> None:
         """Begin background work: status edits, lost-worker sweeps, resuming queued local jobs."""
@@ -118,8 +122,11 @@ class App:
             self._tasks.append(asyncio.create_task(self.alerts.run()))
         if self.ci is not None:  # issue 15: handles queued provider webhook deliveries
             self._tasks.append(asyncio.create_task(self.ci.run()))
-        if self.webhooks is not None and self.webhooks.config.subscriptions:  # issue 17
-            self._tasks.append(asyncio.create_task(self.webhooks.run_forever()))
+        if self.webhooks is not None and self.webhooks.config.subscriptions:  # issue 17: a leader duty
+            self._tasks.append(asyncio.create_task(self.webhooks.run_forever(self.leadership.may_act)))
+        if self.reports is not None and self.reports.config.channels:  # issue 17: a leader duty
+            self._tasks.append(asyncio.create_task(self.reports.run_forever(self.runtime.publish,
+                                                                            self.leadership.may_act)))
 
     def _start_compliance(self) -> None:
         """Compliance (issue 6): audit settings changes, then anchor the audit head and purge old rows."""
@@ -192,7 +199,8 @@ def build_app(
     redactor = Redactor(settings.secret_values())
     compliance = build_compliance(settings, store, redactor, clock)  # compliance (issue 6)
     webhooks = build_webhooks(config, engine, compliance.secrets, clock)  # issue 17
-    commands = (*builtins, *plugins.commands, *webhook_commands(webhooks))
+    reports = build_reports(config, engine, catalogs, clock)  # issue 17
+    commands = (*builtins, *plugins.commands, *webhook_commands(webhooks), *report_commands(reports))
     pipelines, runs = pipeline_catalog(config), PipelineRunsSql(engine)  # issue 15
     nudges, executor, queue = _jobs(settings, store, catalog, redactor, addresses, pipelines)
     policy = plugins.policy(access_policy(config))
@@ -230,7 +238,7 @@ def build_app(
                   build_annotations(settings), clock)  # issue 15
     return App(settings, engine, store, bot, runtime, redactor, executor, queue, watcher, nudges,
                compliance=compliance, alerts=alerts, ci=ci, leadership=_leadership(settings),
-               webhooks=webhooks)
+               webhooks=webhooks, reports=reports)
 
 
 def build_executor(settings: Settings, store: SqlStore, catalog: ServiceCatalog, redactor: Redactor,

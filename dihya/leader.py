@@ -1,12 +1,13 @@
 """Leader duties between bot replicas (issue 16): a lease in Redis with fencing tokens.
 
-Work that must have one actor at a time (the lost-worker job sweep, the audit anchor and the
-retention purge) runs only on the replica holding the lease. The lease is a Redis key taken like
-``SET key … NX PX ttl`` and renewed by its holder every third of its ttl; each new holder gets a
-fencing token from ``INCR``, kept in the key's value. Before acting, a duty checks the token
-(``fenced``): locally that the lease has not outlived its ttl by this process's clock, and in Redis
-that the key still holds this owner's token. A holder paused past its ttl (GC, SIGSTOP, a frozen VM)
-finds on waking that another replica took the lease with a newer token, and does not act.
+Work that must have one actor at a time (the lost-worker job sweep, the audit anchor, the retention
+purge, and since issue 17 outbound webhook deliveries and scheduled reports) runs only on the
+replica holding the lease. The lease is a Redis key taken like ``SET key … NX PX ttl`` and renewed
+by its holder every third of its ttl; each new holder gets a fencing token from ``INCR``, kept in
+the key's value. Before acting, a duty checks the token (``fenced``): locally that the lease has not
+outlived its ttl by this process's clock, and in Redis that the key still holds this owner's token.
+A holder paused past its ttl (GC, SIGSTOP, a frozen VM) finds on waking that another replica took
+the lease with a newer token, and does not act.
 A dead holder's duties move to another replica within ttl + ttl/3 (the default 15 s: within 20 s).
 Inbound sources with one consumer (Telegram polling, Matrix sync) follow the same lease through
 ``dihya.leader_sources``.
@@ -26,7 +27,7 @@ if TYPE_CHECKING:  # the embedded default (one process, ``Solo``) starts without
     import redis
 
 log = logging.getLogger("dihya.leader")
-DUTIES = ("job-sweep", "audit-anchor", "retention")
+DUTIES = ("job-sweep", "audit-anchor", "retention", "webhooks", "reports")  # the last two: issue 17
 SAFETY = 0.8  # act only within this share of the ttl since the last renewal (clock drift)
 
 # Take the lease when free (a new fencing token), renew it when ours; nil when another holds it.

@@ -119,6 +119,7 @@ def _create_and_stamp(engine: Engine, heads: frozenset[str]) -> None:
         models_api,
         models_compliance,
         models_pipelines,
+        models_reports,  # issue 17
     )
     from dihya.store.models import Base
 

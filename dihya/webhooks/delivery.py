@@ -114,12 +114,15 @@ class WebhookSender:
                               last[s.name].last_status if s.name in last else "", refused.get(s.name))
                 for s in self.config.subscriptions]
 
-    async def run_forever(self) -> None:
+    async def run_forever(self, may_act: Callable[[], bool] = lambda: True) -> None:
+        """``may_act``: whether this replica leads now (``dihya.leader``): deliveries leave from one
+        replica at a time, so each subscription's order holds between replicas too."""
         self.store.start_cursor()
         await asyncio.to_thread(self.check_targets)
         while True:
             try:
-                await asyncio.to_thread(self.step)
+                if may_act():
+                    await asyncio.to_thread(self.step)
             except Exception:  # a database hiccup: log it and try again on the next pass
                 log.exception("webhook pass failed")
             await asyncio.sleep(self.config.poll_seconds)

@@ -10,7 +10,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 ON_DEMAND = ("alembic", "ansible_runner", "celery", "cryptography", "docker", "kubernetes", "matplotlib",
-             "phonenumbers", "prometheus_api_client", "httpx")
+             "phonenumbers", "prometheus_api_client", "httpx",
+             "croniter")  # croniter: issue 17, only when [reports] is configured
 
 SCRIPT = """
 import asyncio, json, sys

@@ -14,6 +14,7 @@ from dihya.store import (  # noqa: F401 - register their tables
     models_api,
     models_compliance,
     models_pipelines,
+    models_reports,  # issue 17
 )
 from dihya.store.engine import MIGRATIONS, migration_heads, run_migrations, upgrade
 from dihya.store.models import Base

@@ -414,4 +414,6 @@ def build_api(app: App, authenticator: Authenticator,  # noqa: PLR0915 - the rou
         return body
 
     include_pipelines(api, bot, Kit(caller, require, run, once, ApiProblem, approval_place))  # issue 15
+    from dihya.api.rest.reports import add_report_routes  # issue 17: rapports/, webhooks/
+    add_report_routes(api, app, caller, require)
     return api

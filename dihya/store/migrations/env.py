@@ -8,7 +8,13 @@ import os
 from alembic import context
 from sqlalchemy import Connection
 
-from dihya.store import models_alerts, models_compliance, models_pipelines, models_webhooks  # noqa: F401 - register tables
+from dihya.store import (  # noqa: F401 - register tables
+    models_alerts,
+    models_compliance,
+    models_pipelines,
+    models_reports,
+    models_webhooks,
+)
 from dihya.store.engine import make_engine
 from dihya.store.models import Base
 

@@ -1,0 +1,1 @@
+"""Scheduled and on-demand operations reports (issue 17)."""
