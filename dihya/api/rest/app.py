@@ -27,6 +27,7 @@ from bot.events import Message, Place, Sender
 from bot.i18n import N_, Msg
 from bot.rbac import Decision
 from dihya.api.auth import Authenticator
+from dihya.api.rest.docs import add_docs
 from dihya.api.rest.idempotency import HEADER, Idempotency, KeyReused
 from dihya.api.rest.problems import Problems, locale_of
 from dihya.api.verdict import Authenticated
@@ -162,6 +163,7 @@ def build_api(app: App, authenticator: Authenticator,  # noqa: PLR0915 - the rou
         responses={401: {"description": "No valid token (problem+json)"},
                    403: {"description": "The token's person lacks the permission (problem+json)"}},
     )
+    add_docs(api)
 
     @api.exception_handler(ApiProblem)
     async def _problem(request: Request, exc: ApiProblem) -> Response:
