@@ -18,6 +18,7 @@ import anyio
 from fastapi import Body, FastAPI, Query
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
@@ -29,6 +30,7 @@ from bot.rbac import Decision
 from dihya.api.auth import Authenticator
 from dihya.api.rest.docs import add_docs
 from dihya.api.rest.idempotency import HEADER, Idempotency, KeyReused
+from dihya.api.rest.openapi import COMMON, Cursor, Id, correct_openapi, problem_responses
 from dihya.api.rest.problems import Problems, locale_of
 from dihya.api.verdict import Authenticated
 from dihya.app import App
@@ -160,14 +162,18 @@ def build_api(app: App, authenticator: Authenticator,  # noqa: PLR0915 - the rou
                     "approval policies and audit chain as chat. Send `Authorization: Bearer <token>` "
                     "(`dihya token create`).",
         openapi_url="/openapi.json", docs_url=None, redoc_url=None,
-        responses={401: {"description": "No valid token (problem+json)"},
-                   403: {"description": "The token's person lacks the permission (problem+json)"}},
+        responses=COMMON,
     )
     add_docs(api)
+    correct_openapi(api)
 
     @api.exception_handler(ApiProblem)
     async def _problem(request: Request, exc: ApiProblem) -> Response:
         return problems.response(request, exc.status, exc.lines, exc.headers)
+
+    @api.exception_handler(HTTPException)
+    async def _http(request: Request, exc: HTTPException) -> Response:  # no route, wrong method, unreadable body
+        return problems.response(request, exc.status_code, (), exc.headers)
 
     @api.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> Response:
@@ -285,15 +291,17 @@ def build_api(app: App, authenticator: Authenticator,  # noqa: PLR0915 - the rou
         return JobView(id=job.id, kind=job.draft.kind, state=job.state, step=job.step, total=job.total,
                        step_name=job.step_name, summary=job.draft.summary, cancel_requested=job.cancel_requested)
 
-    @api.get("/jobs/{job_id}", response_model=JobView, tags=["jobs"], summary="A job's state and progress",
+    @api.get("/jobs/{job_id}", response_model=JobView, tags=["jobs"], responses=problem_responses(404),
+             summary="A job's state and progress",
              description="The job's kind, state (queued, running, succeeded, failed, cancelled) and current step.")
-    async def job(request: Request, job_id: int) -> JobView:
+    async def job(request: Request, job_id: Id) -> JobView:
         require(await caller(request), "job.show")
         return job_view(job_id)
 
     @api.post("/jobs/{job_id}/cancel", status_code=202, response_model=JobView, tags=["jobs"],
+              responses=problem_responses(404),
               summary="Ask a job to stop", description="Same rights as `cancel` in chat; answers the job.")
-    async def cancel(request: Request, job_id: int) -> JobView:
+    async def cancel(request: Request, job_id: Id) -> JobView:
         identity = await caller(request)
         job_view(job_id)
         await run(request, identity, "job.cancel", {"id": job_id})
@@ -302,8 +310,8 @@ def build_api(app: App, authenticator: Authenticator,  # noqa: PLR0915 - the rou
     @api.get("/jobs/{job_id}/events", tags=["jobs"], summary="Server-sent events of a job's progress",
              description="One `progress` event per state or step change, until the job ends.",
              response_class=StreamingResponse,
-             responses={200: {"content": {"text/event-stream": {"example": SSE_EXAMPLE}}}})
-    async def events(request: Request, job_id: int) -> StreamingResponse:
+             responses={200: {"content": {"text/event-stream": {"example": SSE_EXAMPLE}}}, **problem_responses(404)})
+    async def events(request: Request, job_id: Id) -> StreamingResponse:
         require(await caller(request), "job.show")
         job_view(job_id)
 
@@ -326,7 +334,7 @@ def build_api(app: App, authenticator: Authenticator,  # noqa: PLR0915 - the rou
     @api.get("/approbations/", response_model=ApprovalPage, tags=["approbations"], summary="Pending approvals",
              description="Pending requests, oldest first; `limit` and `cursor` page through them (`Link: rel=next`).")
     async def pending(request: Request, response: Response, limit: Annotated[int, Query(ge=1, le=100)] = 20,
-                      cursor: Annotated[int, Query(ge=0)] = 0) -> ApprovalPage:
+                      cursor: Cursor = 0) -> ApprovalPage:
         require(await caller(request), "approvals")
         records = sorted((r for r in store.pending_approvals() if r.id > cursor), key=lambda r: r.id)
         page = records[:limit]
@@ -339,9 +347,10 @@ def build_api(app: App, authenticator: Authenticator,  # noqa: PLR0915 - the rou
         return ApprovalPage(items=items, next_cursor=following)
 
     @api.post("/approbations/{approval_id}/votes", response_model=VoteResult, tags=["approbations"],
+              responses=problem_responses(404),
               summary="Vote on an approval request",
               description="Counts like a ✅/❌ reaction in chat: the same approver roles, two-person rule and quorum.")
-    async def vote(request: Request, approval_id: int,
+    async def vote(request: Request, approval_id: Id,
                    body: Annotated[VoteRequest, Body(examples=[{"decision": "approve"}])]) -> VoteResult:
         identity = await caller(request)
         voted = bot.vote(approval_id, identity, body.decision == "approve")

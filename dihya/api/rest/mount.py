@@ -3,6 +3,7 @@ embedded default starts without FastAPI, the JOSE library or an identity provide
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING
 
 from starlette.routing import Mount
@@ -51,4 +52,8 @@ class LazyApi:
 
 
 def api_mount(app: App, authenticator: Authenticator | None = None) -> Mount:
-    return Mount(PREFIX, app=LazyApi(app, authenticator))
+    mount = Mount(PREFIX, app=LazyApi(app, authenticator))
+    # A path holding a newline (``%0A``) must still reach the API, which answers it with a problem
+    # document: Starlette's pattern stops at a newline, leaving a plain-text 404 of the outer app.
+    mount.path_regex = re.compile(mount.path_regex.pattern, re.DOTALL)
+    return mount
