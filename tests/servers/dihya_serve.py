@@ -45,6 +45,13 @@ class Served:
                               timeout=60).stdout
 
 
+def console(data_dir: Path, script: str) -> str:
+    """``dihya console`` on ``data_dir`` (as ``console:admin1``), fed ``script``; what it printed."""
+    env = {**os.environ, "DIHYA_DATA_DIR": str(data_dir), "DIHYA_ADMINS": ADMIN}
+    return subprocess.run([DIHYA, "console"], input=script, env=env, check=True, capture_output=True, text=True,
+                          timeout=120).stdout
+
+
 @contextmanager
 def dihya_serve(data_dir: Path, **settings: str) -> Iterator[Served]:
     """Run ``dihya serve`` until the block ends; ``settings`` are extra ``DIHYA_*`` variables."""
