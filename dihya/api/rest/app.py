@@ -30,6 +30,7 @@ from bot.rbac import Decision
 from dihya.api.auth import Authenticator
 from dihya.api.rest.docs import add_docs
 from dihya.api.rest.idempotency import HEADER, Idempotency, KeyReused
+from dihya.api.rest.mount import service_channel
 from dihya.api.rest.openapi import COMMON, Cursor, Id, correct_openapi, problem_responses
 from dihya.api.rest.problems import Problems, locale_of
 from dihya.api.verdict import Authenticated
@@ -265,11 +266,12 @@ def build_api(app: App, authenticator: Authenticator,  # noqa: PLR0915 - the rou
     @api.post("/deploiements/", status_code=202, response_model=Accepted, tags=["deploiements"],
               summary="Deploy a version of a service",
               description="Staging starts a job (202, `Location` of the job); production asks for approval "
-                          "in chat (202, `Location` of the approval request).")
+                          "in the service's chat channel (202, `Location` of the approval request).")
     async def deploy(request: Request, body: DeploymentRequest) -> Response:
         identity = await caller(request)
         args: dict[str, object] = {"service": body.service, "env": body.environnement, "version": body.version}
-        return await once(request, identity, args, lambda: run(request, identity, "deploy", args, approval_place))
+        where = service_channel(bot.services.catalog, body.service, body.environnement) or approval_place
+        return await once(request, identity, args, lambda: run(request, identity, "deploy", args, where))
 
     # -- scripts -----------------------------------------------------------------------------------
     @api.post("/scripts/", status_code=202, response_model=Accepted, tags=["scripts"],
