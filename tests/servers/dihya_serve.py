@@ -40,10 +40,6 @@ class Served:
                               capture_output=True, text=True, timeout=60)
         return done.stdout.strip()
 
-    def dihya(self, *args: str) -> str:
-        return subprocess.run([DIHYA, *args], env=self.env, check=True, capture_output=True, text=True,
-                              timeout=60).stdout
-
 
 def console(data_dir: Path, script: str) -> str:
     """``dihya console`` on ``data_dir`` (as ``console:admin1``), fed ``script``; what it printed."""
