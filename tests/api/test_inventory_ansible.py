@@ -1,7 +1,7 @@
 """Issue 13, acceptance 5: ``GET /api/it_devops/inventaire/`` is an Ansible dynamic inventory that
 ``ansible-inventory -i`` (ansible-core, a dependency) reads: an executable inventory script that
 fetches it from ``dihya serve`` — what ``-i <(curl …)`` does, in the form Ansible runs — lists every
-server the API knows, in the group of its environment."""
+server of the inventory, in the group of its environment."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from dihya.demo_inventory import DEMO_SERVER
 from tests.servers.dihya_serve import console, dihya_serve
 
 pytestmark = pytest.mark.slow
@@ -45,7 +46,8 @@ def test_ansible_inventory_lists_every_server_of_the_api(tmp_path: Path) -> None
     script.chmod(0o755)
     with dihya_serve(data) as served:
         token = served.token()
-        listed = httpx.get(f"{served.api}/serveurs/", headers={"Authorization": f"Bearer {token}"}, timeout=10)
+        served_json = httpx.get(f"{served.api}/inventaire/", headers={"Authorization": f"Bearer {token}"},
+                                timeout=10).json()
         env = {**os.environ, "DIHYA_INVENTORY_URL": f"{served.api}/inventaire/", "DIHYA_TOKEN": token,
                "ANSIBLE_INVENTORY_ENABLED": "script", "ANSIBLE_LOCAL_TEMP": str(tmp_path / "ansible-tmp"),
                "ANSIBLE_HOME": str(tmp_path / "ansible-home")}
@@ -54,8 +56,9 @@ def test_ansible_inventory_lists_every_server_of_the_api(tmp_path: Path) -> None
     assert done.returncode == 0, done.stderr
     assert "Unable to parse" not in done.stderr and "No inventory was parsed" not in done.stderr, done.stderr
     inventory = json.loads(done.stdout)
-    servers = {s["name"]: (s["address"], s["environnement"]) for s in listed.json()}
-    assert SERVERS.items() <= servers.items()  # and the demo's own machine, server 1 of the embedded default
+    # every server added, and the embedded default's own machine (server 1 of the demo inventory)
+    servers = {**SERVERS, DEMO_SERVER.name: (DEMO_SERVER.address, DEMO_SERVER.environment)}
+    assert set(served_json["_meta"]["hostvars"]) == set(servers)
     hostvars = inventory["_meta"]["hostvars"]
     assert {name: hostvars[name]["ansible_host"] for name in hostvars} == {n: a for n, (a, _) in servers.items()}
     for env_name in {e for _, e in servers.values()}:

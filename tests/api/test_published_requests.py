@@ -103,6 +103,7 @@ def test_the_published_requests_on_the_embedded_default(tmp_path: Path) -> None:
         assert vote.json()["state"] == "dispatched", vote.text
         job = f"/api/it_devops/jobs/{staging.json()['id'] + 2}"
         assert finished(served, job, admin)["state"] == "succeeded"
-        servers = httpx.get(f"{served.api}/serveurs/", headers=bearer(admin), timeout=10).json()
-    assert [s["name"] for s in servers] == ["localhost"]  # the embedded default's server 1 (monitoring/?serveur_id=1)
+        inventory = httpx.get(f"{served.api}/inventaire/", headers=bearer(admin), timeout=10).json()
+    # the embedded default's server 1 (monitoring/?serveur_id=1), on which deploy_app.yml ran for "all"
+    assert inventory["_meta"]["hostvars"] == {"localhost": {"ansible_host": "127.0.0.1"}}
     assert (data / "deployed" / "app-localhost.txt").read_text() == "latest"
