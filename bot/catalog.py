@@ -1,7 +1,8 @@
 """The service catalog: for each service and environment, how it is deployed.
 
 Configuration (``[services.NAME.ENV]`` tables in the TOML settings file), not code. The embedded
-default ships ``DEMO`` so a fresh machine can deploy ``web`` with a bundled local playbook.
+default ships ``DEMO`` so a fresh machine can deploy ``web`` and ``backend-django`` (the service of the
+published API example) with bundled local playbooks.
 """
 
 from __future__ import annotations
@@ -66,14 +67,15 @@ class ServiceCatalog:
         return found
 
 
-def _demo(env: str) -> Deployment:
-    return Deployment("web", env, "ansible",
+def _demo(service: str, env: str) -> Deployment:
+    """The demo playbooks record ``service``'s releases under the data directory (their ``service`` variable)."""
+    return Deployment(service, env, "ansible",
                       {"playbook": "deploy_web.yml", "rollback_playbook": "rollback_web.yml",
                        "restart_playbook": "restart_web.yml", "scale_playbook": "scale_web.yml",
-                       "log_file": "deployed/history-web.jsonl"}, timeout_s=300)  # `logs web in staging`
+                       "log_file": f"deployed/history-{service}.jsonl"}, timeout_s=300)  # `logs web in staging`
 
 
 DEMO = ServiceCatalog(
-    services={"web": {"staging": _demo("staging"), "production": _demo("production")}},
+    services={name: {env: _demo(name, env) for env in ("staging", "production")} for name in ("web", "backend-django")},
     playbooks={"deploy-web": "deploy_web.yml", "sleep-demo": "sleep_demo.yml"},
 )

@@ -147,11 +147,13 @@ def _manifest_update(settings: Settings, text: CliText) -> int:
 
 def _console(settings: Settings, json_mode: bool) -> int:
     from adapters.console import ConsoleChat, run_console, stdin_lines
+    from dihya.demo_inventory import seed_demo_inventory
 
     app = build_app(settings)
 
     async def session(app: App) -> None:
         await app.start()
+        seed_demo_inventory(app)
         settle_heap()
         chat = ConsoleChat(app.runtime, sys.stdout, json_mode=json_mode, user=settings.console_user,
                            channel=settings.console_channel, upload_dir=settings.data_dir / "uploads")

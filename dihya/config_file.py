@@ -157,6 +157,9 @@ def _deployment(service: str, env: str, spec: object) -> Deployment:
     if not isinstance(timeout, int) or timeout < 1:
         raise SettingsError(f"DIHYA_CONFIG_FILE: {where} timeout_seconds must be a positive integer")
     params = {k: str(v) for k, v in spec.items() if k not in ("runner", "timeout_seconds", "secrets", "env", "ports")}
+    platform, sep, channel = params.get("channel", "x:y").partition(":")
+    if not (sep and platform and channel):  # the service's chat channel, where its approvals are posted
+        raise SettingsError(f"DIHYA_CONFIG_FILE: {where} channel must be PLATFORM:CHANNEL_ID, e.g. \"slack:C0123\"")
     return Deployment(service, env, str(spec["runner"]), params, timeout, _secret_names(where, spec),
                       _text_list(where, spec, "env"), _text_list(where, spec, "ports"))
 

@@ -10,6 +10,7 @@ from adapters.base import ChatAdapter, LeaderSource
 from dihya.alerts.webhook import alertmanager_routes
 from dihya.api.rest.mount import api_mount  # issue 13
 from dihya.app import App, build_app, settle_heap
+from dihya.demo_inventory import seed_demo_inventory
 from dihya.http import build_http
 from dihya.http_server import http_server
 from dihya.leader_sources import SourceLeadership
@@ -41,6 +42,7 @@ def configured_adapters(app: App) -> list[ChatAdapter]:
 async def serve(settings: Settings) -> None:
     app = build_app(settings)
     await app.start()
+    seed_demo_inventory(app)  # issue 13: the published examples name server 1
     adapters = configured_adapters(app)
     routes = [route for adapter in adapters for route in adapter.routes()]
     if app.alerts is not None:  # issue 5: POST /hooks/alertmanager

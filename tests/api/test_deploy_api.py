@@ -129,3 +129,41 @@ async def test_cancel_asks_a_running_job_to_stop(app: App) -> None:
     assert cancel.json()["cancel_requested"] or cancel.json()["state"] == "cancelled"
     assert (await wait_job(app, 1)).state in ("cancelled", "succeeded")
     assert missing.status_code == 404 and missing.json()["detail"] == "Il n’y a pas de tâche n°99."
+
+
+async def test_a_service_with_its_own_channel_gets_its_approvals_there(engine: Engine, tmp_path: Path) -> None:
+    config = tmp_path / "dihya.toml"
+    config.write_text('[services.backend-django.production]\nrunner = "ansible"\nplaybook = "deploy_web.yml"\n'
+                      'channel = "console:backend"\n', encoding="utf-8")
+    settings = load_settings(data_dir=tmp_path, admins=("console:admin1",), rate_limit_per_minute=0,
+                             identity_cache_seconds=0, content_dir=content_copy(tmp_path), api_channel="console:main",
+                             config_file=config)
+    app = build_app(settings, engine=engine)
+    await app.start()
+    chat = Transcript(app, channel="backend")
+    try:
+        app.store.grant_role("console:dev1", "developer")
+        app.store.grant_role("console:devops1", "devops")
+        async with client(app) as http:
+            answer = await http.post(f"{BASE}/deploiements/", headers=bearer(app, "console:dev1"),
+                                     json={"service": "backend-django", "environnement": "production",
+                                           "version": "v1.2.3"})
+        assert answer.status_code == 202, answer.text
+        request = next(p for p in chat.posted if p.key == "approval:1")
+        assert request.channel == "backend"  # the service's channel, not DIHYA_API_CHANNEL
+        await chat.react("devops1", "✅", request.id)
+        assert (await wait_job(app, 1)).state == "succeeded"
+        assert (settings.data_dir / "deployed" / "backend-django-production.txt").read_text() == "v1.2.3"
+    finally:
+        await app.stop()
+
+
+def test_a_service_channel_must_name_a_platform(tmp_path: Path) -> None:
+    from dihya.config_file import load_config, service_catalog
+    from dihya.settings import SettingsError
+
+    config = tmp_path / "dihya.toml"
+    config.write_text('[services.web.production]\nrunner = "ansible"\nplaybook = "deploy_web.yml"\nchannel = "C0123"\n',
+                      encoding="utf-8")
+    with pytest.raises(SettingsError, match="PLATFORM:CHANNEL_ID"):
+        service_catalog(load_config(config))

@@ -15,7 +15,7 @@ def test_the_demo_catalog_deploys_web_with_ansible() -> None:
 
 
 @pytest.mark.parametrize(("call", "known"), [
-    (lambda: DEMO.deployment("api", "staging"), "web"),
+    (lambda: DEMO.deployment("api", "staging"), "backend-django, web"),
     (lambda: DEMO.deployment("web", "test"), "production, staging"),
     (lambda: DEMO.playbook("nope"), "deploy-web, sleep-demo"),
 ])

@@ -18,6 +18,7 @@ import anyio
 from fastapi import Body, FastAPI, Query
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
@@ -27,7 +28,10 @@ from bot.events import Message, Place, Sender
 from bot.i18n import N_, Msg
 from bot.rbac import Decision
 from dihya.api.auth import Authenticator
+from dihya.api.rest.docs import add_docs
 from dihya.api.rest.idempotency import HEADER, Idempotency, KeyReused
+from dihya.api.rest.mount import service_channel
+from dihya.api.rest.openapi import COMMON, Cursor, Id, correct_openapi, problem_responses
 from dihya.api.rest.pipelines import Kit, include_pipelines  # issue 15
 from dihya.api.rest.problems import Problems, locale_of
 from dihya.api.verdict import Authenticated
@@ -160,13 +164,18 @@ def build_api(app: App, authenticator: Authenticator,  # noqa: PLR0915 - the rou
                     "approval policies and audit chain as chat. Send `Authorization: Bearer <token>` "
                     "(`dihya token create`).",
         openapi_url="/openapi.json", docs_url=None, redoc_url=None,
-        responses={401: {"description": "No valid token (problem+json)"},
-                   403: {"description": "The token's person lacks the permission (problem+json)"}},
+        responses=COMMON,
     )
+    add_docs(api)
+    correct_openapi(api)
 
     @api.exception_handler(ApiProblem)
     async def _problem(request: Request, exc: ApiProblem) -> Response:
         return problems.response(request, exc.status, exc.lines, exc.headers)
+
+    @api.exception_handler(HTTPException)
+    async def _http(request: Request, exc: HTTPException) -> Response:  # no route, wrong method, unreadable body
+        return problems.response(request, exc.status_code, (), exc.headers)
 
     @api.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> Response:
@@ -258,11 +267,12 @@ def build_api(app: App, authenticator: Authenticator,  # noqa: PLR0915 - the rou
     @api.post("/deploiements/", status_code=202, response_model=Accepted, tags=["deploiements"],
               summary="Deploy a version of a service",
               description="Staging starts a job (202, `Location` of the job); production asks for approval "
-                          "in chat (202, `Location` of the approval request).")
+                          "in the service's chat channel (202, `Location` of the approval request).")
     async def deploy(request: Request, body: DeploymentRequest) -> Response:
         identity = await caller(request)
         args: dict[str, object] = {"service": body.service, "env": body.environnement, "version": body.version}
-        return await once(request, identity, args, lambda: run(request, identity, "deploy", args, approval_place))
+        where = service_channel(bot.services.catalog, body.service, body.environnement) or approval_place
+        return await once(request, identity, args, lambda: run(request, identity, "deploy", args, where))
 
     # -- scripts -----------------------------------------------------------------------------------
     @api.post("/scripts/", status_code=202, response_model=Accepted, tags=["scripts"],
@@ -284,15 +294,17 @@ def build_api(app: App, authenticator: Authenticator,  # noqa: PLR0915 - the rou
         return JobView(id=job.id, kind=job.draft.kind, state=job.state, step=job.step, total=job.total,
                        step_name=job.step_name, summary=job.draft.summary, cancel_requested=job.cancel_requested)
 
-    @api.get("/jobs/{job_id}", response_model=JobView, tags=["jobs"], summary="A job's state and progress",
+    @api.get("/jobs/{job_id}", response_model=JobView, tags=["jobs"], responses=problem_responses(404),
+             summary="A job's state and progress",
              description="The job's kind, state (queued, running, succeeded, failed, cancelled) and current step.")
-    async def job(request: Request, job_id: int) -> JobView:
+    async def job(request: Request, job_id: Id) -> JobView:
         require(await caller(request), "job.show")
         return job_view(job_id)
 
     @api.post("/jobs/{job_id}/cancel", status_code=202, response_model=JobView, tags=["jobs"],
+              responses=problem_responses(404),
               summary="Ask a job to stop", description="Same rights as `cancel` in chat; answers the job.")
-    async def cancel(request: Request, job_id: int) -> JobView:
+    async def cancel(request: Request, job_id: Id) -> JobView:
         identity = await caller(request)
         job_view(job_id)
         await run(request, identity, "job.cancel", {"id": job_id})
@@ -302,8 +314,8 @@ def build_api(app: App, authenticator: Authenticator,  # noqa: PLR0915 - the rou
              description="Like `job log N` in a direct message: the whole output the job kept (bounded, "
                          "redacted), as text.", response_class=Response,
              responses={200: {"content": {"text/plain": {"example": "disk usage of /tmp\n4.0K\t/tmp/a\n"}}},
-                        404: {"description": "No such job, or it kept no log (problem+json)"}})
-    async def job_log(request: Request, job_id: int) -> Response:
+                        **problem_responses(403, 404)})
+    async def job_log(request: Request, job_id: Id) -> Response:
         identity = await caller(request)
         job_view(job_id)
         place = Place(PLATFORM, identity, direct=True)  # the answer goes to the caller alone
@@ -321,8 +333,8 @@ def build_api(app: App, authenticator: Authenticator,  # noqa: PLR0915 - the rou
     @api.get("/jobs/{job_id}/events", tags=["jobs"], summary="Server-sent events of a job's progress",
              description="One `progress` event per state or step change, until the job ends.",
              response_class=StreamingResponse,
-             responses={200: {"content": {"text/event-stream": {"example": SSE_EXAMPLE}}}})
-    async def events(request: Request, job_id: int) -> StreamingResponse:
+             responses={200: {"content": {"text/event-stream": {"example": SSE_EXAMPLE}}}, **problem_responses(404)})
+    async def events(request: Request, job_id: Id) -> StreamingResponse:
         require(await caller(request), "job.show")
         job_view(job_id)
 
@@ -345,7 +357,7 @@ def build_api(app: App, authenticator: Authenticator,  # noqa: PLR0915 - the rou
     @api.get("/approbations/", response_model=ApprovalPage, tags=["approbations"], summary="Pending approvals",
              description="Pending requests, oldest first; `limit` and `cursor` page through them (`Link: rel=next`).")
     async def pending(request: Request, response: Response, limit: Annotated[int, Query(ge=1, le=100)] = 20,
-                      cursor: Annotated[int, Query(ge=0)] = 0) -> ApprovalPage:
+                      cursor: Cursor = 0) -> ApprovalPage:
         require(await caller(request), "approvals")
         records = sorted((r for r in store.pending_approvals() if r.id > cursor), key=lambda r: r.id)
         page = records[:limit]
@@ -358,9 +370,10 @@ def build_api(app: App, authenticator: Authenticator,  # noqa: PLR0915 - the rou
         return ApprovalPage(items=items, next_cursor=following)
 
     @api.post("/approbations/{approval_id}/votes", response_model=VoteResult, tags=["approbations"],
+              responses=problem_responses(404),
               summary="Vote on an approval request",
               description="Counts like a ✅/❌ reaction in chat: the same approver roles, two-person rule and quorum.")
-    async def vote(request: Request, approval_id: int,
+    async def vote(request: Request, approval_id: Id,
                    body: Annotated[VoteRequest, Body(examples=[{"decision": "approve"}])]) -> VoteResult:
         identity = await caller(request)
         voted = bot.vote(approval_id, identity, body.decision == "approve")

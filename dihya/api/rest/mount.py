@@ -3,11 +3,13 @@ embedded default starts without FastAPI, the JOSE library or an identity provide
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING
 
 from starlette.routing import Mount
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from bot.catalog import ServiceCatalog
 from bot.events import Place
 from dihya.app import App
 from dihya.config_file import load_config
@@ -20,15 +22,32 @@ PREFIX = "/api/it_devops"
 
 
 def approval_place(app: App) -> Place | None:
-    """Where approvals asked over HTTP are posted: ``DIHYA_API_CHANNEL``, else ``DIHYA_ALERTS_CHANNEL``
-    (the catalog names no channel per service)."""
+    """Where approvals asked over HTTP are posted when the service names no channel of its own:
+    ``DIHYA_API_CHANNEL``, else ``DIHYA_ALERTS_CHANNEL``."""
     address = app.settings.api_channel or app.settings.alerts_channel
     if address is None:
         return None
-    platform, sep, channel = address.partition(":")
-    if not sep or not platform or not channel:
+    place = chat_place(address)
+    if place is None:
         raise SettingsError(f"DIHYA_API_CHANNEL: channel {address!r} must be PLATFORM:CHANNEL_ID, e.g. slack:C0123")
-    return Place(platform, channel)
+    return place
+
+
+def chat_place(address: str) -> Place | None:
+    """``PLATFORM:CHANNEL_ID`` as a place, or None when it is not of that form."""
+    platform, sep, channel = address.partition(":")
+    return Place(platform, channel) if sep and platform and channel else None
+
+
+def service_channel(catalog: ServiceCatalog, service: str, environment: str) -> Place | None:
+    """The chat channel of ``service`` (``channel = "slack:C0123"`` in its ``[services.NAME.ENV]`` table;
+    another environment's when this one names none), where its approval requests go."""
+    environments = catalog.services.get(service, {})
+    for deployment in sorted(environments.values(), key=lambda d: d.environment != environment):
+        place = chat_place(deployment.params.get("channel", ""))
+        if place is not None:
+            return place
+    return None
 
 
 class LazyApi:
@@ -51,4 +70,8 @@ class LazyApi:
 
 
 def api_mount(app: App, authenticator: Authenticator | None = None) -> Mount:
-    return Mount(PREFIX, app=LazyApi(app, authenticator))
+    mount = Mount(PREFIX, app=LazyApi(app, authenticator))
+    # A path holding a newline (``%0A``) must still reach the API, which answers it with a problem
+    # document: Starlette's pattern stops at a newline, leaving a plain-text 404 of the outer app.
+    mount.path_regex = re.compile(mount.path_regex.pattern, re.DOTALL)
+    return mount

@@ -16,6 +16,7 @@ TITLES: dict[int, str] = {
     401: N_("Authentication required"),
     403: N_("Not allowed"),
     404: N_("Not found"),
+    405: N_("Method not allowed"),
     409: N_("Conflict"),
     422: N_("Invalid request"),
     429: N_("Too many requests"),
