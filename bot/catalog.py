@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from bot.errors import UserError
 from bot.i18n import N_
+from bot.ports import Server
 
 RUNNERS = frozenset({"ansible", "docker", "kubernetes"})
 CONTAINER_KINDS = {  # what each container runner can do; Docker has no replicas to scale
@@ -79,3 +80,9 @@ DEMO = ServiceCatalog(
     services={name: {env: _demo(name, env) for env in ("staging", "production")} for name in ("web", "backend-django")},
     playbooks={"deploy-web": "deploy_web.yml", "sleep-demo": "sleep_demo.yml"},
 )
+
+
+# The embedded default's one server: this machine (``dihya/demo_inventory.py`` adds it on a fresh
+# start). Its playbooks run with ``connection: local``; it is the only loopback entry the embedded
+# default lets reach an inventory, and only under this name (``servers add`` still refuses loopback).
+DEMO_SERVER = Server("localhost", "127.0.0.1", "staging")

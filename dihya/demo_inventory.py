@@ -4,16 +4,14 @@
 Added once, by ``dihya serve`` and ``dihya console`` when the demo catalog is in use and the inventory
 is empty; a person who removes it does not see it come back. The address is loopback, which
 ``servers add`` refuses unless ``[inventory] allow_addresses`` lists it: the demo playbooks run with
-``connection: local`` and never connect to it.
+``connection: local`` and never connect to it, and runs accept it under this name only (``DEMO_SERVER``).
 """
 
 from __future__ import annotations
 
-from bot.catalog import DEMO
-from bot.ports import Server
+from bot.catalog import DEMO, DEMO_SERVER
 from dihya.app import App
 
-DEMO_SERVER = Server("localhost", "127.0.0.1", "staging")
 SEEDED = "demo:inventory-seeded"
 
 

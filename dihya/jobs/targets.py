@@ -14,7 +14,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from bot.addresses import STRICT, AddressPolicy
 from bot.argtypes import KeyValues
-from bot.catalog import Deployment, ServiceCatalog
+from bot.catalog import DEMO, DEMO_SERVER, Deployment, ServiceCatalog
 from bot.errors import UserError
 from bot.i18n import N_, Msg
 from bot.jobs import JobRecord
@@ -82,7 +82,8 @@ class CatalogRunner:
     def __init__(self, catalog: ServiceCatalog, backends: Backends, store: Store, data_dir: Path,
                  secrets: SecretSource | None = None, addresses: AddressPolicy = STRICT,
                  scripts: ScriptCatalog | None = None, connection: Mapping[str, str] | None = None) -> None:
-        self._servers = ServerInventories(store, addresses, connection)
+        trusted = frozenset({DEMO_SERVER}) if catalog is DEMO else frozenset()
+        self._servers = ServerInventories(store, addresses, connection, trusted)
         self._catalog = catalog
         self._scripts = scripts or ScriptCatalog()
         self._backends = backends

@@ -24,6 +24,7 @@ from bot.jobs import JobRecord
 from bot.ports import Store
 from bot.rbac import Decision
 from commands.pipelines import KIND, RERUN_COMMAND, RUN_COMMAND
+from dihya.api.rest.openapi import Id, Problem
 
 TAG = "pipelines"
 CATALOG_COMMAND, STATUS_COMMAND, CANCEL_COMMAND = "pipelines", "pipeline.status", "pipeline.cancel"
@@ -101,10 +102,11 @@ ACCEPTED: dict[int | str, dict[str, Any]] = {
     202: {"description": "A job started (`Location`: the job) or an approval was asked in chat (`Location`: the "
                          "approval request).",
           "content": {"application/json": {"example": {"status": "job", "id": 12, "url": "/api/it_devops/jobs/12"}}}},
-    404: {"description": "No such pipeline or run (problem+json)"},
-    422: {"description": "A ref or parameter the pipeline does not allow, with the allowed ones (problem+json)"},
+    404: {"description": "No such pipeline or run (problem+json)", "model": Problem},
+    422: {"description": "A ref or parameter the pipeline does not allow, with the allowed ones (problem+json)",
+          "model": Problem},
 }
-NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "No such run (problem+json)"}}
+NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "No such run (problem+json)", "model": Problem}}
 
 
 def param_text(values: Mapping[str, str | int | bool]) -> str:
@@ -117,14 +119,14 @@ def include_pipelines(api: FastAPI, bot: Bot, kit: Kit) -> None:
     services = bot.services
     store: Store = services.store
 
-    def pipeline_job(run_id: int) -> JobRecord:
+    def pipeline_job(run_id: Id) -> JobRecord:
         job = store.job(run_id)
         if job is None or job.draft.kind != KIND:
             raise kit.problem(404, Msg(N_("No pipeline run #{id}; “pipeline status NAME” lists a pipeline's runs."),
                                        {"id": run_id}))
         return job
 
-    def run_view(run_id: int) -> RunView:
+    def run_view(run_id: Id) -> RunView:
         job = pipeline_job(run_id)
         runs = services.pipeline_runs
         found = runs.pipeline_run_for_job(job.id) if runs is not None else None
@@ -180,7 +182,7 @@ def include_pipelines(api: FastAPI, bot: Bot, kit: Kit) -> None:
     @api.get("/pipelines/runs/{run_id}", response_model=RunView, tags=[TAG], summary="A pipeline run",
              description="Like `pipeline status RUN`: the job's state and the provider's run with its stages and link.",
              responses=NOT_FOUND)
-    async def status(request: Request, run_id: int) -> RunView:
+    async def status(request: Request, run_id: Id) -> RunView:
         kit.require(await kit.caller(request), STATUS_COMMAND, {"target": str(run_id)})
         return run_view(run_id)
 
@@ -189,7 +191,7 @@ def include_pipelines(api: FastAPI, bot: Bot, kit: Kit) -> None:
               description="Like `pipeline cancel RUN` (the requester or an operator): the cancel reaches the "
                           "provider; answers the run as it is now.",
               responses=NOT_FOUND)
-    async def cancel(request: Request, run_id: int) -> RunView:
+    async def cancel(request: Request, run_id: Id) -> RunView:
         identity = await kit.caller(request)
         pipeline_job(run_id)
         await kit.run(request, identity, CANCEL_COMMAND, {"run": run_id}, None)
@@ -199,7 +201,7 @@ def include_pipelines(api: FastAPI, bot: Bot, kit: Kit) -> None:
               description="Like `pipeline rerun RUN`: a failed or cancelled run's failed jobs again (GitHub, GitLab) "
                           "or the same build (Jenkins), with `pipeline run`'s permission for that pipeline.",
               responses=ACCEPTED)
-    async def rerun(request: Request, run_id: int) -> Response:
+    async def rerun(request: Request, run_id: Id) -> Response:
         identity = await kit.caller(request)
         pipeline_job(run_id)
         args: dict[str, object] = {"run": run_id}
