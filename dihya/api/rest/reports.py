@@ -15,6 +15,7 @@ from starlette.responses import Response
 
 from bot.i18n import N_, Msg
 from dihya.api.rest.app import PREFIX, ApiProblem
+from dihya.api.rest.openapi import Id, problem_responses
 from dihya.app import App
 
 Caller = Callable[[Request], Awaitable[str]]
@@ -85,8 +86,8 @@ def add_report_routes(api: FastAPI, app: App, caller: Caller, require: Require) 
     @api.get("/rapports/{report_id}", tags=["rapports"], summary="One report: Markdown, or its chart",
              description="The Markdown file; with `Accept: image/png`, the chart.", response_class=Response,
              responses={200: {"content": {"text/markdown": {"example": "# Operations report: slack:C0123\n"},
-                                          PNG: {}}}})
-    async def one(request: Request, report_id: int) -> Response:
+                                          PNG: {}}}, **problem_responses(404)})
+    async def one(request: Request, report_id: Id) -> Response:
         require(await caller(request), "report.now")
         text, png = found(report_id)
         if _prefers_png(request.headers.get("accept", "")):
@@ -95,8 +96,8 @@ def add_report_routes(api: FastAPI, app: App, caller: Caller, require: Require) 
 
     @api.get("/rapports/{report_id}/graphique.png", tags=["rapports"], summary="A report's chart (PNG)",
              description="Deploys (succeeded, failed) and alerts fired per day, as a PNG image.",
-             response_class=Response, responses={200: {"content": {PNG: {}}}})
-    async def graph(request: Request, report_id: int) -> Response:
+             response_class=Response, responses={200: {"content": {PNG: {}}}, **problem_responses(404)})
+    async def graph(request: Request, report_id: Id) -> Response:
         require(await caller(request), "report.now")
         return Response(found(report_id)[1], media_type=PNG)
 
