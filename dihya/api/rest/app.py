@@ -28,7 +28,7 @@ from bot.i18n import N_, Msg
 from bot.rbac import GUEST, Decision
 from dihya.api.auth import Authenticator
 from dihya.api.rest import resources
-from dihya.api.rest.context import CLAIMED_ROLES, ApiProblem, Rest
+from dihya.api.rest.context import CLAIMED_ROLES, ApiProblem, Pending, Rest
 from dihya.api.rest.idempotency import HEADER, Idempotency, KeyReused
 from dihya.api.rest.problems import Problems, locale_of
 from dihya.api.verdict import Authenticated
@@ -153,6 +153,10 @@ def build_api(app: App, authenticator: Authenticator,  # noqa: PLR0915 - the rou
     @api.exception_handler(ApiProblem)
     async def _problem(request: Request, exc: ApiProblem) -> Response:
         return problems.response(request, exc.status, exc.lines, exc.headers)
+
+    @api.exception_handler(Pending)
+    async def _pending(request: Request, exc: Pending) -> Response:
+        return exc.response()
 
     @api.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> Response:

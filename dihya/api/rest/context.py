@@ -18,7 +18,7 @@ from starlette.responses import JSONResponse, Response
 
 from bot.core import Bot, Invoked
 from bot.events import Place
-from bot.i18n import N_, Msg
+from bot.i18n import Msg
 from bot.ports import Store
 from bot.registry import Reply
 from dihya.api.rest.problems import locale_of
@@ -35,6 +35,19 @@ class ApiProblem(Exception):
     def __init__(self, status: int, *lines: Msg, headers: dict[str, str] | None = None) -> None:
         super().__init__(status)
         self.status, self.lines, self.headers = status, lines, headers or {}
+
+
+class Pending(Exception):
+    """A read that an approval policy covers (``[approvals."audit.export"]``): answered 202 with the
+    approval request's URL, as a mutating POST is; the result goes to chat once approved."""
+
+    def __init__(self, approval_id: int) -> None:
+        super().__init__(approval_id)
+        self.url = f"{PREFIX}/approbations/{approval_id}"
+        self.body: dict[str, object] = {"status": "approval", "id": approval_id, "url": self.url}
+
+    def response(self) -> JSONResponse:
+        return JSONResponse(self.body, status_code=202, headers={"Location": self.url})
 
 
 class Runner(Protocol):
@@ -80,6 +93,8 @@ class Rest:
         A deferred failure becomes a problem (a user error 422, anything else 502). With
         ``finish=False`` the caller finishes and delivers the replies itself (to use their files first)."""
         invoked = await self.run(request, identity, name, args, answer_here=True)
+        if invoked.status == "approval":
+            raise Pending(int(invoked.ref.partition(":")[2]))
         replies: list[Reply] = []
         for later in invoked.outcome.later:
             reply = await anyio.to_thread.run_sync(Bot.run_later, later)
