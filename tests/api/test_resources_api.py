@@ -109,3 +109,30 @@ async def test_rollback_in_production_asks_for_approval(app: App, chat: Transcri
     assert any(p.key == "approval:2" and p.channel == "main" for p in chat.posted)
     assert guest.status_code == 403
     assert len(app.store.jobs()) == 1  # nothing ran before the approval
+
+
+def _has_example(node: object, components: dict[str, object], seen: frozenset[str] = frozenset()) -> bool:
+    """Whether an example is in ``node`` or any schema it refers to."""
+    if isinstance(node, dict):
+        ref = node.get("$ref")
+        if isinstance(ref, str) and ref not in seen \
+                and _has_example(components[ref.rsplit("/", 1)[1]], components, seen | {ref}):
+            return True
+        return "example" in node or "examples" in node or any(_has_example(v, components, seen) for v in node.values())
+    if isinstance(node, list):
+        return any(_has_example(v, components, seen) for v in node)
+    return False
+
+
+async def test_every_operation_has_a_description_and_an_example(app: App) -> None:
+    async with client(app) as http:
+        spec = (await http.get(f"{BASE}/openapi.json")).json()
+    schemas = spec["components"]["schemas"]
+    paths = spec["paths"]
+    for path in ("/serveurs/{serveur_id}", "/monitoring/", "/deploiements/{deploiement_id}/rollback", "/incidents/",
+                 "/incidents/{incident_id}/rapport", "/alertes/", "/alertes/silences", "/audits/export", "/logs/"):
+        assert path in paths, path
+    for path, operations in paths.items():
+        for method, operation in operations.items():
+            assert operation.get("description"), (method, path)
+            assert _has_example(operation, schemas), (method, path)

@@ -15,6 +15,7 @@ from bot.monitoring import SilenceView
 from dihya.api.rest.context import Rest, page
 
 SCANNED = 2000  # the most recent alerts a listing looks through
+SILENCE_ID = "3fa85f64-5717-4562-b3fc-2c963f66afa6"
 
 
 class AlertItem(BaseModel):
@@ -133,8 +134,8 @@ def router(rest: Rest) -> APIRouter:
                 description="Like `unsilence ID` (`alerts.manage`): expires the silence now.",
                 response_class=Response)
     async def unsilence(request: Request,
-                        silence_id: Annotated[str, Path(min_length=1, max_length=100,
-                                                        pattern=r"^[A-Za-z0-9_.-]+$")]) -> Response:
+                        silence_id: Annotated[str, Path(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_.-]+$",
+                                                        examples=[SILENCE_ID])]) -> Response:
         await rest.answer(request, await rest.caller(request), "unsilence", {"id": silence_id})
         return Response(status_code=204)
 

@@ -17,6 +17,7 @@ from dihya.api.rest.context import MAX_ID, ApiProblem, Rest, page
 
 KINDS = frozenset({"deploy", "rollback"})
 SCANNED = 2000  # the most recent jobs a listing looks through (older ones are in the audit log)
+DEPLOYMENT_ID = Annotated[int, Path(ge=1, le=MAX_ID, examples=[7])]
 State = Literal["queued", "running", "succeeded", "failed", "refused", "cancelled", "timed_out"]
 
 
@@ -81,7 +82,7 @@ def router(rest: Rest) -> APIRouter:
 
     @api.get("/deploiements/{deploiement_id}", response_model=DeploymentView, summary="One deployment",
              description="A deploy or rollback by id (its job's id); its progress is at `job_url`.")
-    async def detail(request: Request, deploiement_id: Annotated[int, Path(ge=1, le=MAX_ID)]) -> DeploymentView:
+    async def detail(request: Request, deploiement_id: DEPLOYMENT_ID) -> DeploymentView:
         rest.require(await rest.caller(request), "job.show")
         return view(deployment(deploiement_id))
 
@@ -93,7 +94,7 @@ def router(rest: Rest) -> APIRouter:
                           "approval request). `Idempotency-Key` is honoured.",
               responses={202: {"description": "A job or an approval request", "content": {"application/json": {
                   "example": {"status": "approval", "id": 3, "url": "/api/it_devops/approbations/3"}}}}})
-    async def rollback(request: Request, deploiement_id: Annotated[int, Path(ge=1, le=MAX_ID)]) -> Response:
+    async def rollback(request: Request, deploiement_id: DEPLOYMENT_ID) -> Response:
         identity = await rest.caller(request)
         rest.require(identity, "job.show")
         job = deployment(deploiement_id)

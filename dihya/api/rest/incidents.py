@@ -18,7 +18,7 @@ from dihya.api.rest.context import MAX_ID, ApiProblem, Rest, page
 
 SCANNED = 2000  # the most recent incidents a listing looks through
 Severity = Literal["sev1", "sev2", "sev3", "sev4"]
-INCIDENT_ID = Annotated[int, Path(ge=1, le=MAX_ID)]
+INCIDENT_ID = Annotated[int, Path(ge=1, le=MAX_ID, examples=[1])]
 
 
 class IncidentEventView(BaseModel):

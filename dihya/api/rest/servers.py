@@ -58,7 +58,8 @@ def router(rest: Rest) -> APIRouter:
 
     @api.get("/serveurs/{serveur_id}", response_model=ServerView, summary="One server",
              description="The server with this id (`servers show NAME` in chat); 404 when there is none.")
-    async def server(request: Request, serveur_id: Annotated[int, Path(ge=1, le=MAX_ID)]) -> ServerView:
+    async def server(request: Request,
+                     serveur_id: Annotated[int, Path(ge=1, le=MAX_ID, examples=[1])]) -> ServerView:
         rest.require(await rest.caller(request), "servers.show")
         return view(server_by_id(rest.store, serveur_id))
 
