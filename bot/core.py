@@ -205,6 +205,18 @@ class Bot:
             return Invoked("invalid", outcome, event, lines=reply.lines)
         return Invoked("done", outcome, event, ref=reply.ref, lines=reply.lines)
 
+    def throttled(self, actor_key: str, place: Place) -> bool:
+        """Whether a call by ``actor_key`` that runs no command (a read over HTTP) is past the
+        per-sender rate limit; it counts like a message, and a flood gets its one audit row."""
+        if not self._limit.active:
+            return False
+        flood = self._limit.check(actor_key)
+        if flood is None:
+            return False
+        if flood.first:
+            flood.actor, flood.place = self.services.store.pseudonym(actor_key), place.address
+        return True
+
     def vote(self, request_id: int, voter_key: str, approve: bool,
              claimed_roles: frozenset[str] = frozenset()) -> Voted | None:
         """A vote on approval ``request_id`` that counts like a ✅/❌ reaction; None when there is no such request."""

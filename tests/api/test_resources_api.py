@@ -54,6 +54,23 @@ async def test_servers_have_numeric_ids_filters_and_pages(app: App) -> None:
     assert ("api:GET /serveurs/{serveur_id}", "404") in trail(app)
 
 
+async def test_reads_count_against_the_rate_limit_like_messages(engine: Engine, tmp_path: Path) -> None:
+    settings = load_settings(data_dir=tmp_path, admins=("console:admin1",), rate_limit_per_minute=2,
+                             rate_limit_burst=2, identity_cache_seconds=0)
+    app = build_app(settings, engine=engine)
+    await app.start()
+    try:
+        async with client(app) as http:
+            headers = bearer(app, "console:admin1")
+            answers = [await http.get(f"{BASE}/serveurs/?lang=fr", headers=headers) for _ in range(3)]
+    finally:
+        await app.stop()
+    assert [a.status_code for a in answers] == [200, 200, 429]
+    assert int(answers[2].headers["Retry-After"]) > 0
+    assert answers[2].json()["detail"] == "Trop de requêtes : attendez avant de réessayer."
+    assert ("rate_limit", "throttled") in trail(app)
+
+
 async def deploy(app: App, http: object, version: str, env: str = "staging") -> int:
     answer = await http.post(f"{BASE}/deploiements/", headers=bearer(app, "console:dev1"),  # type: ignore[attr-defined]
                              json={"service": "web", "environnement": env, "version": version})

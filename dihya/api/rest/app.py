@@ -15,20 +15,20 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Annotated, Any, Literal
 
 import anyio
-from fastapi import Body, FastAPI, Query
+from fastapi import Body, FastAPI, Path, Query
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
 from bot.actions import Action
-from bot.core import Bot, Invoked, Outcome
+from bot.core import TOO_MANY, Bot, Invoked, Outcome
 from bot.events import Message, Place, Sender
 from bot.i18n import N_, Msg
 from bot.rbac import GUEST, Decision
 from dihya.api.auth import Authenticator
 from dihya.api.rest import resources
-from dihya.api.rest.context import CLAIMED_ROLES, ApiProblem, Pending, Rest
+from dihya.api.rest.context import CLAIMED_ROLES, MAX_ID, ApiProblem, Pending, Rest
 from dihya.api.rest.idempotency import HEADER, Idempotency, KeyReused
 from dihya.api.rest.problems import Problems, locale_of
 from dihya.api.verdict import Authenticated
@@ -37,6 +37,7 @@ from dihya.app import App
 PREFIX = "/api/it_devops"
 PLATFORM = "api"
 SSE_POLL_S = 0.2
+ID = Annotated[int, Path(ge=1, le=MAX_ID, examples=[7])]  # SQL integers: a larger id is a 422, not a 500
 SSE_EXAMPLE = 'event: progress\ndata: {"state": "running", "step": 2, "total": 4}\n\n'
 
 
@@ -187,7 +188,10 @@ def build_api(app: App, authenticator: Authenticator,  # noqa: PLR0915 - the rou
         return verdict.identity
 
     def require(identity: str, command: str, args: dict[str, object] | None = None) -> None:
-        """403 unless the person may run ``command`` (a read endpoint's chat equivalent)."""
+        """429 past the rate limit, else 403 unless the person may run ``command`` (a read endpoint's chat
+        equivalent)."""
+        if bot.throttled(identity, Place(PLATFORM, identity)):
+            raise ApiProblem(429, Msg(TOO_MANY), headers={"Retry-After": str(round(bot.rate_window))})
         actor = bot.services.identities.fresh(identity)
         roles = actor.roles | CLAIMED_ROLES.get()
         permission = bot.services.registry.commands[command].permission_for(args or {})
@@ -278,13 +282,13 @@ def build_api(app: App, authenticator: Authenticator,  # noqa: PLR0915 - the rou
 
     @api.get("/jobs/{job_id}", response_model=JobView, tags=["jobs"], summary="A job's state and progress",
              description="The job's kind, state (queued, running, succeeded, failed, cancelled) and current step.")
-    async def job(request: Request, job_id: int) -> JobView:
+    async def job(request: Request, job_id: ID) -> JobView:
         require(await caller(request), "job.show")
         return job_view(job_id)
 
     @api.post("/jobs/{job_id}/cancel", status_code=202, response_model=JobView, tags=["jobs"],
               summary="Ask a job to stop", description="Same rights as `cancel` in chat; answers the job.")
-    async def cancel(request: Request, job_id: int) -> JobView:
+    async def cancel(request: Request, job_id: ID) -> JobView:
         identity = await caller(request)
         job_view(job_id)
         await run(request, identity, "job.cancel", {"id": job_id})
@@ -294,7 +298,7 @@ def build_api(app: App, authenticator: Authenticator,  # noqa: PLR0915 - the rou
              description="One `progress` event per state or step change, until the job ends.",
              response_class=StreamingResponse,
              responses={200: {"content": {"text/event-stream": {"example": SSE_EXAMPLE}}}})
-    async def events(request: Request, job_id: int) -> StreamingResponse:
+    async def events(request: Request, job_id: ID) -> StreamingResponse:
         require(await caller(request), "job.show")
         job_view(job_id)
 
@@ -332,7 +336,7 @@ def build_api(app: App, authenticator: Authenticator,  # noqa: PLR0915 - the rou
     @api.post("/approbations/{approval_id}/votes", response_model=VoteResult, tags=["approbations"],
               summary="Vote on an approval request",
               description="Counts like a ✅/❌ reaction in chat: the same approver roles, two-person rule and quorum.")
-    async def vote(request: Request, approval_id: int,
+    async def vote(request: Request, approval_id: ID,
                    body: Annotated[VoteRequest, Body(examples=[{"decision": "approve"}])]) -> VoteResult:
         identity = await caller(request)
         voted = bot.vote(approval_id, identity, body.decision == "approve", CLAIMED_ROLES.get())

@@ -96,8 +96,7 @@ def router(rest: Rest) -> APIRouter:
                   "example": {"status": "approval", "id": 3, "url": "/api/it_devops/approbations/3"}}}}})
     async def rollback(request: Request, deploiement_id: DEPLOYMENT_ID) -> Response:
         identity = await rest.caller(request)
-        rest.require(identity, "job.show")
-        job = deployment(deploiement_id)
+        job = deployment(deploiement_id)  # the rollback command checks the permission (and the rate limit)
         args: dict[str, object] = {"service": job.draft.args["service"], "env": job.draft.args["env"]}
         return await rest.once(request, identity, {"rollback_of": deploiement_id, **args},
                                lambda: rest.run(request, identity, "rollback", args, rest.approval_place))
