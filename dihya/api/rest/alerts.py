@@ -11,10 +11,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from bot.alerting import AlertRecord
+from bot.i18n import N_
 from bot.monitoring import SilenceView
 from dihya.api.rest.context import Rest, page
 
 SCANNED = 2000  # the most recent alerts a listing looks through
+NO_ALERTMANAGER = N_("Alertmanager is not configured (set DIHYA_ALERTMANAGER_URL).")
 SILENCE_ID = "3fa85f64-5717-4562-b3fc-2c963f66afa6"
 
 
@@ -107,10 +109,12 @@ def router(rest: Rest) -> APIRouter:
 
     @api.get("/alertes/silences", response_model=SilencePage, summary="Active silences",
              description="The active Alertmanager silences (`silences` in chat); `limit` and `cursor` (a position) "
-                         "page through them. 422 when Alertmanager is not configured, 502 when it fails.")
+                         "page through them. 503 when Alertmanager is not configured, 422 when it cannot be reached.")
     async def silences(request: Request, response: Response, limit: Annotated[int, Query(ge=1, le=100)] = 50,
                        cursor: Annotated[int, Query(ge=0, le=100_000)] = 0) -> SilencePage:
-        answer = await rest.answer(request, await rest.caller(request), "silences", {})
+        identity = await rest.caller(request)
+        rest.available(rest.bot.services.silences, NO_ALERTMANAGER)
+        answer = await rest.answer(request, identity, "silences", {})
         data = answer.last.data if answer.last is not None else None
         active = [s for s in data if isinstance(s, SilenceView)] if isinstance(data, list) else []
         chosen, following = page(request, response, list(range(cursor, len(active))), limit, lambda i: i + 1)
@@ -124,7 +128,9 @@ def router(rest: Rest) -> APIRouter:
         args: dict[str, object] = {"matchers": body.matchers, "duration": body.duree}
         if body.commentaire:
             args["comment"] = body.commentaire
-        answer = await rest.answer(request, await rest.caller(request), "silence", args)
+        identity = await rest.caller(request)
+        rest.available(rest.bot.services.silences, NO_ALERTMANAGER)
+        answer = await rest.answer(request, identity, "silence", args)
         silence_id = str(answer.last.details.get("silence", "")) if answer.last is not None else ""
         created = SilenceCreated(id=silence_id, message=rest.text(request, answer.lines))
         return JSONResponse(created.model_dump(), status_code=201,
@@ -136,7 +142,9 @@ def router(rest: Rest) -> APIRouter:
     async def unsilence(request: Request,
                         silence_id: Annotated[str, Path(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_.-]+$",
                                                         examples=[SILENCE_ID])]) -> Response:
-        await rest.answer(request, await rest.caller(request), "unsilence", {"id": silence_id})
+        identity = await rest.caller(request)
+        rest.available(rest.bot.services.silences, NO_ALERTMANAGER)
+        await rest.answer(request, identity, "unsilence", {"id": silence_id})
         return Response(status_code=204)
 
     return api

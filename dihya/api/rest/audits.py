@@ -14,6 +14,7 @@ from fastapi import APIRouter, Query
 from starlette.requests import Request
 from starlette.responses import StreamingResponse
 
+from bot.i18n import N_
 from bot.outcome import Outcome
 from bot.registry import Attachment
 from dihya.api.rest.context import Rest
@@ -42,6 +43,7 @@ def router(rest: Rest) -> APIRouter:
                      actions: Annotated[str | None, Query(min_length=1, max_length=300,
                                                           examples=["deploy,rollback"])] = None) -> StreamingResponse:
         identity = await rest.caller(request)
+        rest.available(rest.bot.services.compliance, N_("Audit exports are not available in this deployment."))
         args: dict[str, object] = {"format": format}
         if since:
             args["since"] = since

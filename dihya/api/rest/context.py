@@ -83,6 +83,11 @@ class Rest:
     approval_place: Place | None
     redact: Callable[[str], str]  # the filter every outbound text goes through (the runtime's)
 
+    def available(self, configured: object, why: str) -> None:
+        """503 with ``why`` (a msgid) when the port a route needs is not configured in this deployment."""
+        if configured is None:
+            raise ApiProblem(503, Msg(why))
+
     def text(self, request: Request, lines: tuple[Msg, ...]) -> str:
         """``lines`` in the request's language, redacted as a chat reply would be."""
         return self.redact(self.bot.services.catalogs.render_all(lines, locale_of(request)))

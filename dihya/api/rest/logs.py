@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel
 from starlette.requests import Request
 
+from bot.i18n import N_
 from bot.servicelogs import LogResult
 from commands.logs import MAX_LINES
 from dihya.api.rest.context import Rest
@@ -46,7 +47,9 @@ def router(rest: Rest) -> APIRouter:
                    grep: Annotated[str | None, Query(min_length=1, max_length=200, examples=["ERROR"])] = None) -> Logs:
         args: dict[str, object] = {"service": service, "env": environnement}
         args.update({k: v for k, v in (("since", since), ("lines", lines), ("grep", grep)) if v is not None})
-        answer = await rest.answer(request, await rest.caller(request), "logs", args)
+        identity = await rest.caller(request)
+        rest.available(rest.bot.services.logs, N_("Service logs are not available on this bot."))
+        answer = await rest.answer(request, identity, "logs", args)
         result = answer.last.data if answer.last is not None else None
         if not isinstance(result, LogResult):  # the command always answers one; nothing to show otherwise
             result = LogResult("-", ())
