@@ -26,7 +26,8 @@ KEYS = generate_keypair()
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     return load_settings(data_dir=tmp_path, admins=("console:admin1",), rate_limit_per_minute=0,
-                         identity_cache_seconds=0, audit_signing_key=KEYS.private_pem.decode())
+                         identity_cache_seconds=0, audit_signing_key=KEYS.private_pem.decode(),
+                         api_channel="console:main")
 
 
 @pytest.fixture
@@ -45,7 +46,7 @@ def trail(app: App) -> list[tuple[str, str]]:
 
 
 # -- incidents -------------------------------------------------------------------------------------
-async def test_an_incident_lives_its_lifecycle_over_http(app: App) -> None:
+async def test_an_incident_lives_its_lifecycle_over_http(app: App, chat: Transcript) -> None:
     async with client(app) as http:
         ops = bearer(app, "console:ops1")
         opened = await http.post(f"{BASE}/incidents/", headers=ops,
@@ -71,6 +72,10 @@ async def test_an_incident_lives_its_lifecycle_over_http(app: App) -> None:
     assert "checkout errors" in report.text and "rolled back the release" in report.text
     assert "incident-1-fr.md" in report.headers["content-disposition"]
     assert missing.status_code == 404
+    announced = next(p for p in chat.posted if p.key == "incident:1")  # responders see it in the API's channel
+    assert announced.channel == "main" and "checkout errors" in announced.text
+    said = [p.text for p in chat.posted if p.channel == "main"]
+    assert any("acknowledged by console:ops1" in t for t in said) and any("resolved" in t for t in said)
     assert ("command:incident.resolve", "ok") in trail(app) and ("command:incident.report", "ok") in trail(app)
 
 

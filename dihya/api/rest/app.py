@@ -201,8 +201,8 @@ def build_api(app: App, authenticator: Authenticator,  # noqa: PLR0915 - the rou
                                                         "roles": ", ".join(sorted(roles) or [GUEST])}))
 
     async def run(request: Request, identity: str, name: str, args: dict[str, object],
-                  approvals_at: Place | None = None, answer_here: bool = False) -> Invoked:
-        place = Place(PLATFORM, identity)
+                  approvals_at: Place | None = None, answer_here: bool = False, at: Place | None = None) -> Invoked:
+        place = at or Place(PLATFORM, identity)  # ``at``: a chat place that should see the replies
         invoked = bot.invoke(identity, name, args, place, locale_of(request), approvals_at, CLAIMED_ROLES.get())
         outcome = invoked.outcome
         if answer_here:  # its deferred work is awaited by the route, not the runtime

@@ -52,7 +52,8 @@ class Pending(Exception):
 
 class Runner(Protocol):
     def __call__(self, request: Request, identity: str, name: str, args: dict[str, object],
-                 approvals_at: Place | None = None, answer_here: bool = False) -> Awaitable[Invoked]: ...
+                 approvals_at: Place | None = None, answer_here: bool = False,
+                 at: Place | None = None) -> Awaitable[Invoked]: ...
 
 
 @dataclass(frozen=True, slots=True)

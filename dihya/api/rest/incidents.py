@@ -106,7 +106,9 @@ def router(rest: Rest) -> APIRouter:
                             body: Annotated[IncidentRequest, Body(examples=[{"titre": "checkout errors",
                                                                              "severite": "sev2"}])]) -> Response:
         identity = await rest.caller(request)
-        invoked = await rest.run(request, identity, "incident.open", {"title": body.titre, "severity": body.severite})
+        # Announced where approvals asked over HTTP go (DIHYA_API_CHANNEL), so responders see it in chat.
+        invoked = await rest.run(request, identity, "incident.open", {"title": body.titre, "severity": body.severite},
+                                 at=rest.approval_place)
         key = next(a.key for a in invoked.outcome.actions if isinstance(a, Send) and a.key)
         created = detail_of(int(key.removeprefix(KEY_PREFIX)))
         return JSONResponse(created.model_dump(), status_code=201,
@@ -120,8 +122,9 @@ def router(rest: Rest) -> APIRouter:
 
     async def lifecycle(request: Request, incident_id: int, command: str, args: dict[str, object]) -> IncidentView:
         identity = await rest.caller(request)
-        incident(incident_id)
-        await rest.run(request, identity, command, {"id": incident_id, **args})
+        found = incident(incident_id)
+        chat = found.place if found.place.platform != "api" else None  # said in the incident's thread, as in chat
+        await rest.run(request, identity, command, {"id": incident_id, **args}, at=chat)
         return detail_of(incident_id)
 
     @api.post("/incidents/{incident_id}/ack", response_model=IncidentView, summary="Acknowledge an incident",
