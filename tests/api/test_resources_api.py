@@ -153,3 +153,14 @@ async def test_every_operation_has_a_description_and_an_example(app: App) -> Non
         for method, operation in operations.items():
             assert operation.get("description"), (method, path)
             assert _has_example(operation, schemas), (method, path)
+
+
+async def test_chat_shows_the_id_the_api_uses(app: App, chat: Transcript) -> None:
+    await chat.say("admin1", "servers add web-01 10.0.0.5 staging")
+    await chat.say("admin1", "servers add db-01 10.0.0.6 production")
+    listing = await chat.say("admin1", "servers list")
+    assert "• #2 db-01 — 10.0.0.6 (production)" in listing and "• #1 web-01" in listing
+    assert "db-01 (n°2) : adresse 10.0.0.6" in await chat.say("admin1", "serveurs voir db-01")
+    async with client(app) as http:
+        shown = await http.get(f"{BASE}/serveurs/2", headers=bearer(app, "console:admin1"))
+    assert shown.json()["name"] == "db-01"
