@@ -11,9 +11,11 @@ from typing import Annotated, Literal
 
 import anyio
 from fastapi import APIRouter, Query
+from starlette.background import BackgroundTask
 from starlette.requests import Request
 from starlette.responses import StreamingResponse
 
+from bot.events import Message
 from bot.i18n import N_
 from bot.outcome import Outcome
 from bot.registry import Attachment
@@ -64,8 +66,10 @@ def router(rest: Rest) -> APIRouter:
         signature = files.get(main.filename + ".sig")
         if signature is not None:
             headers["X-Dihya-Signature"] = base64.b64encode(_bytes(signature)).decode()
-        return StreamingResponse(_stream(rest, answer.invoked.event, main, outcomes), media_type=MEDIA[format],
-                                 headers=headers)
+        spool = Spool(rest, answer.invoked.event, outcomes)
+        # Released when the stream ends, or after the response when the client left before it began.
+        return StreamingResponse(spool.stream(main), media_type=MEDIA[format], headers=headers,
+                                 background=BackgroundTask(spool.release))
 
     return api
 
@@ -74,14 +78,24 @@ def _bytes(upload: Attachment) -> bytes:
     return upload.content.read_bytes() if isinstance(upload.content, Path) else upload.content
 
 
-async def _stream(rest: Rest, event: object, main: Attachment, outcomes: list[Outcome]) -> AsyncIterator[bytes]:
-    try:
-        if isinstance(main.content, bytes):
-            yield main.content
-            return
-        async with await anyio.open_file(main.content, "rb") as file:
-            while chunk := await file.read(CHUNK):
-                yield chunk
-    finally:
+class Spool:
+    """The spooled export files, deleted once (by delivering the command's outcome) whatever happens."""
+
+    def __init__(self, rest: Rest, event: Message, outcomes: list[Outcome]) -> None:
+        self._rest, self._event, self._outcomes = rest, event, outcomes
+
+    async def stream(self, main: Attachment) -> AsyncIterator[bytes]:
+        try:
+            if isinstance(main.content, bytes):
+                yield main.content
+                return
+            async with await anyio.open_file(main.content, "rb") as file:
+                while chunk := await file.read(CHUNK):
+                    yield chunk
+        finally:
+            await self.release()
+
+    async def release(self) -> None:
+        outcomes, self._outcomes = self._outcomes, []
         for outcome in outcomes:
-            await rest.runtime.deliver(event, outcome)  # type: ignore[arg-type]
+            await self._rest.runtime.deliver(self._event, outcome)
