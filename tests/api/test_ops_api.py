@@ -194,13 +194,13 @@ async def test_an_export_under_an_approval_policy_answers_202(settings: Settings
     assert answer.headers["Location"] == f"{BASE}/approbations/1" and answer.json()["status"] == "approval"
 
 
-async def test_a_port_this_deployment_lacks_is_a_translated_503(app: App) -> None:
+async def test_a_port_this_deployment_lacks_is_a_translated_problem(app: App) -> None:
     app.store.add_server(Server("web-01", "10.0.0.5", "staging"))
     async with client(app) as http:
         admin = bearer(app, "console:admin1")
         silences = await http.get(f"{BASE}/alertes/silences?lang=fr", headers=admin)
         made = await http.post(f"{BASE}/alertes/silences", headers=admin, json={"matchers": "a=b", "duree": "1h"})
         status = await http.get(f"{BASE}/monitoring/?serveur_id=1", headers=admin)
-    assert silences.status_code == made.status_code == status.status_code == 503
+    assert silences.status_code == made.status_code == status.status_code == 422  # as chat: the command refuses
     assert "DIHYA_ALERTMANAGER_URL" in silences.json()["detail"] and silences.headers["Content-Language"] == "fr"
     assert "DIHYA_PROMETHEUS_URL" in status.json()["detail"]

@@ -11,12 +11,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from bot.alerting import AlertRecord
-from bot.i18n import N_
 from bot.monitoring import SilenceView
-from dihya.api.rest.context import Rest, page
+from dihya.api.rest.context import PROBLEMS, Rest, page
 
 SCANNED = 2000  # the most recent alerts a listing looks through
-NO_ALERTMANAGER = N_("Alertmanager is not configured (set DIHYA_ALERTMANAGER_URL).")
 SILENCE_ID = "3fa85f64-5717-4562-b3fc-2c963f66afa6"
 
 
@@ -88,7 +86,7 @@ def silence_item(view: SilenceView) -> SilenceItem:
 
 
 def router(rest: Rest) -> APIRouter:
-    api = APIRouter(tags=["alertes"])
+    api = APIRouter(tags=["alertes"], responses=PROBLEMS)
 
     @api.get("/alertes/", response_model=AlertPage, summary="Alerts",
              description="Alerts Alertmanager sent, newest first: `status` firing (default, as `alerts` in chat) or "
@@ -109,11 +107,10 @@ def router(rest: Rest) -> APIRouter:
 
     @api.get("/alertes/silences", response_model=SilencePage, summary="Active silences",
              description="The active Alertmanager silences (`silences` in chat); `limit` and `cursor` (a position) "
-                         "page through them. 503 when Alertmanager is not configured, 422 when it cannot be reached.")
+                         "page through them. 422 when Alertmanager is not configured or cannot be reached.")
     async def silences(request: Request, response: Response, limit: Annotated[int, Query(ge=1, le=100)] = 50,
                        cursor: Annotated[int, Query(ge=0, le=100_000)] = 0) -> SilencePage:
         identity = await rest.caller(request)
-        rest.available(rest.bot.services.silences, NO_ALERTMANAGER)
         answer = await rest.answer(request, identity, "silences", {})
         data = answer.last.data if answer.last is not None else None
         active = [s for s in data if isinstance(s, SilenceView)] if isinstance(data, list) else []
@@ -129,7 +126,6 @@ def router(rest: Rest) -> APIRouter:
         if body.commentaire:
             args["comment"] = body.commentaire
         identity = await rest.caller(request)
-        rest.available(rest.bot.services.silences, NO_ALERTMANAGER)
         answer = await rest.answer(request, identity, "silence", args)
         silence_id = str(answer.last.details.get("silence", "")) if answer.last is not None else ""
         created = SilenceCreated(id=silence_id, message=rest.text(request, answer.lines))
@@ -143,7 +139,6 @@ def router(rest: Rest) -> APIRouter:
                         silence_id: Annotated[str, Path(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_.-]+$",
                                                         examples=[SILENCE_ID])]) -> Response:
         identity = await rest.caller(request)
-        rest.available(rest.bot.services.silences, NO_ALERTMANAGER)
         await rest.answer(request, identity, "unsilence", {"id": silence_id})
         return Response(status_code=204)
 

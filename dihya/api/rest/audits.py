@@ -16,10 +16,9 @@ from starlette.requests import Request
 from starlette.responses import StreamingResponse
 
 from bot.events import Message
-from bot.i18n import N_
 from bot.outcome import Outcome
 from bot.registry import Attachment
-from dihya.api.rest.context import Rest
+from dihya.api.rest.context import PROBLEMS, Rest
 
 CHUNK = 64 * 1024
 MEDIA = {"csv": "text/csv; charset=utf-8", "json": "application/json"}
@@ -27,7 +26,7 @@ CSV_EXAMPLE = "seq,time,actor,action,target,outcome,ref,details,hash\r\n1,2026-1
 
 
 def router(rest: Rest) -> APIRouter:
-    api = APIRouter(tags=["audits"])
+    api = APIRouter(tags=["audits"], responses=PROBLEMS)
 
     @api.get("/audits/export", summary="Export the audit log",
              description="Like `audit export [FORMAT] [since SINCE] [action ACTIONS]` (`audit.export`): every row "
@@ -37,7 +36,10 @@ def router(rest: Rest) -> APIRouter:
                          "`.sha256`), `X-Dihya-Signature` its Ed25519 signature (base64) when Dihya signs exports.",
              response_class=StreamingResponse,
              responses={200: {"content": {"text/csv": {"example": CSV_EXAMPLE},
-                                          "application/json": {"example": [{"seq": 1, "actor": "p-1a2b3c"}]}}}})
+                                          "application/json": {"example": [{"seq": 1, "actor": "p-1a2b3c"}]}}},
+                        202: {"description": "An approval policy covers exports: the approval request's `Location`",
+                              "content": {"application/json": {"example": {
+                                  "status": "approval", "id": 3, "url": "/api/it_devops/approbations/3"}}}}})
     async def export(request: Request,
                      format: Annotated[Literal["csv", "json"], Query(examples=["csv"])] = "csv",
                      since: Annotated[str | None, Query(min_length=1, max_length=40, pattern=r"^[\w:.+-]+$",
@@ -45,7 +47,6 @@ def router(rest: Rest) -> APIRouter:
                      actions: Annotated[str | None, Query(min_length=1, max_length=300,
                                                           examples=["deploy,rollback"])] = None) -> StreamingResponse:
         identity = await rest.caller(request)
-        rest.available(rest.bot.services.compliance, N_("Audit exports are not available in this deployment."))
         args: dict[str, object] = {"format": format}
         if since:
             args["since"] = since

@@ -31,6 +31,27 @@ MAX_ID = 2**31 - 1  # ids are SQL integers: a larger one is a validation error, 
 CLAIMED_ROLES: ContextVar[frozenset[str]] = ContextVar("claimed_roles", default=frozenset())
 
 
+# How every error answers (``dihya.api.rest.problems``): documented per status so clients and
+# schemathesis know the media type and shape.
+PROBLEM_SCHEMA: dict[str, object] = {
+    "type": "object", "required": ["type", "status", "title"],
+    "properties": {"type": {"type": "string"}, "status": {"type": "integer"}, "title": {"type": "string"},
+                   "detail": {"type": "string"}, "instance": {"type": "string"},
+                   "errors": {"type": "array", "items": {"type": "object", "properties": {
+                       "field": {"type": "string"}, "type": {"type": "string"}}}}},
+}
+_PROBLEM_WHY = {401: "No valid token", 403: "The token's person lacks the permission", 404: "No such resource",
+                422: "Invalid request (the field is named) or refused by the command",
+                429: "Past the per-person rate limit (`Retry-After`)", 502: "An upstream service failed",
+                503: "Not configured in this deployment"}
+PROBLEMS: dict[int | str, dict[str, object]] = {
+    status: {"description": f"{why} (RFC 9457 problem, in the request's language)",
+             "content": {"application/problem+json": {"schema": PROBLEM_SCHEMA, "example": {
+                 "type": "about:blank", "status": status, "title": "Not found" if status == 404 else why,
+                 "instance": "/api/it_devops/serveurs/9"}}}}
+    for status, why in _PROBLEM_WHY.items()}
+
+
 class ApiProblem(Exception):
     def __init__(self, status: int, *lines: Msg, headers: dict[str, str] | None = None) -> None:
         super().__init__(status)
@@ -83,11 +104,6 @@ class Rest:
     once: Callable[[Request, str, dict[str, object], Callable[[], Awaitable[Invoked]]], Awaitable[JSONResponse]]
     approval_place: Place | None
     redact: Callable[[str], str]  # the filter every outbound text goes through (the runtime's)
-
-    def available(self, configured: object, why: str) -> None:
-        """503 with ``why`` (a msgid) when the port a route needs is not configured in this deployment."""
-        if configured is None:
-            raise ApiProblem(503, Msg(why))
 
     def text(self, request: Request, lines: tuple[Msg, ...]) -> str:
         """``lines`` in the request's language, redacted as a chat reply would be."""

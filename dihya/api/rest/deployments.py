@@ -13,7 +13,7 @@ from starlette.responses import Response
 
 from bot.i18n import N_, Msg
 from bot.jobs import JobRecord
-from dihya.api.rest.context import MAX_ID, ApiProblem, Rest, page
+from dihya.api.rest.context import MAX_ID, PROBLEMS, ApiProblem, Rest, page
 
 KINDS = frozenset({"deploy", "rollback"})
 SCANNED = 2000  # the most recent jobs a listing looks through (older ones are in the audit log)
@@ -55,7 +55,7 @@ def view(job: JobRecord) -> DeploymentView:
 
 
 def router(rest: Rest) -> APIRouter:
-    api = APIRouter(tags=["deploiements"])
+    api = APIRouter(tags=["deploiements"], responses=PROBLEMS)
 
     def deployment(deployment_id: int) -> JobRecord:
         job = rest.store.job(deployment_id)

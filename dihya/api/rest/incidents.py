@@ -14,7 +14,7 @@ from starlette.responses import JSONResponse, Response
 from bot.actions import Send, Upload
 from bot.i18n import N_, Msg
 from bot.incidents import KEY_PREFIX, IncidentRecord
-from dihya.api.rest.context import MAX_ID, ApiProblem, Rest, page
+from dihya.api.rest.context import MAX_ID, PROBLEMS, ApiProblem, Rest, page
 
 SCANNED = 2000  # the most recent incidents a listing looks through
 Severity = Literal["sev1", "sev2", "sev3", "sev4"]
@@ -71,7 +71,7 @@ def view(incident: IncidentRecord, events: list[IncidentEventView] | None = None
 
 
 def router(rest: Rest) -> APIRouter:
-    api = APIRouter(tags=["incidents"])
+    api = APIRouter(tags=["incidents"], responses=PROBLEMS)
 
     def incident(incident_id: int) -> IncidentRecord:
         found = rest.store.incident(incident_id)

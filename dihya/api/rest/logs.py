@@ -10,10 +10,9 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel
 from starlette.requests import Request
 
-from bot.i18n import N_
 from bot.servicelogs import LogResult
 from commands.logs import MAX_LINES
-from dihya.api.rest.context import Rest
+from dihya.api.rest.context import PROBLEMS, Rest
 
 
 class Logs(BaseModel):
@@ -32,7 +31,7 @@ class Logs(BaseModel):
 
 
 def router(rest: Rest) -> APIRouter:
-    api = APIRouter(tags=["logs"])
+    api = APIRouter(tags=["logs"], responses=PROBLEMS)
 
     @api.get("/logs/", response_model=Logs, summary="A service's recent logs",
              description="Like `logs SERVICE in ENV [since SINCE] [lines N] [grep TEXT]` (`read.logs`): `since` a "
@@ -48,7 +47,6 @@ def router(rest: Rest) -> APIRouter:
         args: dict[str, object] = {"service": service, "env": environnement}
         args.update({k: v for k, v in (("since", since), ("lines", lines), ("grep", grep)) if v is not None})
         identity = await rest.caller(request)
-        rest.available(rest.bot.services.logs, N_("Service logs are not available on this bot."))
         answer = await rest.answer(request, identity, "logs", args)
         result = answer.last.data if answer.last is not None else None
         if not isinstance(result, LogResult):  # the command always answers one; nothing to show otherwise

@@ -8,11 +8,8 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel
 from starlette.requests import Request
 
-from bot.i18n import N_
-from dihya.api.rest.context import MAX_ID, Rest
+from dihya.api.rest.context import MAX_ID, PROBLEMS, Rest
 from dihya.api.rest.servers import ServerView, server_by_id, view
-
-NOT_CONFIGURED = N_("Prometheus is not configured (set DIHYA_PROMETHEUS_URL).")
 
 
 class Monitoring(BaseModel):
@@ -29,18 +26,17 @@ class Monitoring(BaseModel):
 
 
 def router(rest: Rest) -> APIRouter:
-    api = APIRouter(tags=["monitoring"])
+    api = APIRouter(tags=["monitoring"], responses=PROBLEMS)
 
     @api.get("/monitoring/", response_model=Monitoring, summary="How a server is doing",
              description="Runs `status SERVER` for the server with this id: reachability, CPU, memory, disk and "
                          "load from Prometheus (a metric without data is null), the Grafana dashboard, and the "
                          "chat answer in the request's language. 404 for an unknown id; 422 when Prometheus "
-                         "fails to answer or does not know the server; 503 when it is not configured.")
+                         "is not configured, fails to answer or does not know the server.")
     async def monitoring(request: Request,
                          serveur_id: Annotated[int, Query(ge=1, le=MAX_ID, examples=[1])]) -> Monitoring:
         identity = await rest.caller(request)
         server = server_by_id(rest.store, serveur_id)
-        rest.available(rest.bot.services.metrics, NOT_CONFIGURED)
         answer = await rest.answer(request, identity, "status", {"server": server.name})
         data = answer.last.data if answer.last is not None else None
         values = data.get("values", {}) if isinstance(data, dict) else {}

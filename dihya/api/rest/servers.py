@@ -11,7 +11,7 @@ from starlette.responses import Response
 
 from bot.i18n import N_, Msg
 from bot.ports import Server, Store
-from dihya.api.rest.context import MAX_ID, ApiProblem, Rest, page
+from dihya.api.rest.context import MAX_ID, PROBLEMS, ApiProblem, Rest, page
 
 
 class ServerView(BaseModel):
@@ -41,7 +41,7 @@ def server_by_id(store: Store, server_id: int) -> Server:
 
 
 def router(rest: Rest) -> APIRouter:
-    api = APIRouter(tags=["serveurs"])
+    api = APIRouter(tags=["serveurs"], responses=PROBLEMS)
 
     @api.get("/serveurs/", response_model=ServerPage, summary="The server inventory",
              description="Servers by id, with their address and environment (`servers list` in chat); "
