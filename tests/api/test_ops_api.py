@@ -21,6 +21,7 @@ from tests.servers.monitoring import MonitoringStack, alert_receiver, monitoring
 
 __all__ = ["alert_receiver", "monitoring_stack", "stack"]  # the real stack's fixtures
 KEYS = generate_keypair()
+FR_BAD_REQUEST = "Requête incorrecte"
 
 
 @pytest.fixture
@@ -204,3 +205,13 @@ async def test_a_port_this_deployment_lacks_is_a_translated_problem(app: App) ->
     assert silences.status_code == made.status_code == status.status_code == 422  # as chat: the command refuses
     assert "DIHYA_ALERTMANAGER_URL" in silences.json()["detail"] and silences.headers["Content-Language"] == "fr"
     assert "DIHYA_PROMETHEUS_URL" in status.json()["detail"]
+
+
+async def test_a_body_that_is_not_json_is_a_problem(app: App) -> None:
+    async with client(app) as http:
+        answer = await http.post(f"{BASE}/incidents/?lang=fr", content=b"\xff\xfe{", headers={
+            **bearer(app, "console:ops1"), "Content-Type": "application/json"})
+    assert answer.status_code == 400
+    assert answer.headers["content-type"] == "application/problem+json"
+    assert answer.json()["title"] == FR_BAD_REQUEST
+    assert app.store.incidents() == []

@@ -16,8 +16,10 @@ from typing import Annotated, Any, Literal
 
 import anyio
 from fastapi import Body, FastAPI, Path, Query
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
@@ -154,6 +156,12 @@ def build_api(app: App, authenticator: Authenticator,  # noqa: PLR0915 - the rou
     @api.exception_handler(ApiProblem)
     async def _problem(request: Request, exc: ApiProblem) -> Response:
         return problems.response(request, exc.status, exc.lines, exc.headers)
+
+    @api.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
+        if exc.status_code == 400:  # a body that is not JSON at all: a problem like every other error
+            return problems.response(request, 400, (), exc.headers)
+        return await http_exception_handler(request, exc)
 
     @api.exception_handler(Pending)
     async def _pending(request: Request, exc: Pending) -> Response:

@@ -40,7 +40,8 @@ PROBLEM_SCHEMA: dict[str, object] = {
                    "errors": {"type": "array", "items": {"type": "object", "properties": {
                        "field": {"type": "string"}, "type": {"type": "string"}}}}},
 }
-_PROBLEM_WHY = {401: "No valid token", 403: "The token's person lacks the permission", 404: "No such resource",
+_PROBLEM_WHY = {400: "The body is not JSON", 401: "No valid token", 403: "The token's person lacks the permission",
+                404: "No such resource",
                 422: "Invalid request (the field is named) or refused by the command",
                 429: "Past the per-person rate limit (`Retry-After`)", 502: "An upstream service failed",
                 503: "Not configured in this deployment"}
