@@ -10,6 +10,7 @@ Audit rows are buffered and written in groups by ``flush_audit``; an ``Outcome``
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import uuid
 from collections.abc import Mapping
@@ -148,10 +149,12 @@ class Bot:
 
     # -- typed entry points (the HTTP API) -----------------------------------------------------
     def invoke(self, actor_key: str, name: str, raw: Mapping[str, object], place: Place,
-               locale: str | None = None, approvals_at: Place | None = None) -> Invoked:
+               locale: str | None = None, approvals_at: Place | None = None,
+               claimed_roles: frozenset[str] = frozenset()) -> Invoked:
         """Run command ``name`` for ``actor_key`` with arguments given by name, through the same
         rate limit, RBAC, approval policy and audit as a chat message; actions go to ``place``, an
-        approval request to ``approvals_at`` (a chat channel its approvers read) when given."""
+        approval request to ``approvals_at`` (a chat channel its approvers read) when given.
+        ``claimed_roles`` are held for this call only (an identity provider's token grants them)."""
         platform, _, user = actor_key.partition(":")
         text = " ".join([name, *(f"{k}={v}" for k, v in raw.items())])
         event = Message(f"invoke-{uuid.uuid4().hex}", Sender(platform, user), place, "", text)
@@ -159,7 +162,7 @@ class Bot:
             flood = self._limit.check(actor_key)
             if flood is not None:
                 return Invoked("throttled", self._throttled(event, flood), event, lines=(Msg(TOO_MANY),))
-        actor = self.services.identities.fresh(actor_key)
+        actor = _holding(self.services.identities.fresh(actor_key), claimed_roles)
         locale = locale or actor.locale or DEFAULT_LOCALE
         command = self.services.registry.commands.get(name)
         if command is None:
@@ -202,12 +205,25 @@ class Bot:
             return Invoked("invalid", outcome, event, lines=reply.lines)
         return Invoked("done", outcome, event, ref=reply.ref, lines=reply.lines)
 
-    def vote(self, request_id: int, voter_key: str, approve: bool) -> Voted | None:
+    def throttled(self, actor_key: str, place: Place) -> bool:
+        """Whether a call by ``actor_key`` that runs no command (a read over HTTP) is past the
+        per-sender rate limit; it counts like a message, and a flood gets its one audit row."""
+        if not self._limit.active:
+            return False
+        flood = self._limit.check(actor_key)
+        if flood is None:
+            return False
+        if flood.first:
+            flood.actor, flood.place = self.services.store.pseudonym(actor_key), place.address
+        return True
+
+    def vote(self, request_id: int, voter_key: str, approve: bool,
+             claimed_roles: frozenset[str] = frozenset()) -> Voted | None:
         """A vote on approval ``request_id`` that counts like a ✅/❌ reaction; None when there is no such request."""
         request = self.services.store.approval(request_id)
         if request is None:
             return None
-        voter = self.services.identities.fresh(voter_key)
+        voter = _holding(self.services.identities.fresh(voter_key), claimed_roles)
         outcome, reason = self._approvals.cast(request, voter, approve)
         if reason is not None:
             params = {"state": request.state, "roles": ", ".join(voter.role_names),
@@ -388,6 +404,11 @@ class Bot:
         self.audit(actor, action, target=reply.target, outcome=reply.outcome, ref=key,
                    details={"emoji": event.emoji, "added": event.added, **reply.details})
         return Outcome(self._reply(place, ctx.locale, reply), durable=True)
+
+
+def _holding(actor: Actor, claimed: frozenset[str]) -> Actor:
+    """``actor`` with roles a token claims for this call added to the granted ones."""
+    return dataclasses.replace(actor, roles=actor.roles | claimed) if claimed - actor.roles else actor
 
 
 def _failed(command: str, err: Exception) -> Reply:

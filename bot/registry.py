@@ -47,6 +47,8 @@ class Reply:
     # event loop and its Reply replaces this one (which may hold a "working on it" line or none).
     later: Callable[[], Reply] | None = None
     locale: str | None = None  # answer in this language instead of the asker's (``lang fr`` confirms in French)
+    # The result as data for a typed caller (the HTTP API answers it as JSON): never shown in chat, never audited.
+    data: object = None
 
 
 @dataclass(frozen=True, slots=True)

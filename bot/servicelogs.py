@@ -49,7 +49,7 @@ def log_reply(query: LogQuery, result: LogResult, span: str) -> Reply:
     details = {"source": result.source, "lines": len(result.lines), "truncated": result.truncated}
     if not result.lines:
         return Reply((Msg(N_("No log lines from {source} for {service} in {env} in the last {span}."), where),),
-                     target=f"{query.service}/{query.env}", details=details)
+                     target=f"{query.service}/{query.env}", details=details, data=result)
     shown = [clip(neutralise(line), LINE_CHARS).replace("```", "ʼʼʼ") for line in result.lines]  # keep the block shut
     header = Msg(N_("{count} log lines from {source} for {service} in {env} (last {span}):"),
                  {**where, "count": len(shown)})
@@ -59,6 +59,7 @@ def log_reply(query: LogQuery, result: LogResult, span: str) -> Reply:
     if len(shown) <= INLINE_LINES and len(text) <= INLINE_CHARS:
         block = Msg("{text}", {"text": Verbatim(f"```\n{text}\n```")})  # composed here: nothing to translate
         return Reply((header, block, *more),
-                     target=f"{query.service}/{query.env}", details=details)
+                     target=f"{query.service}/{query.env}", details=details, data=result)
     file = Attachment(query.filename, (text + "\n").encode(), header)
-    return Reply((header, *more), target=f"{query.service}/{query.env}", details=details, uploads=(file,))
+    return Reply((header, *more), target=f"{query.service}/{query.env}", details=details, uploads=(file,),
+                 data=result)

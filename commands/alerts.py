@@ -83,7 +83,7 @@ def list_silences(ctx: Context, args: Mapping[str, object]) -> Reply:
         rows = [Msg(N_("• {id} {matchers} until {until} by {who} — {comment}"),
                     {"id": s.id, "matchers": s.matchers, "until": _until(s.ends_us), "who": s.created_by,
                      "comment": s.comment}) for s in active]
-        return Reply((Msg(N_("Active silences ({count}):"), {"count": len(active)}), *rows))
+        return Reply((Msg(N_("Active silences ({count}):"), {"count": len(active)}), *rows), data=active)
 
     return Reply((), later=work)
 

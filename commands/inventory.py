@@ -35,15 +35,15 @@ def listing(ctx: Context, args: Mapping[str, object]) -> Reply:
     servers = ctx.services.store.servers()
     if not servers:
         return say(N_("No servers yet. “servers add NAME ADDRESS ENV” adds one."))
-    rows = [Msg(N_("• {name} — {address} ({env})"), {"name": s.name, "address": s.address, "env": s.environment})
-            for s in servers]
+    rows = [Msg(N_("• #{id} {name} — {address} ({env})"),  # the id is the API's (serveurs/{id})
+                {"id": s.id, "name": s.name, "address": s.address, "env": s.environment}) for s in servers]
     return Reply((Msg(N_("Servers ({count}):"), {"count": len(servers)}), *rows))
 
 
 def show(ctx: Context, args: Mapping[str, object]) -> Reply:
     s = _server(ctx, str(args["name"]))
-    return say(N_("{name}: address {address}, environment {env}."), target=s.name,
-               name=s.name, address=s.address, env=s.environment)
+    return say(N_("{name} (#{id}): address {address}, environment {env}."), target=s.name,
+               name=s.name, id=s.id, address=s.address, env=s.environment)
 
 
 def remove(ctx: Context, args: Mapping[str, object]) -> Reply:

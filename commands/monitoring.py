@@ -66,7 +66,8 @@ def status(ctx: Context, args: Mapping[str, object]) -> Reply:
 
     def work() -> Reply:
         values = metrics.status(config.instance(server), config.status_templates)
-        return Reply((*status_lines(server, values), *_dashboard(ctx, server)), target=server)
+        return Reply((*status_lines(server, values), *_dashboard(ctx, server)), target=server,
+                     data={"values": dict(values), "dashboard": config.dashboard_url(server)})
 
     return Reply((), target=server, later=work)
 

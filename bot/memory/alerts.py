@@ -64,6 +64,12 @@ class MemoryAlerts(Memory):
         return [AlertRecord(t.alerts[i].group_id, t.alert_groups[t.alerts[i].group_id].channel, _view(t.alerts[i]))
                 for _, i in rows]
 
+    def alerts_with_status(self, status: str, limit: int) -> list[AlertRecord]:
+        t = self.tables
+        rows = sorted(((a.starts_us, i) for i, a in t.alerts.items() if a.status == status), reverse=True)[:limit]
+        return [AlertRecord(t.alerts[i].group_id, t.alert_groups[t.alerts[i].group_id].channel, _view(t.alerts[i]))
+                for _, i in rows]
+
     def ack_alert_group(self, group_id: int, who: str, now_us: int) -> bool:
         group = self.tables.alert_groups.get(group_id)
         if group is None or group.acked_by is not None:

@@ -12,7 +12,7 @@ class MemoryInventory(Memory):
     def add_server(self, server: Server) -> bool:
         if server.name in self.tables.servers:
             return False
-        self.tables.servers[server.name] = (server.address, server.environment)
+        self.tables.servers[server.name] = (server.address, server.environment, self.tables.next_id("servers"))
         return True
 
     def server(self, name: str) -> Server | None:
@@ -21,6 +21,9 @@ class MemoryInventory(Memory):
 
     def servers(self) -> list[Server]:
         return [Server(name, *self.tables.servers[name]) for name in sorted(self.tables.servers)]
+
+    def server_by_id(self, server_id: int) -> Server | None:
+        return next((s for s in self.servers() if s.id == server_id), None)
 
     def remove_server(self, name: str) -> bool:
         return self.tables.servers.pop(name, None) is not None

@@ -163,7 +163,7 @@ class Tables:
     people: dict[int, PersonRow] = field(default_factory=dict)
     identities: dict[str, int] = field(default_factory=dict)  # "platform:user_id" → person id
     pseudonyms: dict[str, str] = field(default_factory=dict)  # subject key → pseudonym
-    servers: dict[str, tuple[str, str]] = field(default_factory=dict)  # name → (address, environment)
+    servers: dict[str, tuple[str, str, int]] = field(default_factory=dict)  # name → (address, environment, id)
     messages: dict[str, tuple[str, str]] = field(default_factory=dict)  # key → (channel, message id)
     kv: dict[str, str] = field(default_factory=dict)
     approvals: dict[int, ApprovalRow] = field(default_factory=dict)

@@ -60,6 +60,12 @@ class AlertsSql:
         with self.reader.connect() as conn:
             return [AlertRecord(r.group_id, r.channel, _alert(r)) for r in conn.execute(query)]
 
+    def alerts_with_status(self, status: str, limit: int) -> list[AlertRecord]:
+        query = (select(AlertRow, AlertGroupRow.channel).join(AlertGroupRow, AlertGroupRow.id == AlertRow.group_id)
+                 .where(AlertRow.status == status).order_by(AlertRow.starts_us.desc(), AlertRow.id.desc()).limit(limit))
+        with self.reader.connect() as conn:
+            return [AlertRecord(r.group_id, r.channel, _alert(r)) for r in conn.execute(query)]
+
     def ack_alert_group(self, group_id: int, who: str, now_us: int) -> bool:
         with self.engine.begin() as conn:
             return conn.execute(update(AlertGroupRow).where(AlertGroupRow.id == group_id,

@@ -57,6 +57,16 @@ class ServerRow(Base):
     name: Mapped[str] = mapped_column(String(63), primary_key=True)
     address: Mapped[str] = mapped_column(Text)
     environment: Mapped[str] = mapped_column(String(32))
+    # The API's numeric id: assigned at insert from ``server_ids`` (max + 1 would reuse a removed one's id).
+    id: Mapped[int] = mapped_column(Integer, unique=True)
+
+
+class ServerIdCounter(Base):
+    """The last server id handed out: ids are never reused, even after a server is removed."""
+
+    __tablename__ = "server_id_counter"
+    name: Mapped[str] = mapped_column(String(16), primary_key=True)
+    last: Mapped[int] = mapped_column(Integer)
 
 
 class AuditEvent(Base):

@@ -131,7 +131,7 @@ async def test_the_inventory_is_ansible_dynamic_inventory_json(app: App) -> None
     assert inventory["production"]["hosts"] == ["web1"] and inventory["staging"]["hosts"] == ["db1"]
     assert inventory["_meta"]["hostvars"]["db1"] == {"ansible_host": "10.0.0.6"}
     assert sorted(inventory["all"]["children"]) == ["production", "staging"]
-    assert {s["name"] for s in servers} == {"web1", "db1"}
+    assert {s["name"]: s["id"] for s in servers["items"]} == {"web1": 1, "db1": 2}
 
 
 async def test_openapi_describes_every_operation_with_an_example(app: App) -> None:

@@ -120,6 +120,19 @@ def test_servers_are_unique_by_name_and_listed_by_name(store: Store) -> None:
     assert store.server("web-01") is None
 
 
+def test_servers_get_numeric_ids_at_insert_that_are_never_reused(store: Store) -> None:
+    store.add_server(Server("web-02", "10.0.0.6", "staging"))
+    store.add_server(Server("web-01", "10.0.0.5", "production"))
+    ids = {s.name: s.id for s in store.servers()}
+    assert ids == {"web-02": 1, "web-01": 2}  # in insert order, not name order
+    assert store.server_by_id(2) == Server("web-01", "10.0.0.5", "production")
+    assert store.server_by_id(2) is not None and store.server_by_id(2).id == 2  # type: ignore[union-attr]
+    store.remove_server("web-01")
+    store.add_server(Server("web-03", "10.0.0.7", "test"))
+    assert store.server_by_id(2) is None
+    assert store.server("web-03") is not None and store.server("web-03").id == 3  # type: ignore[union-attr]
+
+
 def test_a_message_key_points_at_its_latest_message(store: Store) -> None:
     assert store.message_key("main", "m1") is None and store.message_id("job:1") is None
     store.remember_message("job:1", "main", "m1")

@@ -23,11 +23,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
 from bot.actions import Action, Upload
-from bot.core import Bot, Invoked, Outcome
+from bot.core import TOO_MANY, Bot, Invoked, Outcome
 from bot.events import Message, Place, Sender
 from bot.i18n import N_, Msg
-from bot.rbac import Decision
+from bot.rbac import GUEST, Decision
 from dihya.api.auth import Authenticator
+from dihya.api.rest import resources
+from dihya.api.rest.context import CLAIMED_ROLES, ApiProblem, Pending, Rest
 from dihya.api.rest.docs import add_docs
 from dihya.api.rest.idempotency import HEADER, Idempotency, KeyReused
 from dihya.api.rest.mount import service_channel
@@ -41,12 +43,6 @@ PREFIX = "/api/it_devops"
 PLATFORM = "api"
 SSE_POLL_S = 0.2
 SSE_EXAMPLE = 'event: progress\ndata: {"state": "running", "step": 2, "total": 4}\n\n'
-
-
-class ApiProblem(Exception):
-    def __init__(self, status: int, *lines: Msg, headers: dict[str, str] | None = None) -> None:
-        super().__init__(status)
-        self.status, self.lines, self.headers = status, lines, headers or {}
 
 
 class ApiPerformer:
@@ -141,15 +137,6 @@ class AuditCheck(BaseModel):
                                                        "message": "Audit log intact: 42 rows, chain verified."}]}}
 
 
-class ServerView(BaseModel):
-    name: str
-    address: str
-    environnement: str
-
-    model_config = {"json_schema_extra": {"examples": [{"name": "web1", "address": "10.0.0.5",
-                                                       "environnement": "production"}]}}
-
-
 # -------------------------------------------------------------------------------------------------
 def build_api(app: App, authenticator: Authenticator,  # noqa: PLR0915 - the routes, declared in one place
               approval_place: Place | None = None) -> FastAPI:
@@ -177,6 +164,10 @@ def build_api(app: App, authenticator: Authenticator,  # noqa: PLR0915 - the rou
     async def _http(request: Request, exc: HTTPException) -> Response:  # no route, wrong method, unreadable body
         return problems.response(request, exc.status_code, (), exc.headers)
 
+    @api.exception_handler(Pending)
+    async def _pending(request: Request, exc: Pending) -> Response:
+        return exc.response()
+
     @api.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> Response:
         errors = [{"field": ".".join(str(p) for p in e["loc"] if p != "body"), "type": e["type"]}
@@ -202,23 +193,28 @@ def build_api(app: App, authenticator: Authenticator,  # noqa: PLR0915 - the rou
             raise ApiProblem(verdict.status, Msg(N_("The bearer token is missing or not valid.")),
                              headers={"WWW-Authenticate": verdict.www_authenticate})
         request.state.pseudonym = store.pseudonym(verdict.identity)
+        CLAIMED_ROLES.set(verdict.claim_roles)
         return verdict.identity
 
     def require(identity: str, command: str, args: dict[str, object] | None = None) -> None:
-        """403 unless the person may run ``command`` (a read endpoint's chat equivalent)."""
+        """429 past the rate limit, else 403 unless the person may run ``command`` (a read endpoint's chat
+        equivalent)."""
+        if bot.throttled(identity, Place(PLATFORM, identity)):
+            raise ApiProblem(429, Msg(TOO_MANY), headers={"Retry-After": str(round(bot.rate_window))})
         actor = bot.services.identities.fresh(identity)
+        roles = actor.roles | CLAIMED_ROLES.get()
         permission = bot.services.registry.commands[command].permission_for(args or {})
-        if bot.services.policy.decide(actor.roles, permission) is Decision.DENY:
+        if bot.services.policy.decide(roles, permission) is Decision.DENY:
             raise ApiProblem(403, Msg(N_("You are not allowed to do that (needs “{permission}”; your roles: "
                                          "{roles})."), {"permission": permission,
-                                                        "roles": ", ".join(actor.role_names)}))
+                                                        "roles": ", ".join(sorted(roles) or [GUEST])}))
 
     async def run(request: Request, identity: str, name: str, args: dict[str, object],
-                  approvals_at: Place | None = None) -> Invoked:
-        place = Place(PLATFORM, identity)
-        invoked = bot.invoke(identity, name, args, place, locale_of(request), approvals_at)
+                  approvals_at: Place | None = None, answer_here: bool = False, at: Place | None = None) -> Invoked:
+        place = at or Place(PLATFORM, identity)  # ``at``: a chat place that should see the replies
+        invoked = bot.invoke(identity, name, args, place, locale_of(request), approvals_at, CLAIMED_ROLES.get())
         outcome = invoked.outcome
-        if name == "audit.verify":  # its deferred work is awaited by the route, not the runtime
+        if answer_here:  # its deferred work is awaited by the route, not the runtime
             outcome = Outcome(outcome.actions, outcome.durable)
         await runtime.deliver(invoked.event, outcome)
         if invoked.status == "throttled":
@@ -376,7 +372,7 @@ def build_api(app: App, authenticator: Authenticator,  # noqa: PLR0915 - the rou
     async def vote(request: Request, approval_id: Id,
                    body: Annotated[VoteRequest, Body(examples=[{"decision": "approve"}])]) -> VoteResult:
         identity = await caller(request)
-        voted = bot.vote(approval_id, identity, body.decision == "approve")
+        voted = bot.vote(approval_id, identity, body.decision == "approve", CLAIMED_ROLES.get())
         if voted is None:
             raise ApiProblem(404, Msg(N_("There is no approval request #{id}."), {"id": approval_id}))
         record = store.approval(approval_id)
@@ -393,7 +389,7 @@ def build_api(app: App, authenticator: Authenticator,  # noqa: PLR0915 - the rou
              description="Like `audit verify` in chat: recomputes the hash chain (and the anchored tail).")
     async def audit_verify(request: Request) -> AuditCheck:
         identity = await caller(request)
-        invoked = await run(request, identity, "audit.verify", {})
+        invoked = await run(request, identity, "audit.verify", {}, answer_here=True)
         intact, lines = True, list(invoked.lines)
         for later in invoked.outcome.later:  # the command's work, run here so its answer is the response
             reply = await anyio.to_thread.run_sync(Bot.run_later, later)
@@ -402,13 +398,7 @@ def build_api(app: App, authenticator: Authenticator,  # noqa: PLR0915 - the rou
         text = bot.services.catalogs.render_all(tuple(lines), locale_of(request))
         return AuditCheck(intact=intact, message=text)
 
-    # -- serveurs, inventaire ----------------------------------------------------------------------
-    @api.get("/serveurs/", response_model=list[ServerView], tags=["serveurs"], summary="The server inventory",
-             description="Every server Dihya knows, with its address and environment.")
-    async def servers(request: Request) -> list[ServerView]:
-        require(await caller(request), "servers.list")
-        return [ServerView(name=s.name, address=s.address, environnement=s.environment) for s in store.servers()]
-
+    # -- inventaire (serveurs/ is dihya.api.rest.servers) --------------------------------------------
     @api.get("/inventaire/", tags=["inventaire"], summary="Ansible dynamic inventory",
              description="The servers as the JSON `ansible-inventory -i` reads: groups per environment, "
                          "`ansible_host` in `_meta.hostvars`.",
@@ -429,4 +419,7 @@ def build_api(app: App, authenticator: Authenticator,  # noqa: PLR0915 - the rou
     include_pipelines(api, bot, Kit(caller, require, run, once, ApiProblem, approval_place))  # issue 15
     from dihya.api.rest.reports import add_report_routes  # issue 17: rapports/, webhooks/
     add_report_routes(api, app, caller, require)
+    rest = Rest(bot, store, runtime, caller, require, run, once, approval_place, app.redactor)
+    for resource in resources.ROUTERS:  # one module per resource (dihya.api.rest.resources)
+        api.include_router(resource(rest))
     return api

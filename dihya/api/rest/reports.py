@@ -14,7 +14,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from bot.i18n import N_, Msg
-from dihya.api.rest.app import PREFIX, ApiProblem
+from dihya.api.rest.app import PREFIX
+from dihya.api.rest.context import ApiProblem
 from dihya.api.rest.openapi import Id, problem_responses
 from dihya.app import App
 
