@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Annotated, Any, Literal
 
@@ -137,6 +138,17 @@ class AuditCheck(BaseModel):
                                                        "message": "Audit log intact: 42 rows, chain verified."}]}}
 
 
+def allowed_methods(api: FastAPI, request: Request) -> set[str]:
+    """Every method the OpenAPI document declares at the request's path: routes of several modules
+    may share a path (``GET`` and ``POST deploiements/``), and Starlette names only the first's."""
+    path = request.url.path.removeprefix(PREFIX) or "/"
+    methods: set[str] = set()
+    for template, operations in api.openapi()["paths"].items():
+        if re.fullmatch(re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(template)), path):
+            methods |= {method.upper() for method in operations}
+    return methods
+
+
 # -------------------------------------------------------------------------------------------------
 def build_api(app: App, authenticator: Authenticator,  # noqa: PLR0915 - the routes, declared in one place
               approval_place: Place | None = None) -> FastAPI:
@@ -162,7 +174,10 @@ def build_api(app: App, authenticator: Authenticator,  # noqa: PLR0915 - the rou
 
     @api.exception_handler(HTTPException)
     async def _http(request: Request, exc: HTTPException) -> Response:  # no route, wrong method, unreadable body
-        return problems.response(request, exc.status_code, (), exc.headers)
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:  # Starlette names the first route's methods; resources share paths
+            headers["Allow"] = ", ".join(sorted(allowed_methods(api, request)))
+        return problems.response(request, exc.status_code, (), headers)
 
     @api.exception_handler(Pending)
     async def _pending(request: Request, exc: Pending) -> Response:
