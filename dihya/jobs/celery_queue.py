@@ -16,7 +16,7 @@ from kombu.exceptions import OperationalError
 
 from bot.catalog import ServiceCatalog
 from bot.errors import UserError
-from bot.jobs import QueueUnavailable
+from bot.jobs import QueueFull, QueueUnavailable
 from bot.ports import Store
 from dihya.jobs.broker import transport_options
 
@@ -70,6 +70,10 @@ class CeleryQueue:
             self._redis.ping()  # fail fast: publishing would otherwise retry for a long time (nudges need it too)
             self._app.send_task(TASK_NAME, args=[job_id], queue=self._queue(job_id, kind), retry=False)
         except (redis.RedisError, OperationalError, OSError) as err:
+            if _out_of_memory(err):  # loud: this will not pass by itself
+                log.error("the job queue's Redis is out of memory; the job was refused", extra={"job": job_id})
+                raise QueueFull(str(err)) from None
+            log.warning("the job queue is unreachable; the job was refused", extra={"job": job_id})
             raise QueueUnavailable(str(err)) from None
 
     def _queue(self, job_id: int, kind: str) -> str:
@@ -85,3 +89,13 @@ class CeleryQueue:
                         extra={"job": job_id, "kind": kind})
             return "dihya.ansible"
         return f"dihya.{runner}"
+
+
+def _out_of_memory(err: BaseException) -> bool:
+    """Redis at ``maxmemory`` with ``noeviction`` (``OOM command not allowed``), maybe wrapped by kombu."""
+    seen: BaseException | None = err
+    while seen is not None:
+        if isinstance(seen, redis.exceptions.OutOfMemoryError) or str(seen).startswith("OOM "):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False

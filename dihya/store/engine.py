@@ -6,7 +6,9 @@ import re
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, inspect, text
+from sqlalchemy import Engine, ExceptionContext, create_engine, event, inspect, text
+
+from bot.errors import StoreUnavailable
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 READ_ONLY = "dihya_read_only"  # execution option of ``readers``
@@ -21,7 +23,19 @@ def make_engine(url: str, schema: str | None = None) -> Engine:
     connect_args: dict[str, Any] = {}
     if schema:
         connect_args["options"] = f"-csearch_path={schema}"
-    return create_engine(url, connect_args=connect_args, pool_pre_ping=True)
+    engine = create_engine(url, connect_args=connect_args, pool_pre_ping=True)
+    event.listen(engine, "handle_error", _unavailable)
+    return engine
+
+
+def _unavailable(context: ExceptionContext) -> None:
+    """A connection refused or lost becomes ``StoreUnavailable``, which the bot answers with "the
+    database is unavailable" (issue 16). A stale pooled connection found by the pre-ping is left to
+    the pool, which reconnects once and comes back here if that fails too."""
+    if context.is_pre_ping:
+        return
+    if context.is_disconnect or context.connection is None:
+        raise StoreUnavailable(type(context.original_exception).__name__) from context.sqlalchemy_exception
 
 
 def _sqlite_engine(url: str) -> Engine:
