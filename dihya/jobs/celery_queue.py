@@ -18,7 +18,8 @@ from bot.catalog import ServiceCatalog
 from bot.errors import UserError
 from bot.jobs import QueueFull, QueueUnavailable
 from bot.ports import Store
-from dihya.jobs.broker import transport_options
+from dihya.jobs.broker import is_redis, transport_options
+from dihya.jobs.redis_transport import NAME as REDIS_TRANSPORT
 
 log = logging.getLogger("dihya.jobs.celery")
 TASK_NAME = "dihya.run_job"
@@ -41,6 +42,8 @@ def make_celery(broker_url: str, visibility_timeout_s: int = 3600) -> Celery:
         broker_connection_timeout=2,
         worker_hijack_root_logger=False,
     )
+    if is_redis(broker_url) and not broker_url.startswith("unix://"):
+        app.conf.broker_transport = REDIS_TRANSPORT  # survives a lost connection mid-job (see the module)
     return app
 
 
