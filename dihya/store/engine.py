@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -78,14 +80,36 @@ def upgrade(engine: Engine) -> None:
     schema the migrations produce; a test compares them); a database already at the heads is left
     alone. Only a database that needs migrating loads Alembic, which a running bot need not carry.
     """
-    current = _stamped_revisions(engine)
     heads = migration_heads()
-    if current == heads:
+    if _stamped_revisions(engine) == heads:
         return
-    if current is None:
-        _create_and_stamp(engine, heads)
+    with _migrating(engine):
+        current = _stamped_revisions(engine)  # another replica may have done it while this one waited
+        if current == heads:
+            return
+        if current is None:
+            _create_and_stamp(engine, heads)
+            return
+        run_migrations(engine)
+
+
+MIGRATION_LOCK = 0x44_69_68_79_61  # "Dihya": the advisory lock replicas migrate under
+
+
+@contextmanager
+def _migrating(engine: Engine) -> Iterator[None]:
+    """Replicas that start together on an empty PostgreSQL database would both create the tables
+    (issue 16): one migrates while the others wait, then find the schema at its heads. SQLite's
+    writers are serialised already."""
+    if engine.dialect.name != "postgresql":
+        yield
         return
-    run_migrations(engine)
+    with engine.connect() as conn:
+        conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": MIGRATION_LOCK})
+        try:
+            yield
+        finally:
+            conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": MIGRATION_LOCK})
 
 
 def run_migrations(engine: Engine) -> None:
