@@ -44,6 +44,7 @@ from dihya.config_file import (  # issue 15
     monitoring_config,
     pipeline_catalog,
     service_catalog,
+    worker_limits,
 )
 from dihya.jobs.backends import build_backends, script_runner
 from dihya.jobs.execution import JobExecutor
@@ -241,7 +242,8 @@ def build_executor(settings: Settings, store: SqlStore, catalog: ServiceCatalog,
     if pipelines is None:  # a worker process reads the catalog itself
         pipelines = pipeline_catalog(config)
     runs = PipelineRunsSql(store.engine)
-    return JobExecutor(store, with_pipelines(runner, settings, pipelines, runs, box), nudges.send, redactor)
+    return JobExecutor(store, with_pipelines(runner, settings, pipelines, runs, box), nudges.send, redactor,
+                       limits=worker_limits(config))  # issue 16
 
 
 def _jobs(settings: Settings, store: SqlStore, catalog: ServiceCatalog, redactor: Redactor,

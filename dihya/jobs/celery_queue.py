@@ -11,7 +11,7 @@ import logging
 from collections.abc import Callable
 
 import redis
-from celery import Celery
+from celery import Celery, Task
 from kombu.exceptions import OperationalError
 
 from bot.catalog import ServiceCatalog
@@ -19,6 +19,8 @@ from bot.errors import UserError
 from bot.jobs import QueueFull, QueueUnavailable
 from bot.ports import Store
 from dihya.jobs.broker import is_redis, transport_options
+from dihya.jobs.execution import DEFERRED
+from dihya.jobs.local import RETRY_S
 from dihya.jobs.redis_transport import NAME as REDIS_TRANSPORT
 
 log = logging.getLogger("dihya.jobs.celery")
@@ -48,11 +50,15 @@ def make_celery(broker_url: str, visibility_timeout_s: int = 3600) -> Celery:
 
 
 def register_task(app: Celery, run: Callable[[int], object]) -> None:
-    """The worker's task: run one job by id (the id is the idempotency key)."""
+    """The worker's task: run one job by id (the id is the idempotency key). A job whose environment
+    runs as many jobs as ``[workers] concurrency`` allows goes back to the queue for a moment: it does
+    not hold a worker thread that another environment's job could use."""
 
-    @app.task(name=TASK_NAME, acks_late=True, reject_on_worker_lost=True)  # type: ignore[untyped-decorator]
-    def run_job(job_id: int) -> None:
-        run(job_id)
+    @app.task(name=TASK_NAME, bind=True, acks_late=True, reject_on_worker_lost=True,  # type: ignore[untyped-decorator]
+              max_retries=None)
+    def run_job(self: Task, job_id: int) -> None:
+        if run(job_id) == DEFERRED:
+            raise self.retry(countdown=RETRY_S)
 
 
 class CeleryQueue:

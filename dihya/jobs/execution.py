@@ -22,6 +22,7 @@ from dihya.redaction import Redactor
 from dihya.runners.base import CancelToken, Progress, ProgressSink, RunnerError, RunResult
 
 log = logging.getLogger("dihya.jobs")
+DEFERRED = "deferred"  # ``run``'s answer when the job's environment has no free slot: try again later
 HEARTBEAT_S = 5.0
 CANCEL_POLL_S = 1.0
 EXCERPT_CHARS = 1500
@@ -58,21 +59,25 @@ class StoreCancelToken:
 
 class JobExecutor:
     def __init__(self, store: Store, runner: JobRunner, notify: Callable[[int], None], redactor: Redactor,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time, limits: Mapping[str, int] | None = None) -> None:
         self._store = store
         self._runner = runner
         self._notify = notify
         self._redact = redactor
         self._clock = clock
+        self._limits = dict(limits or {})  # environment → how many of its jobs may run at once (issue 16)
 
     def now_us(self) -> int:
         return int(self._clock() * 1_000_000)
 
     def run(self, job_id: int) -> str | None:
-        """Run ``job_id`` unless another delivery already did; returns its final state (None: skipped)."""
-        if not self._store.claim_job(job_id, self.now_us()):
-            log.info("job already claimed; not running it again", extra={"job": job_id})
-            return None
+        """Run ``job_id`` unless another delivery already did; returns its final state (None: skipped,
+        ``DEFERRED``: its environment runs as many jobs as it may, the caller tries again later)."""
+        claimed = self._claim(job_id)
+        if claimed != "claimed":
+            if claimed == "taken":
+                log.info("job already claimed; not running it again", extra={"job": job_id})
+            return DEFERRED if claimed == "full" else None
         job = self._store.job(job_id)
         assert job is not None
         self._transition(job, "running")
@@ -86,6 +91,15 @@ class JobExecutor:
         self._store.finish_job(job_id, state, self._result_fields(result), self.now_us())
         self._transition(job, state, result)
         return state
+
+    def _claim(self, job_id: int) -> str:
+        env = None
+        if self._limits:
+            job = self._store.job(job_id)
+            env = job.draft.args.get("env") if job is not None else None
+        if isinstance(env, str) and env in self._limits:
+            return self._store.claim_job_within(job_id, self.now_us(), env, self._limits[env])
+        return "claimed" if self._store.claim_job(job_id, self.now_us()) else "taken"
 
     def fail(self, job_id: int, reason: str) -> bool:
         """Mark a job failed from outside the run (worker lost, queue refused it)."""

@@ -10,7 +10,7 @@ from sqlalchemy import Engine, Row, insert, select, update
 from bot.errors import UserError
 from bot.events import Place
 from bot.jobs import JobDraft, JobLocked, JobRecord, job_lock
-from dihya.store.job_locks import active_holder  # issue 16
+from dihya.store.job_locks import active_holder, running_in_env  # issue 16
 from dihya.store.models import JobRow
 from dihya.store.sealing import UNREADABLE, Sealer, result_field
 
@@ -57,6 +57,20 @@ class JobsSql:
                                    .values(state="running", started_us=now_us, heartbeat_us=now_us,
                                            attempts=JobRow.attempts + 1)).rowcount
             return claimed == 1
+
+    def claim_job_within(self, job_id: int, now_us: int, env: str, limit: int) -> str:
+        """``claim_job`` unless ``limit`` jobs of ``env`` already run (per-environment worker
+        concurrency, issue 16): "claimed", "full" (left queued, to be tried again) or "taken"."""
+        with self.engine.begin() as conn:
+            running_in_env(conn, env)  # serialises the count and the claim between workers
+            if conn.scalar(select(JobRow.state).where(JobRow.id == job_id)) != "queued":
+                return "taken"
+            if running_in_env(conn, env, lock=False) >= limit:
+                return "full"
+            conn.execute(update(JobRow).where(JobRow.id == job_id, JobRow.state == "queued")
+                         .values(state="running", started_us=now_us, heartbeat_us=now_us,
+                                 attempts=JobRow.attempts + 1))
+            return "claimed"
 
     def job_progress(self, job_id: int, step: int, total: int, name: str, now_us: int) -> None:
         with self.engine.begin() as conn:
