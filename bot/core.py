@@ -231,6 +231,10 @@ class Bot:
         after = self.services.store.approval(request.id)
         return Voted(outcome, None, after.state if after else "")
 
+    def interrupted_approvals(self) -> list[tuple[str, Outcome]]:
+        """Close requests approved by a process that stopped before running them (see ``Approvals``)."""
+        return self._approvals.interrupted()
+
     # -- floods -------------------------------------------------------------------------------
     def _throttled(self, event: Event, flood: Flood) -> Outcome:
         """A sender past the rate limit: one notice for the window, then silence."""

@@ -113,12 +113,25 @@ class App:
         else:
             self._tasks.append(asyncio.create_task(self.nudges.listen(self.watcher.poke_threadsafe)))
         self._start_compliance()
+        self._tasks.append(asyncio.create_task(self._close_interrupted()))
         if self.alerts is not None:  # issue 5: handles queued Alertmanager deliveries
             self._tasks.append(asyncio.create_task(self.alerts.run()))
         if self.ci is not None:  # issue 15: handles queued provider webhook deliveries
             self._tasks.append(asyncio.create_task(self.ci.run()))
         if self.webhooks is not None and self.webhooks.config.subscriptions:  # issue 17
             self._tasks.append(asyncio.create_task(self.webhooks.run_forever()))
+
+    async def _close_interrupted(self, after_s: float = 1.0) -> None:
+        """Issue 16: requests a killed process approved but never ran are closed and their threads told,
+        once the adapters are attached, by the replica that leads."""
+        await asyncio.sleep(after_s)
+        if not self.leadership.may_act():
+            return
+        closed = self.bot.interrupted_approvals()
+        if closed:
+            self.bot.flush_audit()
+        for platform, outcome in closed:
+            await self.runtime.publish(platform, outcome.actions)
 
     def _start_compliance(self) -> None:
         """Compliance (issue 6): audit settings changes, then anchor the audit head and purge old rows."""

@@ -88,8 +88,9 @@ class JobExecutor:
         finally:
             stop_beats.set()
         state = _final_state(result, token)
-        self._store.finish_job(job_id, state, self._result_fields(result), self.now_us())
-        self._transition(job, state, result)
+        if self._store.finish_job_audited(job_id, state, self._result_fields(result), self.now_us(),
+                                          self._audit_row(job, state, result)):
+            self._notify(job.id)
         return state
 
     def _claim(self, job_id: int) -> str:
@@ -104,9 +105,10 @@ class JobExecutor:
     def fail(self, job_id: int, reason: str) -> bool:
         """Mark a job failed from outside the run (worker lost, queue refused it)."""
         job = self._store.job(job_id)
-        if job is None or not self._store.finish_job(job_id, "failed", {"message": {"msgid": reason}}, self.now_us()):
+        if job is None or not self._store.finish_job_audited(job_id, "failed", {"message": {"msgid": reason}},
+                                                             self.now_us(), self._audit_row(job, "failed")):
             return False
-        self._transition(job, "failed")
+        self._notify(job.id)
         return True
 
     def _attempt(self, job: JobRecord, token: StoreCancelToken) -> RunResult:
@@ -142,14 +144,17 @@ class JobExecutor:
                 "excerpt": self._redact(result.log_excerpt)[-EXCERPT_CHARS:],
                 "details": {k: self._redact(str(v)) for k, v in result.details.items()}}
 
-    def _transition(self, job: JobRecord, state: str, result: RunResult | None = None) -> None:
+    def _transition(self, job: JobRecord, state: str) -> None:
+        self._store.append_audit([self._audit_row(job, state)])
+        self._notify(job.id)
+
+    def _audit_row(self, job: JobRecord, state: str, result: RunResult | None = None) -> AuditDraft:
+        """A job's move to ``state``; a final state's row is written with the state itself (``finish_job_audited``)."""
         actor = self._store.pseudonym(job.draft.requester)
         details: dict[str, object] = {"kind": job.draft.kind}
         if result is not None and result.failed_step:
             details["failed_step"] = self._redact(result.failed_step)
-        self._store.append_audit([AuditDraft(self.now_us(), actor, f"job:{state}", job.draft.summary, state,
-                                             job.key, details)])
-        self._notify(job.id)
+        return AuditDraft(self.now_us(), actor, f"job:{state}", job.draft.summary, state, job.key, details)
 
 
 def _final_state(result: RunResult, token: StoreCancelToken) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 
-from sqlalchemy import Engine, Row, insert, select, update
+from sqlalchemy import Connection, Engine, Row, insert, select, update
 
 from bot.errors import UserError
 from bot.events import Place
@@ -85,10 +85,7 @@ class JobsSql:
     def finish_job(self, job_id: int, state: str, result: Mapping[str, object], now_us: int) -> bool:
         """Move a queued or running job to a final state; False when it already ended."""
         with self.engine.begin() as conn:
-            sealed = self.sealer.seal(result_field(job_id), json.dumps(dict(result), default=str))
-            done = conn.execute(update(JobRow).where(JobRow.id == job_id, JobRow.state.in_(("queued", "running")))
-                                .values(state=state, result=sealed, finished_us=now_us)).rowcount
-            return done == 1
+            return finish_in(conn, self.sealer, job_id, state, result, now_us)
 
     def _job(self, row: Row[tuple[JobRow]]) -> JobRecord:
         try:
@@ -110,3 +107,11 @@ def _job(row: Row[tuple[JobRow]], result: Mapping[str, object]) -> JobRecord:
                      approvers=tuple(json.loads(r["approvers"])))
     return JobRecord(r["id"], draft, r["state"], r["step"], r["total"], r["step_name"], bool(r["cancel_requested"]),
                      result, r["created_us"], r["started_us"], r["finished_us"], r["heartbeat_us"])
+
+
+def finish_in(conn: Connection, sealer: Sealer, job_id: int, state: str, result: Mapping[str, object],
+              now_us: int) -> bool:
+    """``finish_job`` inside the caller's transaction."""
+    sealed = sealer.seal(result_field(job_id), json.dumps(dict(result), default=str))
+    return conn.execute(update(JobRow).where(JobRow.id == job_id, JobRow.state.in_(("queued", "running")))
+                        .values(state=state, result=sealed, finished_us=now_us)).rowcount == 1
