@@ -210,8 +210,8 @@ class Bot:
             return Invoked("approval", outcome, event, ref=key)
         reply = self._execute(ctx, command, args)
         later = (Later(ctx, command.name, args, reply.later),) if reply.later else ()
-        outcome = Outcome(self._reply(ctx.place, ctx.locale, reply), durable=True, later=later)
-        if reply.outcome == "fault":
+        outcome = Outcome(self._reply(ctx.place, ctx.locale, reply), durable=reply.outcome != UNAVAILABLE, later=later)
+        if reply.outcome in ("fault", UNAVAILABLE):
             return Invoked("fault", outcome, event, lines=reply.lines)
         if reply.outcome in ("invalid", "refused", "denied", "tampered"):
             return Invoked("invalid", outcome, event, lines=reply.lines)
