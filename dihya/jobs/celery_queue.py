@@ -18,7 +18,7 @@ from bot.catalog import ServiceCatalog
 from bot.errors import UserError
 from bot.jobs import QueueFull, QueueUnavailable
 from bot.ports import Store
-from dihya.jobs.broker import is_redis, transport_options
+from dihya.jobs.broker import transport_options
 from dihya.jobs.execution import DEFERRED
 from dihya.jobs.local import RETRY_S
 from dihya.jobs.redis_transport import NAME as REDIS_TRANSPORT
@@ -44,7 +44,7 @@ def make_celery(broker_url: str, visibility_timeout_s: int = 3600) -> Celery:
         broker_connection_timeout=2,
         worker_hijack_root_logger=False,
     )
-    if is_redis(broker_url) and not broker_url.startswith("unix://"):
+    if broker_url.startswith("redis://"):  # rediss:// and unix:// keep kombu's own (TLS, socket parsing)
         app.conf.broker_transport = REDIS_TRANSPORT  # survives a lost connection mid-job (see the module)
     return app
 

@@ -7,6 +7,8 @@ after the connection has been collected, reads the connection's parameters from 
 ``AttributeError`` stops the worker ("Unrecoverable error"). With no connection there is nothing
 to restore or acknowledge through: the task stays in Redis' unacknowledged set, and the visibility
 timeout hands it to a worker again, where the job's claim makes that delivery a no-op.
+Used for ``redis://`` brokers (``make_celery``); ``rediss://`` keeps kombu's own transport, whose
+TLS settings come from the URL scheme.
 """
 
 from __future__ import annotations
