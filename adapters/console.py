@@ -45,7 +45,7 @@ class ConsoleChat:
         self._user = user
         self._place = Place(PLATFORM, channel)
         self._uploads = upload_dir
-        self._ids = itertools.count(1)
+        self._ids = itertools.count(_first_id(runtime))
         # /react without an id targets the latest message that asks for a reaction (an approval
         # request), so refusals posted in between do not steal the default.
         self.last_bot_message: str | None = None
@@ -152,6 +152,20 @@ class ConsoleChat:
         else:
             self._out.write(f"-- {text}\n")
         self._out.flush()
+
+
+IDS_KEY = "console.ids"
+ID_BLOCK = 1_000_000
+
+
+def _first_id(runtime: Runtime) -> int:
+    """Message ids stay unique across sessions on the same database: each session takes the next
+    block of them (a restarted console reusing ``m4`` would collide with the ``m4`` the store already
+    knows, issue 16). The first session on a database starts at 1."""
+    store = runtime.bot.services.store
+    start = int(store.kv_get(IDS_KEY) or 0)
+    store.kv_set(IDS_KEY, str(start + ID_BLOCK))
+    return start + 1
 
 
 async def stdin_lines(prompt: ConsoleChat | None = None) -> AsyncIterator[str]:

@@ -141,6 +141,10 @@ def closed_text(request: ApprovalRecord, what: str, state: str, people: Sequence
 
 
 
+INTERRUPTED = N_("Request #{id} was approved, but the bot stopped before running it: nothing was run. "
+                  "Ask again if it is still needed.")
+
+
 # --- the state machine -------------------------------------------------------------------------
 class Audit(Protocol):
     """Buffers one audit row (``Bot.audit``)."""
@@ -270,7 +274,8 @@ class Approvals:
                         details={"reason": problem})
             said = self._say(draft.place, draft.locale, (Msg(problem),))
             return Outcome(self._close(request, key, "refused", approvers).actions + said.actions, durable=True)
-        store.transition_approval(request.id, "approved", "dispatched")
+        if not store.transition_approval(request.id, "approved", "dispatched"):
+            return IGNORED  # closed as interrupted meanwhile (``interrupted``): it must not run now
         ran = self._run(requester, draft.place, draft.locale, tuple(approvers),
                         self._registry.commands[draft.command], args, key)
         return Outcome(self._close(request, key, "dispatched", approvers).actions + ran.actions, durable=True,
@@ -310,6 +315,22 @@ class Approvals:
         draft = request.draft
         command = self._registry.commands.get(draft.command)
         return describe(self._catalogs, command, draft.command, draft.args, locale)
+
+    def interrupted(self) -> list[tuple[str, Outcome]]:
+        """Requests approved by a process that stopped before running them (issue 16, fault 3): they
+        never ran, and running them long after the vote could surprise the approvers, so they are
+        closed as not run, audited, and the thread is told to ask again."""
+        outcomes = []  # (platform, what to tell there)
+        for request in self._store.pending_approvals("approved"):
+            if not self._store.transition_approval(request.id, "approved", "refused"):
+                continue  # dispatched by a live replica after all
+            key, draft = f"{KEY_PREFIX}{request.id}", request.draft
+            self._audit(self._identities.fresh(draft.requester), f"command:{draft.command}", outcome="interrupted",
+                        ref=key)
+            said = self._say(draft.place, draft.locale, (Msg(INTERRUPTED, {"id": request.id}),))
+            closed = self._close(request, key, "refused", ()).actions + said.actions
+            outcomes.append((draft.place.platform, Outcome(closed, durable=True)))
+        return outcomes
 
     def _close(self, request: ApprovalRecord, key: str, state: str, people: list[str] | tuple[()]) -> Outcome:
         locale = request.draft.locale

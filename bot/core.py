@@ -23,7 +23,7 @@ from bot.audit import AuditDraft
 from bot.audit_details import MAX_AUDITED_TEXT, audited_args
 from bot.context import Context, ReactionHandler, Services
 from bot.dedupe import DeliveryLog
-from bot.errors import UserError
+from bot.errors import StoreUnavailable, UserError
 from bot.events import Event, Message, Place, Reaction, Sender
 from bot.i18n import DEFAULT_LOCALE, N_, Msg
 from bot.identity import Actor
@@ -38,6 +38,8 @@ __all__ = ["IGNORED", "MAX_AUDITED_TEXT", "WITHHELD", "Bot", "Later", "Outcome"]
 
 log = logging.getLogger("dihya.core")
 TOO_MANY = N_("Too many requests: wait before trying again.")
+STORE_DOWN = N_("The database is unavailable right now; nothing was changed. Try again shortly.")
+UNAVAILABLE = "unavailable"  # the audit outcome of a command refused because the store is down
 
 
 
@@ -108,7 +110,20 @@ class Bot:
 
     def handle_new(self, event: Event) -> Outcome:
         """``handle`` for an event ``admit`` let through."""
-        return self._message(event) if isinstance(event, Message) else self._reaction(event)
+        try:
+            return self._message(event) if isinstance(event, Message) else self._reaction(event)
+        except StoreUnavailable:  # before a command ran (who is speaking, which message was reacted to)
+            return self._store_down(event)
+
+    def _store_down(self, event: Event) -> Outcome:
+        """The store is down: say so in the thread, in the language the command was written in."""
+        if isinstance(event, Message):
+            place, locale = _reply_place(event), parse(self.services.registry, event.text).locale
+        else:
+            place = Place(event.place.platform, event.place.channel, event.place.thread or event.target_message_id)
+            locale = None
+        log.warning("store unavailable; the event was answered and not acted on", extra={"place": place.address})
+        return self._say(place, locale or DEFAULT_LOCALE, (Msg(STORE_DOWN),))
 
     def echo(self, message: Message) -> str:
         """What may be shown of a command the platform does not show (a slash command's echo): the
@@ -198,8 +213,8 @@ class Bot:
             return Invoked("approval", outcome, event, ref=key)
         reply = self._execute(ctx, command, args)
         later = (Later(ctx, command.name, args, reply.later),) if reply.later else ()
-        outcome = Outcome(self._reply(ctx.place, ctx.locale, reply), durable=True, later=later)
-        if reply.outcome == "fault":
+        outcome = Outcome(self._reply(ctx.place, ctx.locale, reply), durable=reply.outcome != UNAVAILABLE, later=later)
+        if reply.outcome in ("fault", UNAVAILABLE):
             return Invoked("fault", outcome, event, lines=reply.lines)
         if reply.outcome in ("invalid", "refused", "denied", "tampered"):
             return Invoked("invalid", outcome, event, lines=reply.lines)
@@ -231,6 +246,10 @@ class Bot:
             return Voted(outcome, Msg(reason, params))
         after = self.services.store.approval(request.id)
         return Voted(outcome, None, after.state if after else "")
+
+    def interrupted_approvals(self) -> list[tuple[str, Outcome]]:
+        """Close requests approved by a process that stopped before running them (see ``Approvals``)."""
+        return self._approvals.interrupted()
 
     # -- floods -------------------------------------------------------------------------------
     def _throttled(self, event: Event, flood: Flood) -> Outcome:
@@ -306,7 +325,8 @@ class Bot:
             return refused if refused is not None else self._approvals.ask(event.text, ctx, parsed, permission)
         reply = self._execute(ctx, parsed.command, parsed.args)
         later = (Later(ctx, parsed.command.name, parsed.args, reply.later),) if reply.later else ()
-        return Outcome(self._reply(ctx.place, ctx.locale, reply), durable=parsed.command.mutating, later=later)
+        durable = parsed.command.mutating and reply.outcome != UNAVAILABLE  # a refusal changed nothing
+        return Outcome(self._reply(ctx.place, ctx.locale, reply), durable=durable, later=later)
 
     def _checked(self, ctx: Context, parsed: Parsed) -> Outcome | None:
         """The command's own check before an approval is asked: a refusal, or None to go on."""
@@ -375,7 +395,7 @@ class Bot:
         ctx = Context(requester, place, locale, self.services, approvers)
         reply = self._execute(ctx, command, args, ref=ref)
         later = (Later(ctx, command.name, args, reply.later, ref),) if reply.later else ()
-        return Outcome(self._reply(place, locale, reply), durable=True, later=later)
+        return Outcome(self._reply(place, locale, reply), durable=reply.outcome != UNAVAILABLE, later=later)
 
     def _reaction(self, event: Reaction) -> Outcome:
         key = self.services.store.message_key(event.place.channel, event.target_message_id)
@@ -416,6 +436,8 @@ def _failed(command: str, err: Exception) -> Reply:
     with a reference the reply quotes (never the exception text, which may hold a secret)."""
     if isinstance(err, UserError):
         return Reply((err.message,), outcome=err.outcome)
+    if isinstance(err, StoreUnavailable):  # its audit row waits in the buffer until the store is back
+        return Reply((Msg(STORE_DOWN),), outcome=UNAVAILABLE)
     fault = uuid.uuid4().hex[:8]
     log.error("command failed", exc_info=err, extra={"ref": fault, "command": command})
     return Reply((Msg(N_("Something failed (ref {ref})."), {"ref": fault}),), outcome="fault")

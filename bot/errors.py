@@ -19,3 +19,8 @@ class Busy(UserError):
     """Refused for now, not for good: the person may try again shortly (e.g. too many exports run)."""
 
     outcome = "busy"
+
+
+class StoreUnavailable(Exception):
+    """The store cannot be reached now (its database is down or restarting): nothing was read or
+    changed. The bot answers that instead of failing (issue 16, fault 2); it passes by itself."""

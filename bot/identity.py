@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bot.errors import StoreUnavailable
 from bot.events import Sender
 from bot.ports import Clock, IdentityRecord, IdentityStore
 from bot.rbac import GUEST
@@ -43,7 +44,12 @@ class Identities:
         now = self._clock()
         if hit is not None and hit[0] > now:
             return hit[1]
-        actor = self.fresh(key, sender.display_name)
+        try:
+            actor = self.fresh(key, sender.display_name)
+        except StoreUnavailable:
+            if hit is None:
+                raise
+            return hit[1]  # the store is down: who someone was a moment ago still lets read-only commands answer
         if len(self._cache) > 50_000:
             self._cache.clear()
         self._cache[key] = (now + self._ttl, actor)

@@ -93,6 +93,11 @@ class QueueUnavailable(Exception):
     """The job queue cannot take work now (e.g. Redis is down); nothing was dispatched."""
 
 
+class QueueFull(QueueUnavailable):
+    """The queue's store refused the job for lack of room (Redis at ``maxmemory`` with
+    ``noeviction``): it will not pass by itself, an operator must act (issue 16, fault 7)."""
+
+
 class JobQueue(Protocol):
     """Where jobs run: in-process threads (``local``) or Celery workers (``celery``)."""
 

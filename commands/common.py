@@ -6,12 +6,13 @@ from collections.abc import Mapping
 
 from bot.argtypes import Choice
 from bot.context import Context
-from bot.errors import Busy, UserError
+from bot.errors import Busy
 from bot.i18n import N_, Msg
 from bot.jobs import (
     ACTIVE,
     JobDraft,
     JobLocked,
+    QueueFull,
     QueueUnavailable,
     job_lock,
     job_summary,
@@ -64,15 +65,19 @@ def start_job(ctx: Context, kind: str, args: Mapping[str, object], timeout_s: in
         raise _locked(ctx, locked.holder, args) from None
     try:
         ctx.services.jobs.submit(job_id, kind)
-    except QueueUnavailable:
-        store.finish_job(job_id, "failed", {"message": {"msgid": QUEUE_DOWN}}, int(ctx.services.clock() * 1e6))
-        raise UserError(QUEUE_DOWN) from None
+    except QueueUnavailable as err:
+        # The job stays on record as failed, with why, and the audit row names it (issue 16):
+        # a refused enqueue is never a job silently lost.
+        reason = QUEUE_FULL if isinstance(err, QueueFull) else QUEUE_DOWN
+        store.finish_job(job_id, "failed", {"message": {"msgid": reason}}, int(ctx.services.clock() * 1e6))
+        return Reply((Msg(reason),), target=summary, outcome="failed", ref=f"job:{job_id}")
     job = store.job(job_id)
     assert job is not None
     return Reply(status_lines(job, job.created_us), target=summary, key=job.key, ref=job.key)
 
 
 QUEUE_DOWN = N_("The job queue is unavailable right now; nothing was started. Try again shortly.")
+QUEUE_FULL = N_("The job queue is full; nothing was started. An operator must free or enlarge its Redis.")
 
 
 def refuse_if_locked(ctx: Context, kind: str, args: Mapping[str, object]) -> None:

@@ -45,6 +45,7 @@ from dihya.config_file import (  # issue 15
     monitoring_config,
     pipeline_catalog,
     service_catalog,
+    worker_limits,
 )
 from dihya.jobs.backends import build_backends, script_runner
 from dihya.jobs.execution import JobExecutor
@@ -118,6 +119,7 @@ class App:
         else:
             self._tasks.append(asyncio.create_task(self.nudges.listen(self.watcher.poke_threadsafe)))
         self._start_compliance()
+        self._tasks.append(asyncio.create_task(self._close_interrupted()))
         if self.alerts is not None:  # issue 5: handles queued Alertmanager deliveries
             self._tasks.append(asyncio.create_task(self.alerts.run()))
         if self.ci is not None:  # issue 15: handles queued provider webhook deliveries
@@ -127,6 +129,18 @@ class App:
         if self.reports is not None and self.reports.config.channels:  # issue 17: a leader duty
             self._tasks.append(asyncio.create_task(self.reports.run_forever(self.runtime.publish,
                                                                             self.leadership.may_act)))
+
+    async def _close_interrupted(self, after_s: float = 1.0) -> None:
+        """Issue 16: requests a killed process approved but never ran are closed and their threads told,
+        once the adapters are attached, by the replica that leads."""
+        await asyncio.sleep(after_s)
+        if not self.leadership.may_act():
+            return
+        closed = self.bot.interrupted_approvals()
+        if closed:
+            self.bot.flush_audit()
+        for platform, outcome in closed:
+            await self.runtime.publish(platform, outcome.actions)
 
     def _start_compliance(self) -> None:
         """Compliance (issue 6): audit settings changes, then anchor the audit head and purge old rows."""
@@ -253,7 +267,8 @@ def build_executor(settings: Settings, store: SqlStore, catalog: ServiceCatalog,
     if pipelines is None:  # a worker process reads the catalog itself
         pipelines = pipeline_catalog(config)
     runs = PipelineRunsSql(store.engine)
-    return JobExecutor(store, with_pipelines(runner, settings, pipelines, runs, box), nudges.send, redactor)
+    return JobExecutor(store, with_pipelines(runner, settings, pipelines, runs, box), nudges.send, redactor,
+                       limits=worker_limits(config))  # issue 16
 
 
 def _jobs(settings: Settings, store: SqlStore, catalog: ServiceCatalog, redactor: Redactor,

@@ -28,6 +28,9 @@
     [monitoring.grafana]                     # dashboard path per server, "*" for any (needs DIHYA_GRAFANA_URL)
     "*" = "d/rYdddlPWk/node-exporter-full"
 
+    [workers]                                # jobs of an environment running at once, over all workers
+    concurrency = { production = 1, staging = 4 }
+
     [inventory]                              # addresses refused unless listed (loopback, link-local, metadata…)
     allow_addresses = ["127.0.0.1", "fd00:1::/64", "localhost"]   # IPs, networks or host names
 
@@ -127,6 +130,18 @@ def address_policy(config: dict[str, Any]) -> AddressPolicy:
                                 "address, a network such as 10.0.0.0/8, nor a host name")
         names.add(name)
     return AddressPolicy(tuple(networks), frozenset(names))
+
+
+def worker_limits(config: dict[str, Any]) -> dict[str, int]:
+    """``[workers] concurrency = {production = 1, staging = 4}``: how many jobs of each environment
+    may run at once, over all workers (issue 16); environments not named are not limited."""
+    workers = config.get("workers", {})
+    limits = workers.get("concurrency", {}) if isinstance(workers, dict) else None
+    if not isinstance(limits, dict) or not all(
+            isinstance(env, str) and isinstance(n, int) and not isinstance(n, bool) and n >= 1
+            for env, n in limits.items()):
+        raise SettingsError("DIHYA_CONFIG_FILE: [workers] concurrency must map environments to whole numbers ≥ 1")
+    return dict(limits)
 
 
 def service_catalog(config: dict[str, Any]) -> ServiceCatalog:

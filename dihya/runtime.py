@@ -20,6 +20,7 @@ from pathlib import Path
 from adapters.base import Performer
 from bot.actions import Action, Edit, Retract, Send, Upload
 from bot.core import Bot, Later, Outcome
+from bot.errors import StoreUnavailable
 from bot.events import Event, Message
 from bot.i18n import DEFAULT_LOCALE, N_, Msg
 from dihya.redaction import Redactor
@@ -189,6 +190,10 @@ class Runtime:
         try:
             self.bot.flush_audit(final)
             return True
+        except StoreUnavailable:  # issue 16: expected while the database restarts; retried by the timer
+            log.warning("audit flush waits for the store; rows kept for retry",
+                        extra={"backlog": self.bot.audit_backlog})
+            return False
         except Exception:
             log.exception("audit flush failed; rows kept for retry", extra={"backlog": self.bot.audit_backlog})
             return False

@@ -8,8 +8,10 @@ vote replacement, dedupe of alert deliveries, erasure across domains), which
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
+from bot.audit import AuditDraft
 from bot.memory.alerts import MemoryAlerts
 from bot.memory.api_tokens import MemoryApiTokens
 from bot.memory.approvals import MemoryApprovals
@@ -32,6 +34,13 @@ class MemoryStore(MemoryLinks, MemoryCompliance, MemoryInventory, MemoryMessageK
     """Every port of ``bot.ports.Store`` in memory."""
 
     __slots__ = ()
+
+    def finish_job_audited(self, job_id: int, state: str, result: Mapping[str, object], now_us: int,
+                           audit: AuditDraft) -> bool:
+        done = self.finish_job(job_id, state, result, now_us)
+        if done:
+            self.append_audit([audit])
+        return done
 
 
 if TYPE_CHECKING:  # mypy checks that each class implements its port, and MemoryStore all of them

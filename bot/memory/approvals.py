@@ -26,8 +26,8 @@ class MemoryApprovals(Memory):
         row = self.tables.approvals.get(request_id)
         return _record(request_id, row) if row else None
 
-    def pending_approvals(self) -> list[ApprovalRecord]:
-        return [_record(i, r) for i, r in sorted(self.tables.approvals.items()) if r.state == "pending"]
+    def pending_approvals(self, state: str = "pending") -> list[ApprovalRecord]:
+        return [_record(i, r) for i, r in sorted(self.tables.approvals.items()) if r.state == state]
 
     def cast_vote(self, request_id: int, vote: Vote, now_us: int) -> None:
         """A voter's new vote replaces their previous one."""

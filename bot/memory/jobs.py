@@ -45,6 +45,17 @@ class MemoryJobs(Memory):
         row.attempts += 1
         return True
 
+    def claim_job_within(self, job_id: int, now_us: int, env: str, limit: int) -> str:
+        row = self.tables.jobs.get(job_id)
+        if row is None or row.state != "queued":
+            return "taken"
+        running = sum(1 for r in self.tables.jobs.values()
+                      if r.state == "running" and json.loads(r.args).get("env") == env)
+        if running >= limit:
+            return "full"
+        self.claim_job(job_id, now_us)
+        return "claimed"
+
     def job_progress(self, job_id: int, step: int, total: int, name: str, now_us: int) -> None:
         row = self.tables.jobs.get(job_id)
         if row is not None and row.state == "running":

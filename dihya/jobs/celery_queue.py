@@ -11,14 +11,17 @@ import logging
 from collections.abc import Callable
 
 import redis
-from celery import Celery
+from celery import Celery, Task
 from kombu.exceptions import OperationalError
 
 from bot.catalog import ServiceCatalog
 from bot.errors import UserError
-from bot.jobs import QueueUnavailable
+from bot.jobs import QueueFull, QueueUnavailable
 from bot.ports import Store
 from dihya.jobs.broker import transport_options
+from dihya.jobs.execution import DEFERRED
+from dihya.jobs.local import RETRY_S
+from dihya.jobs.redis_transport import NAME as REDIS_TRANSPORT
 
 log = logging.getLogger("dihya.jobs.celery")
 TASK_NAME = "dihya.run_job"
@@ -41,15 +44,21 @@ def make_celery(broker_url: str, visibility_timeout_s: int = 3600) -> Celery:
         broker_connection_timeout=2,
         worker_hijack_root_logger=False,
     )
+    if broker_url.startswith("redis://"):  # rediss:// and unix:// keep kombu's own (TLS, socket parsing)
+        app.conf.broker_transport = REDIS_TRANSPORT  # survives a lost connection mid-job (see the module)
     return app
 
 
 def register_task(app: Celery, run: Callable[[int], object]) -> None:
-    """The worker's task: run one job by id (the id is the idempotency key)."""
+    """The worker's task: run one job by id (the id is the idempotency key). A job whose environment
+    runs as many jobs as ``[workers] concurrency`` allows goes back to the queue for a moment: it does
+    not hold a worker thread that another environment's job could use."""
 
-    @app.task(name=TASK_NAME, acks_late=True, reject_on_worker_lost=True)  # type: ignore[untyped-decorator]
-    def run_job(job_id: int) -> None:
-        run(job_id)
+    @app.task(name=TASK_NAME, bind=True, acks_late=True, reject_on_worker_lost=True,  # type: ignore[untyped-decorator]
+              max_retries=None)
+    def run_job(self: Task, job_id: int) -> None:
+        if run(job_id) == DEFERRED:
+            raise self.retry(countdown=RETRY_S)
 
 
 class CeleryQueue:
@@ -70,6 +79,10 @@ class CeleryQueue:
             self._redis.ping()  # fail fast: publishing would otherwise retry for a long time (nudges need it too)
             self._app.send_task(TASK_NAME, args=[job_id], queue=self._queue(job_id, kind), retry=False)
         except (redis.RedisError, OperationalError, OSError) as err:
+            if _out_of_memory(err):  # loud: this will not pass by itself
+                log.error("the job queue's Redis is out of memory; the job was refused", extra={"job": job_id})
+                raise QueueFull(str(err)) from None
+            log.warning("the job queue is unreachable; the job was refused", extra={"job": job_id})
             raise QueueUnavailable(str(err)) from None
 
     def _queue(self, job_id: int, kind: str) -> str:
@@ -85,3 +98,13 @@ class CeleryQueue:
                         extra={"job": job_id, "kind": kind})
             return "dihya.ansible"
         return f"dihya.{runner}"
+
+
+def _out_of_memory(err: BaseException) -> bool:
+    """Redis at ``maxmemory`` with ``noeviction`` (``OOM command not allowed``), maybe wrapped by kombu."""
+    seen: BaseException | None = err
+    while seen is not None:
+        if isinstance(seen, redis.exceptions.OutOfMemoryError) or str(seen).startswith("OOM "):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False

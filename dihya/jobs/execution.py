@@ -22,6 +22,7 @@ from dihya.redaction import Redactor
 from dihya.runners.base import CancelToken, Progress, ProgressSink, RunnerError, RunResult
 
 log = logging.getLogger("dihya.jobs")
+DEFERRED = "deferred"  # ``run``'s answer when the job's environment has no free slot: try again later
 HEARTBEAT_S = 5.0
 CANCEL_POLL_S = 1.0
 EXCERPT_CHARS = 1500
@@ -58,21 +59,25 @@ class StoreCancelToken:
 
 class JobExecutor:
     def __init__(self, store: Store, runner: JobRunner, notify: Callable[[int], None], redactor: Redactor,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time, limits: Mapping[str, int] | None = None) -> None:
         self._store = store
         self._runner = runner
         self._notify = notify
         self._redact = redactor
         self._clock = clock
+        self._limits = dict(limits or {})  # environment → how many of its jobs may run at once (issue 16)
 
     def now_us(self) -> int:
         return int(self._clock() * 1_000_000)
 
     def run(self, job_id: int) -> str | None:
-        """Run ``job_id`` unless another delivery already did; returns its final state (None: skipped)."""
-        if not self._store.claim_job(job_id, self.now_us()):
-            log.info("job already claimed; not running it again", extra={"job": job_id})
-            return None
+        """Run ``job_id`` unless another delivery already did; returns its final state (None: skipped,
+        ``DEFERRED``: its environment runs as many jobs as it may, the caller tries again later)."""
+        claimed = self._claim(job_id)
+        if claimed != "claimed":
+            if claimed == "taken":
+                log.info("job already claimed; not running it again", extra={"job": job_id})
+            return DEFERRED if claimed == "full" else None
         job = self._store.job(job_id)
         assert job is not None
         self._transition(job, "running")
@@ -83,16 +88,27 @@ class JobExecutor:
         finally:
             stop_beats.set()
         state = _final_state(result, token)
-        self._store.finish_job(job_id, state, self._result_fields(result), self.now_us())
-        self._transition(job, state, result)
+        if self._store.finish_job_audited(job_id, state, self._result_fields(result), self.now_us(),
+                                          self._audit_row(job, state, result)):
+            self._notify(job.id)
         return state
+
+    def _claim(self, job_id: int) -> str:
+        env = None
+        if self._limits:
+            job = self._store.job(job_id)
+            env = job.draft.args.get("env") if job is not None else None
+        if isinstance(env, str) and env in self._limits:
+            return self._store.claim_job_within(job_id, self.now_us(), env, self._limits[env])
+        return "claimed" if self._store.claim_job(job_id, self.now_us()) else "taken"
 
     def fail(self, job_id: int, reason: str) -> bool:
         """Mark a job failed from outside the run (worker lost, queue refused it)."""
         job = self._store.job(job_id)
-        if job is None or not self._store.finish_job(job_id, "failed", {"message": {"msgid": reason}}, self.now_us()):
+        if job is None or not self._store.finish_job_audited(job_id, "failed", {"message": {"msgid": reason}},
+                                                             self.now_us(), self._audit_row(job, "failed")):
             return False
-        self._transition(job, "failed")
+        self._notify(job.id)
         return True
 
     def _attempt(self, job: JobRecord, token: StoreCancelToken) -> RunResult:
@@ -128,14 +144,17 @@ class JobExecutor:
                 "excerpt": self._redact(result.log_excerpt)[-EXCERPT_CHARS:],
                 "details": {k: self._redact(str(v)) for k, v in result.details.items()}}
 
-    def _transition(self, job: JobRecord, state: str, result: RunResult | None = None) -> None:
+    def _transition(self, job: JobRecord, state: str) -> None:
+        self._store.append_audit([self._audit_row(job, state)])
+        self._notify(job.id)
+
+    def _audit_row(self, job: JobRecord, state: str, result: RunResult | None = None) -> AuditDraft:
+        """A job's move to ``state``; a final state's row is written with the state itself (``finish_job_audited``)."""
         actor = self._store.pseudonym(job.draft.requester)
         details: dict[str, object] = {"kind": job.draft.kind}
         if result is not None and result.failed_step:
             details["failed_step"] = self._redact(result.failed_step)
-        self._store.append_audit([AuditDraft(self.now_us(), actor, f"job:{state}", job.draft.summary, state,
-                                             job.key, details)])
-        self._notify(job.id)
+        return AuditDraft(self.now_us(), actor, f"job:{state}", job.draft.summary, state, job.key, details)
 
 
 def _final_state(result: RunResult, token: StoreCancelToken) -> str:

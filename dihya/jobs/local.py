@@ -7,9 +7,10 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 
-from dihya.jobs.execution import JobExecutor
+from dihya.jobs.execution import DEFERRED, JobExecutor
 
 log = logging.getLogger("dihya.jobs.local")
+RETRY_S = 1.0  # a job whose environment is at its concurrency limit is tried again this much later
 
 
 class LocalQueue:
@@ -18,17 +19,24 @@ class LocalQueue:
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="dihya-job")
         self._running: set[Future[str | None]] = set()
         self._lock = threading.Lock()
+        self._closed = threading.Event()
 
     def submit(self, job_id: int, kind: str) -> None:  # noqa: ARG002 - one pool serves every kind
-        future = self._pool.submit(self._executor.run, job_id)
+        future = self._pool.submit(self._run, job_id)
         with self._lock:
             self._running.add(future)
         future.add_done_callback(self._done)
 
+    def _run(self, job_id: int) -> str | None:
+        """Run the job; while its environment is full, wait in this thread (the pool is the bot's own)."""
+        while (state := self._executor.run(job_id)) == DEFERRED and not self._closed.wait(RETRY_S):
+            pass
+        return state
+
     def _done(self, future: Future[str | None]) -> None:
         with self._lock:
             self._running.discard(future)
-        if future.exception() is not None:
+        if not future.cancelled() and future.exception() is not None:
             log.error("job thread crashed", exc_info=future.exception())
 
     def ping(self) -> None:
@@ -40,6 +48,7 @@ class LocalQueue:
             return bool(self._running)
 
     def shutdown(self, wait: bool = True) -> None:
+        self._closed.set()
         self._pool.shutdown(wait=wait, cancel_futures=not wait)
 
 

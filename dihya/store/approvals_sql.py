@@ -35,8 +35,8 @@ class ApprovalsSql:
             row = conn.execute(select(ApprovalRequestRow).where(ApprovalRequestRow.id == request_id)).first()
         return _approval(row) if row else None
 
-    def pending_approvals(self) -> list[ApprovalRecord]:
-        query = select(ApprovalRequestRow).where(ApprovalRequestRow.state == "pending").order_by(ApprovalRequestRow.id)
+    def pending_approvals(self, state: str = "pending") -> list[ApprovalRecord]:
+        query = select(ApprovalRequestRow).where(ApprovalRequestRow.state == state).order_by(ApprovalRequestRow.id)
         with self.reader.connect() as conn:
             return [_approval(row) for row in conn.execute(query)]
 

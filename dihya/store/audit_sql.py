@@ -40,19 +40,24 @@ class AuditSql:
             return
         self._ensure_head()
         with self.engine.begin() as conn:
-            head = conn.execute(_HEAD.with_for_update()).first()
-            count, seq, prev = (head.n, head.last_seq, head.hash) if head else (0, 0, GENESIS)
-            rows = []
-            for draft in drafts:
-                seq += 1
-                details = canonical_details(draft.details)
-                digest = chain_hash(prev, seq, draft, details)
-                rows.append((seq, draft.ts_us, draft.actor, draft.action, draft.target, draft.outcome, draft.ref,
-                             details, prev, digest))
-                prev = digest
-            # Plain DB-API executemany: the audit flush is on the hot path and needs no ORM features.
-            conn.exec_driver_sql(self._audit_insert, rows)
-            _save_head(conn, head is not None, count + len(rows), seq, prev)
+            self._append_audit_in(conn, drafts)
+
+    def _append_audit_in(self, conn: Connection, drafts: Sequence[AuditDraft]) -> None:
+        """``append_audit`` inside the caller's transaction (a change and its row commit together);
+        the caller ran ``_ensure_head`` before opening it."""
+        head = conn.execute(_HEAD.with_for_update()).first()
+        count, seq, prev = (head.n, head.last_seq, head.hash) if head else (0, 0, GENESIS)
+        rows = []
+        for draft in drafts:
+            seq += 1
+            details = canonical_details(draft.details)
+            digest = chain_hash(prev, seq, draft, details)
+            rows.append((seq, draft.ts_us, draft.actor, draft.action, draft.target, draft.outcome, draft.ref,
+                         details, prev, digest))
+            prev = digest
+        # Plain DB-API executemany: the audit flush is on the hot path and needs no ORM features.
+        conn.exec_driver_sql(self._audit_insert, rows)
+        _save_head(conn, head is not None, count + len(rows), seq, prev)
 
     def _ensure_head(self) -> None:
         """The head row must exist before writers lock it: two first writers locking nothing would

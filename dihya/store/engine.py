@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, inspect, text
+from sqlalchemy import Engine, ExceptionContext, create_engine, event, inspect, text
+
+from bot.errors import StoreUnavailable
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 READ_ONLY = "dihya_read_only"  # execution option of ``readers``
@@ -21,7 +25,19 @@ def make_engine(url: str, schema: str | None = None) -> Engine:
     connect_args: dict[str, Any] = {}
     if schema:
         connect_args["options"] = f"-csearch_path={schema}"
-    return create_engine(url, connect_args=connect_args, pool_pre_ping=True)
+    engine = create_engine(url, connect_args=connect_args, pool_pre_ping=True)
+    event.listen(engine, "handle_error", _unavailable)
+    return engine
+
+
+def _unavailable(context: ExceptionContext) -> None:
+    """A connection refused or lost becomes ``StoreUnavailable``, which the bot answers with "the
+    database is unavailable" (issue 16). A stale pooled connection found by the pre-ping is left to
+    the pool, which reconnects once and comes back here if that fails too."""
+    if context.is_pre_ping:
+        return
+    if context.is_disconnect or context.connection is None:
+        raise StoreUnavailable(type(context.original_exception).__name__) from context.sqlalchemy_exception
 
 
 def _sqlite_engine(url: str) -> Engine:
@@ -64,14 +80,36 @@ def upgrade(engine: Engine) -> None:
     schema the migrations produce; a test compares them); a database already at the heads is left
     alone. Only a database that needs migrating loads Alembic, which a running bot need not carry.
     """
-    current = _stamped_revisions(engine)
     heads = migration_heads()
-    if current == heads:
+    if _stamped_revisions(engine) == heads:
         return
-    if current is None:
-        _create_and_stamp(engine, heads)
+    with _migrating(engine):
+        current = _stamped_revisions(engine)  # another replica may have done it while this one waited
+        if current == heads:
+            return
+        if current is None:
+            _create_and_stamp(engine, heads)
+            return
+        run_migrations(engine)
+
+
+MIGRATION_LOCK = 0x44_69_68_79_61  # "Dihya": the advisory lock replicas migrate under
+
+
+@contextmanager
+def _migrating(engine: Engine) -> Iterator[None]:
+    """Replicas that start together on an empty PostgreSQL database would both create the tables
+    (issue 16): one migrates while the others wait, then find the schema at its heads. SQLite's
+    writers are serialised already."""
+    if engine.dialect.name != "postgresql":
+        yield
         return
-    run_migrations(engine)
+    with engine.connect() as conn:
+        conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": MIGRATION_LOCK})
+        try:
+            yield
+        finally:
+            conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": MIGRATION_LOCK})
 
 
 def run_migrations(engine: Engine) -> None:

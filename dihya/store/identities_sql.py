@@ -7,6 +7,7 @@ import secrets
 import time
 
 from sqlalchemy import Connection, Engine, Row, delete, insert, select, update
+from sqlalchemy.exc import IntegrityError
 
 from bot.ports import IdentityRecord
 from dihya.store.models import Identity, Person, Pseudonym, RoleAssignment
@@ -46,7 +47,11 @@ class IdentitiesSql:
                 RoleAssignment.person_id == person_id, RoleAssignment.role == role))
             if held is not None:
                 return False
-            conn.execute(insert(RoleAssignment).values(person_id=person_id, role=role))
+            try:
+                with conn.begin_nested():
+                    conn.execute(insert(RoleAssignment).values(person_id=person_id, role=role))
+            except IntegrityError:  # granted by another replica a moment ago (two starting with the same admins)
+                return False
             return True
 
     def revoke_role(self, key: str, role: str) -> bool:
@@ -81,11 +86,17 @@ def _ensure_person(conn: Connection, key: str) -> int:
     person = _person_of(conn, key)
     if person is not None:
         return int(person.id)
-    person_id: int = conn.execute(insert(Person).values(display_name="", created_us=int(time.time() * 1e6))
-                                  .returning(Person.id)).scalar_one()
     platform, user_id = split_key(key)
-    conn.execute(insert(Identity).values(platform=platform, platform_user_id=user_id, person_id=person_id))
-    return person_id
+    try:
+        with conn.begin_nested():
+            person_id: int = conn.execute(insert(Person).values(display_name="", created_us=int(time.time() * 1e6))
+                                          .returning(Person.id)).scalar_one()
+            conn.execute(insert(Identity).values(platform=platform, platform_user_id=user_id, person_id=person_id))
+            return person_id
+    except IntegrityError:  # another replica recorded this identity a moment ago (issue 16): use theirs
+        person = _person_of(conn, key)
+        assert person is not None
+        return int(person.id)
 
 
 def _pseudonym(conn: Connection, key: str) -> str:
@@ -93,5 +104,9 @@ def _pseudonym(conn: Connection, key: str) -> str:
     if found is not None:
         return found
     made = "p-" + secrets.token_hex(8)
-    conn.execute(insert(Pseudonym).values(pseudonym=made, subject=key))
+    try:
+        with conn.begin_nested():
+            conn.execute(insert(Pseudonym).values(pseudonym=made, subject=key))
+    except IntegrityError:  # another replica gave this subject its pseudonym a moment ago (issue 16)
+        return conn.scalar(select(Pseudonym.pseudonym).where(Pseudonym.subject == key)) or made
     return made

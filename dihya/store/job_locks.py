@@ -1,4 +1,5 @@
-"""The lock check of ``create_job`` (issue 16): one active production change per service.
+"""The lock check of ``create_job`` (issue 16): one active production change per service; and the
+count of running jobs per environment that ``claim_job_within`` limits.
 
 Inside the inserting transaction: on PostgreSQL an advisory transaction lock on the lock's name
 serialises replicas creating jobs for the same service (the SELECT after it sees what the previous
@@ -24,6 +25,15 @@ def active_holder(conn: Connection, lock: str) -> int | None:
                         .where(JobRow.state.in_(sorted(ACTIVE)), JobRow.kind.in_(sorted(LOCKED_KINDS)))
                         .order_by(JobRow.id))
     return next((job_id for job_id, kind, args in rows if job_lock(kind, json.loads(args)) == lock), None)
+
+
+def running_in_env(conn: Connection, env: str, lock: bool = True) -> int:
+    """How many jobs of environment ``env`` run now; with ``lock``, after taking the environment's
+    mutex (PostgreSQL), so that two workers cannot both count a free slot and both claim it."""
+    if lock and conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _advisory_key(f"env-slots:{env}")})
+    rows = conn.execute(select(JobRow.args).where(JobRow.state == "running"))
+    return sum(1 for (args,) in rows if json.loads(args).get("env") == env)
 
 
 def _advisory_key(lock: str) -> int:

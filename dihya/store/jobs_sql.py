@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 
-from sqlalchemy import Engine, Row, insert, select, update
+from sqlalchemy import Connection, Engine, Row, insert, select, update
 
 from bot.errors import UserError
 from bot.events import Place
 from bot.jobs import JobDraft, JobLocked, JobRecord, job_lock
-from dihya.store.job_locks import active_holder  # issue 16
+from dihya.store.job_locks import active_holder, running_in_env  # issue 16
 from dihya.store.models import JobRow
 from dihya.store.sealing import UNREADABLE, Sealer, result_field
 
@@ -58,6 +58,20 @@ class JobsSql:
                                            attempts=JobRow.attempts + 1)).rowcount
             return claimed == 1
 
+    def claim_job_within(self, job_id: int, now_us: int, env: str, limit: int) -> str:
+        """``claim_job`` unless ``limit`` jobs of ``env`` already run (per-environment worker
+        concurrency, issue 16): "claimed", "full" (left queued, to be tried again) or "taken"."""
+        with self.engine.begin() as conn:
+            running_in_env(conn, env)  # serialises the count and the claim between workers
+            if conn.scalar(select(JobRow.state).where(JobRow.id == job_id)) != "queued":
+                return "taken"
+            if running_in_env(conn, env, lock=False) >= limit:
+                return "full"
+            conn.execute(update(JobRow).where(JobRow.id == job_id, JobRow.state == "queued")
+                         .values(state="running", started_us=now_us, heartbeat_us=now_us,
+                                 attempts=JobRow.attempts + 1))
+            return "claimed"
+
     def job_progress(self, job_id: int, step: int, total: int, name: str, now_us: int) -> None:
         with self.engine.begin() as conn:
             conn.execute(update(JobRow).where(JobRow.id == job_id, JobRow.state == "running")
@@ -71,10 +85,7 @@ class JobsSql:
     def finish_job(self, job_id: int, state: str, result: Mapping[str, object], now_us: int) -> bool:
         """Move a queued or running job to a final state; False when it already ended."""
         with self.engine.begin() as conn:
-            sealed = self.sealer.seal(result_field(job_id), json.dumps(dict(result), default=str))
-            done = conn.execute(update(JobRow).where(JobRow.id == job_id, JobRow.state.in_(("queued", "running")))
-                                .values(state=state, result=sealed, finished_us=now_us)).rowcount
-            return done == 1
+            return finish_in(conn, self.sealer, job_id, state, result, now_us)
 
     def _job(self, row: Row[tuple[JobRow]]) -> JobRecord:
         try:
@@ -96,3 +107,11 @@ def _job(row: Row[tuple[JobRow]], result: Mapping[str, object]) -> JobRecord:
                      approvers=tuple(json.loads(r["approvers"])))
     return JobRecord(r["id"], draft, r["state"], r["step"], r["total"], r["step_name"], bool(r["cancel_requested"]),
                      result, r["created_us"], r["started_us"], r["finished_us"], r["heartbeat_us"])
+
+
+def finish_in(conn: Connection, sealer: Sealer, job_id: int, state: str, result: Mapping[str, object],
+              now_us: int) -> bool:
+    """``finish_job`` inside the caller's transaction."""
+    sealed = sealer.seal(result_field(job_id), json.dumps(dict(result), default=str))
+    return conn.execute(update(JobRow).where(JobRow.id == job_id, JobRow.state.in_(("queued", "running")))
+                        .values(state=state, result=sealed, finished_us=now_us)).rowcount == 1

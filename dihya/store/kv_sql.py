@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from sqlalchemy import Engine, delete, insert, select, update
+from sqlalchemy.exc import IntegrityError
 
 from dihya.store.models import KeyValue
 
@@ -19,8 +20,13 @@ class KvSql:
     def kv_set(self, name: str, value: str) -> None:
         with self.engine.begin() as conn:
             updated = conn.execute(update(KeyValue).where(KeyValue.name == name).values(value=value)).rowcount
-            if not updated:
-                conn.execute(insert(KeyValue).values(name=name, value=value))
+            if updated:
+                return
+            try:
+                with conn.begin_nested():
+                    conn.execute(insert(KeyValue).values(name=name, value=value))
+            except IntegrityError:  # another replica set it a moment ago (issue 16): the last write wins
+                conn.execute(update(KeyValue).where(KeyValue.name == name).values(value=value))
 
     def kv_delete(self, *names: str) -> None:
         with self.engine.begin() as conn:

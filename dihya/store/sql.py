@@ -3,8 +3,11 @@ production), composed of one mixin per port (``*_sql.py``) over one engine."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from sqlalchemy import Engine, select, update
 
+from bot.audit import AuditDraft
 from dihya.store.alerts_sql import AlertsSql
 from dihya.store.api_tokens_sql import ApiTokensSql
 from dihya.store.approvals_sql import ApprovalsSql
@@ -13,7 +16,7 @@ from dihya.store.compliance_sql import ComplianceSql
 from dihya.store.engine import readers
 from dihya.store.identities_sql import IdentitiesSql, split_key
 from dihya.store.inventory_sql import InventorySql
-from dihya.store.jobs_sql import JobsSql
+from dihya.store.jobs_sql import JobsSql, finish_in
 from dihya.store.kv_sql import KvSql
 from dihya.store.messages_sql import MessageKeysSql
 from dihya.store.models import JobRow, ServerRow
@@ -31,6 +34,18 @@ class SqlStore(IdentitiesSql, InventorySql, MessageKeysSql, ApprovalsSql, JobsSq
         self.reader = readers(engine)  # transactions that only read: they lock no writer out
         self.sealer = sealer or Sealer()  # inventory addresses and job results, encrypted at rest
         self._start_audit(engine)
+
+    # -- a job's end and its audit row together (issue 16) -----------------------------------
+    def finish_job_audited(self, job_id: int, state: str, result: Mapping[str, object], now_us: int,
+                           audit: AuditDraft) -> bool:
+        """``finish_job`` and its audit row in one transaction: a process killed in between cannot
+        leave a finished job without its outcome on record (issue 16, fault 3)."""
+        self._ensure_head()
+        with self.engine.begin() as conn:
+            done = finish_in(conn, self.sealer, job_id, state, result, now_us)
+            if done:
+                self._append_audit_in(conn, [audit])
+            return done
 
     # -- encryption at rest -------------------------------------------------------------------
     def reseal_at_rest(self) -> tuple[int, int]:
