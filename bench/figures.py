@@ -9,6 +9,8 @@ import platform
 from dataclasses import dataclass, field
 from pathlib import Path
 
+ROOT = Path(__file__).resolve().parents[1]  # the repository: the benchmarks' subprocesses import from it
+
 
 def machine() -> dict[str, object]:
     return {"cpus": os.cpu_count(), "cpu": cpu_model(), "python": platform.python_version(),
@@ -34,7 +36,8 @@ class Figure:
     targets: dict[str, str] = field(default_factory=dict)  # value name -> "≤ 50" / "≥ 2000", for the table
 
     def line(self) -> str:
-        return json.dumps({"bench": self.bench, **self.values, **machine()}, ensure_ascii=False)
+        targets = {"targets": self.targets} if self.targets else {}
+        return json.dumps({"bench": self.bench, **self.values, **targets, **machine()}, ensure_ascii=False)
 
 
 def emit(figure: Figure) -> Figure:

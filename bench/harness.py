@@ -17,12 +17,12 @@ from pathlib import Path
 
 import aiohttp
 import httpx
-import psutil
+import psutil  # type: ignore[import-untyped]
 
+from bench.figures import ROOT
 from tests.helpers.ports import free_port
 
 DIHYA = str(Path(sys.executable).with_name("dihya"))
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def percentile(sorted_values: Sequence[float], fraction: float) -> float:
