@@ -76,8 +76,14 @@ def main() -> None:
     figures = []
     if args.quick:  # all at once: --quick checks that each works, its timings mean nothing
         started_all = [(name, start(module)) for name, module in chosen]
-        for name, process in started_all:
-            figures += collect(name, process)
+        try:
+            for name, process in started_all:
+                figures += collect(name, process)
+        finally:  # one failed: stop the others (each cleans up on SIGTERM)
+            for _, process in started_all:
+                if process.poll() is None:
+                    process.terminate()
+                    process.wait(30)
     else:  # one after the other, so they do not disturb each other
         for name, module in chosen:
             figures += collect(name, start(module))

@@ -99,6 +99,11 @@ class Served:
     def base(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
+    def cpu_s(self) -> float:
+        """CPU time the server has used so far (user + system): steadier than wall time on a busy machine."""
+        times = psutil.Process(self.process.pid).cpu_times()
+        return float(times.user + times.system)
+
     def rss_mb(self) -> float:
         return float(psutil.Process(self.process.pid).memory_info().rss) / 2**20
 

@@ -20,7 +20,7 @@ import aiohttp
 import redis
 
 from bench.figures import Figure, emit
-from bench.harness import Load, dihya_cli, dihya_serve, floor_serve, load
+from bench.harness import Load, Served, dihya_cli, dihya_serve, floor_serve, load
 from tests.helpers.alerts import alert, payload
 
 CONCURRENCY = 16
@@ -44,27 +44,31 @@ def alerts_bench(n: int, concurrency: int = CONCURRENCY) -> list[Figure]:
         with dihya_serve(env, Path(tmp)) as served:
             url = f"{served.base}/hooks/alertmanager"
             asyncio.run(load("POST", url, alert_payloads(max(20, n // 10), "warm"), concurrency, headers))
+            cpu_before = served.cpu_s()
             measured = asyncio.run(load("POST", url, alert_payloads(n, "run"), concurrency, headers))
-            figures.append(emit(alerts_figure("alerts.dihya", measured, n)))
+            cpu_ms = (served.cpu_s() - cpu_before) * 1000 / n
+            figures.append(emit(alerts_figure("alerts.dihya", measured, n, cpu_ms)))
         with floor_serve(Path(tmp), {}) as floor:
             url = f"{floor.base}/hooks/alertmanager"
             asyncio.run(load("POST", url, alert_payloads(max(20, n // 10), "warm"), concurrency, headers))
+            cpu_before = floor.cpu_s()
             measured = asyncio.run(load("POST", url, alert_payloads(n, "run"), concurrency, headers))
-            figures.append(emit(alerts_figure("alerts.floor", measured, n)))
+            cpu_ms = (floor.cpu_s() - cpu_before) * 1000 / n
+            figures.append(emit(alerts_figure("alerts.floor", measured, n, cpu_ms)))
     dihya, floor_figure = figures
     ratio = float(dihya.values["alerts_per_s"]) / float(floor_figure.values["alerts_per_s"])
     figures.append(emit(Figure("alerts.ratio", {"of_floor": round(ratio, 2)}, {"of_floor": "≥ 0.33"})))
     return figures
 
 
-def alerts_figure(name: str, measured: Load, n: int) -> Figure:
+def alerts_figure(name: str, measured: Load, n: int, cpu_ms: float) -> Figure:
     accepted = measured.ok(202)
     if accepted != n:
         raise RuntimeError(f"{name}: {accepted} of {n} deliveries accepted: {measured.statuses}")
     targets = {"alerts_per_s": "≥ 2000", "p99_ms": "≤ 50"} if name.endswith("dihya") else {}
     return Figure(name, {"payloads": n, "alerts_per_s": round(accepted * ALERTS_PER_PAYLOAD / measured.seconds),
                          "p50_ms": round(measured.p50, 2), "p99_ms": round(measured.p99, 2),
-                         "concurrency": CONCURRENCY}, targets)
+                         "concurrency": CONCURRENCY, "server_cpu_ms": round(cpu_ms, 3)}, targets)
 
 
 def api_bench(n: int, concurrency: int = CONCURRENCY) -> list[Figure]:
@@ -81,9 +85,9 @@ def api_bench(n: int, concurrency: int = CONCURRENCY) -> list[Figure]:
             deploy = json.dumps({"service": "web", "environnement": "staging", "version": "v1"}).encode()
             with dihya_serve(env, Path(tmp)) as served:
                 first = asyncio.run(_exchange(served.base, headers, deploy))
-                figures += asyncio.run(_api_phases("api.dihya", served.base, headers, deploy, n, concurrency))
+                figures += asyncio.run(_api_phases("api.dihya", served, headers, deploy, n, concurrency))
             with floor_serve(Path(tmp), first) as floor:
-                figures += asyncio.run(_api_phases("api.floor", floor.base, headers, deploy, n, concurrency))
+                figures += asyncio.run(_api_phases("api.floor", floor, headers, deploy, n, concurrency))
     finally:
         queue.flushdb()
     for route in ("job", "deploy"):
@@ -110,21 +114,25 @@ async def _exchange(base: str, headers: dict[str, str], deploy: bytes) -> dict[s
     return {"deploy": accepted, "job": job}
 
 
-async def _api_phases(name: str, base: str, headers: dict[str, str], deploy: bytes, n: int,
+async def _api_phases(name: str, served: Served, headers: dict[str, str], deploy: bytes, n: int,
                       concurrency: int) -> list[Figure]:
+    base = served.base
     job_url = f"{base}{API}/jobs/1"
     figures = []
     for route, method, url, body in (("job", "GET", job_url, None),
                                      ("deploy", "POST", f"{base}{API}/deploiements/", deploy)):
         expected = 200 if method == "GET" else 202
         await load(method, url, [body] * max(20, n // 10), concurrency, headers)  # warm-up
+        cpu_before = served.cpu_s()
         burst = await load(method, url, [body] * n, concurrency, headers)
+        cpu_ms = (served.cpu_s() - cpu_before) * 1000 / n
         serial = await load(method, url, [body] * max(20, n // 2), 1, headers)
         for measured in (burst, serial):
             if measured.ok(expected) != len(measured.latencies_ms):
                 raise RuntimeError(f"{name}.{route}: {measured.statuses}")
         values: dict[str, float | int | str] = {
             "requests": n, "requests_per_s": round(n / burst.seconds), "concurrency": concurrency,
+            "server_cpu_ms": round(cpu_ms, 3),
             "p50_ms": round(serial.p50, 3), "p99_ms": round(serial.p99, 3),
             "p50_ms_loaded": round(burst.p50, 2), "p99_ms_loaded": round(burst.p99, 2)}
         figures.append(emit(Figure(f"{name}.{route}", values)))
