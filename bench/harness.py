@@ -23,6 +23,7 @@ from bench.figures import ROOT
 from tests.helpers.ports import free_port
 
 DIHYA = str(Path(sys.executable).with_name("dihya"))
+RETRY_S = 0.05
 
 
 def percentile(sorted_values: Sequence[float], fraction: float) -> float:
@@ -50,9 +51,11 @@ class Load:
 
 
 async def load(method: str, url: str, bodies: Sequence[bytes | None], concurrency: int,
-               headers: dict[str, str] | None = None) -> Load:
+               headers: dict[str, str] | None = None, retry: int | None = None) -> Load:
     """Send one request per body (None: no body) with ``concurrency`` in flight, over keep-alive
-    connections (aiohttp: a client light enough not to be what is measured)."""
+    connections (aiohttp: a client light enough not to be what is measured). A ``retry`` answer
+    (503: queue full) is sent again after ``RETRY_S``, as Alertmanager does after its backoff;
+    every answer counts in ``statuses`` and ``latencies_ms``."""
     statuses: dict[int, int] = {}
     latencies: list[float] = []
     queue = iter(bodies)
@@ -61,11 +64,15 @@ async def load(method: str, url: str, bodies: Sequence[bytes | None], concurrenc
 
         async def worker() -> None:
             for body in queue:
-                start = time.perf_counter()
-                async with session.request(method, url, data=body) as response:
-                    await response.read()
-                latencies.append((time.perf_counter() - start) * 1000)
-                statuses[response.status] = statuses.get(response.status, 0) + 1
+                while True:
+                    start = time.perf_counter()
+                    async with session.request(method, url, data=body) as response:
+                        await response.read()
+                    latencies.append((time.perf_counter() - start) * 1000)
+                    statuses[response.status] = statuses.get(response.status, 0) + 1
+                    if response.status != retry:
+                        break
+                    await asyncio.sleep(RETRY_S)
 
         started = time.perf_counter()
         await asyncio.gather(*(worker() for _ in range(concurrency)))
