@@ -73,6 +73,10 @@ class AlertIngest:
             return False
         return True
 
+    def full(self) -> bool:
+        """No room for another delivery now (the webhook answers 503 before reading the body)."""
+        return self._queue.full()
+
     async def idle(self) -> None:
         """Wait until every queued delivery has been handled, shown and audited (tests, shutdown)."""
         await self._queue.join()
