@@ -23,8 +23,8 @@ BENCHMARKS: tuple[tuple[str, list[str], list[str]], ...] = (
     ("core.sqlite", ["bench.core_bench", "--json", "2000", "20000"], ["bench.core_bench", "--json", "300"]),
     ("core.postgresql", ["bench.core_bench", "--json", "--database", "postgresql", "2000", "20000"],
      ["bench.core_bench", "--json", "--database", "postgresql", "300"]),
-    ("alerts", ["bench.http_bench", "alerts", "3000"], ["bench.http_bench", "alerts", "40"]),
-    ("dispatch", ["bench.dispatch_bench", "30"], ["bench.dispatch_bench", "1", "--no-warmup"]),
+    ("alerts", ["bench.http_bench", "alerts", "5000"], ["bench.http_bench", "alerts", "40"]),
+    ("dispatch", ["bench.dispatch_bench", "20"], ["bench.dispatch_bench", "1", "--no-warmup"]),
     ("footprint", ["bench.footprint_bench", "3"], ["bench.footprint_bench", "1", "--idle", "0.5"]),
     ("api", ["bench.http_bench", "api", "3000"], ["bench.http_bench", "api", "40"]),
 )

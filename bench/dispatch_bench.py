@@ -6,7 +6,8 @@ Ansible tasks on the local machine); ``devops1`` votes ✅ at time *t*. **vote �
 worker's claim time of the job (``started_us``, written by the worker) minus *t*. **progress →
 edit**: every time the bot's chat receives an edit of the job's status message while the job runs,
 the time since the worker last wrote the row (its ``heartbeat_us``: the claim or the last
-progress step). The bot's one-edit-per-second coalescing is turned off here (the issue's target
+progress step); an edit showing a row already timed (the watcher's periodic refresh of the elapsed
+time) is not counted. The bot's one-edit-per-second coalescing is turned off here (the issue's target
 excludes it); everything else is ``dihya``'s own code path: the approval, the Celery enqueue, the
 worker's claim, its Redis nudges, the watcher's edit.
 
@@ -51,6 +52,7 @@ class Chat:
         self.app = app
         self.by_key: dict[str, str] = {}
         self.edit_delays_ms: list[float] = []
+        self._answered: dict[int, int] = {}  # job id -> the row write (heartbeat_us) last timed
         self._ids = itertools.count(1)
 
     async def perform(self, action: Action, target: str | None) -> str | None:  # noqa: ARG002
@@ -62,7 +64,9 @@ class Chat:
         if isinstance(action, Edit) and action.key.startswith(KEY_PREFIX):
             now_us = time.time() * 1e6
             job = self.app.store.job(int(action.key.removeprefix(KEY_PREFIX)))
-            if job is not None and job.state == "running" and job.heartbeat_us is not None:
+            if job is not None and job.state == "running" and job.heartbeat_us is not None \
+                    and self._answered.get(job.id) != job.heartbeat_us:  # not a re-render of the same row
+                self._answered[job.id] = job.heartbeat_us
                 self.edit_delays_ms.append((now_us - job.heartbeat_us) / 1000)
         return None
 
