@@ -39,7 +39,7 @@ from dihya.app import App, build_app
 from dihya.settings import load_settings
 from tests.jobs.helpers import content_copy
 
-REDIS_URL = "redis://127.0.0.1:6379/12"  # a database of its own, flushed before and after
+REDIS_URL = "redis://127.0.0.1:6379/14"  # a database of its own (tests use 9 to 13), flushed before and after
 ROUND_TIMEOUT_S = 120.0
 
 

@@ -29,7 +29,7 @@ from tests.helpers.alerts import alert, payload
 CONCURRENCY = 16
 ALERT_TOKEN = "bench-alert-token-0123456789"
 ALERTS_PER_PAYLOAD = 10
-API_REDIS = "redis://127.0.0.1:6379/13"  # a database of its own, flushed before and after
+API_REDIS = "redis://127.0.0.1:6379/15"  # a database of its own (tests use 9 to 13), flushed before and after
 API = "/api/it_devops"
 
 
