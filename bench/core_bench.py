@@ -21,6 +21,9 @@ import time
 from collections.abc import Mapping
 from pathlib import Path
 
+from sqlalchemy import Engine
+
+from bench.figures import Figure, emit
 from bot import __version__
 from bot.actions import Action, Send
 from bot.argtypes import Name
@@ -30,6 +33,7 @@ from bot.i18n import N_, Msg
 from bot.registry import Arg, Command, Reply
 from dihya.app import App, build_app, settle_heap
 from dihya.settings import load_settings
+from tests.helpers.databases import database as fresh_database
 
 INVENTORY = frozenset(f"srv-{i:06d}" for i in range(1000))
 WARMUP = 200
@@ -136,9 +140,10 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-async def measure(sizes: list[int], data_dir: Path) -> list[str]:
+async def measure(sizes: list[int], data_dir: Path, engine: Engine | None = None) -> list[str]:
+    """``engine``: the store's database (default: the embedded SQLite file in ``data_dir``)."""
     settings = load_settings(data_dir=data_dir, admins=(), rate_limit_per_minute=0)
-    app = build_app(settings, commands=(STATUS,))
+    app = build_app(settings, commands=(STATUS,), engine=engine)
     await app.start()
     app.store.grant_role(f"bench:{ALLOWED}", "auditor")
     replies = Replies()
@@ -165,13 +170,37 @@ async def measure(sizes: list[int], data_dir: Path) -> list[str]:
     return lines
 
 
+def run(sizes: list[int], database: str = "sqlite") -> list[str]:
+    """The lines for ``sizes`` on ``database``: ``sqlite`` (a fresh file) or ``postgresql`` (a fresh
+    schema in the real server, dropped after)."""
+    with tempfile.TemporaryDirectory(prefix="dihya-bench-") as tmp:
+        if database == "sqlite":
+            return asyncio.run(measure(sizes, Path(tmp)))
+        with fresh_database(database, Path(tmp)) as engine:
+            return asyncio.run(measure(sizes, Path(tmp), engine))
+
+
+def core_figures(sizes: list[int], database: str) -> list[Figure]:
+    figures = []
+    for line in run(sizes, database):
+        _, _, n, rate, p50, p99, rss = line.split()
+        figures.append(emit(Figure(f"core.{database}", {"n": int(n), "commands_per_s": int(rate), "p50_ms": float(p50),
+                                                        "p99_ms": float(p99), "peak_rss_mb": float(rss)},
+                                   {"commands_per_s": "≥ 40000", "p50_ms": "≤ 0.05", "peak_rss_mb": "≤ 80"})))
+    return figures
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else "")
     parser.add_argument("sizes", nargs="*", type=int, default=[2_000, 20_000])
+    parser.add_argument("--database", choices=("sqlite", "postgresql"), default="sqlite")
+    parser.add_argument("--json", action="store_true", help="a JSON line per figure (as `python -m bench`)")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="dihya-bench-") as tmp:
-        for line in asyncio.run(measure(args.sizes, Path(tmp))):
-            print(line, flush=True)
+    if args.json:
+        core_figures(args.sizes, args.database)
+        return
+    for line in run(args.sizes, args.database):
+        print(line, flush=True)
 
 
 if __name__ == "__main__":

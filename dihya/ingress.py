@@ -126,6 +126,9 @@ class Webhook(Generic[T]):
     verifier: Verifier
     decode: Callable[[Headers, bytes], T]
     handle: Callable[[Delivery[T]], Awaitable[Response]]
+    # True while the handler's queue is full: 503 before the body is read and parsed, so a bot
+    # that is behind does not spend what it has left on deliveries it would refuse anyway.
+    busy: Callable[[], bool] = lambda: False
 
     def route(self) -> Route:
         return Route(self.path, self.endpoint, methods=["POST"])
@@ -144,6 +147,8 @@ class Webhook(Generic[T]):
         headers = request.headers
         _check_declared_length(headers, self.max_bytes)
         self.verifier.check_headers(headers)
+        if self.busy():
+            raise queue_full()
         body = await read_body(request, self.max_bytes)
         self.verifier.check_body(headers, body)
         value = self.decode(headers, body)

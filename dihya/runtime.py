@@ -113,6 +113,15 @@ class Runtime:
             return (self._redacted(actions[0]),)
         return tuple([self._redacted(a) for a in actions])
 
+    def commit_soon(self) -> None:
+        """Group-commit the buffered audit rows on the timer (within ``flush_ms``), or now if the
+        backlog is long: for rows nothing waits on (a read, the HTTP API's access row)."""
+        backlog = self.bot.audit_backlog
+        if backlog >= MAX_BACKLOG:
+            self._flush_now()
+        elif backlog and self._timer is None:
+            self._timer = asyncio.get_running_loop().call_later(self._interval, self._on_timer)
+
     async def deliver(self, event: Event, outcome: Outcome) -> None:
         """Settle and publish what the core made of an event that came another way (the HTTP API's
         ``Bot.invoke``/``Bot.vote``): audit made durable first, actions redacted, on the event's platform."""

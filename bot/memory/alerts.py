@@ -127,8 +127,9 @@ class MemoryAlerts(Memory):
         alerts = [a for a in t.alerts.values() if a.group_id in groups]
         firing = [a for a in alerts if a.status == "firing"]
         names = Counter(a.labels.get("alertname", "?") for a in firing)
+        top = sorted(names.items(), key=lambda item: (-item[1], item[0]))[:STORM_NAMES]  # ties by name, as SQL
         return StormSummary(storm_id, storm.channel, storm.started_us, len(groups), len(firing),
-                            len(alerts) - len(firing), tuple(names.most_common(STORM_NAMES)))
+                            len(alerts) - len(firing), tuple(top))
 
 
 def _moves_forward(old: AlertRow, new: AlertView) -> bool:

@@ -3,7 +3,7 @@
 The webhook only queues deliveries (it must answer fast); one task here handles them in order, so
 two deliveries of one group never race. The queue is bounded: when it is full the webhook answers
 503 and Alertmanager delivers again later. Storm summaries are redrawn at most every
-``STORM_EDIT_S`` while deliveries keep coming, and once more when the queue drains.
+``STORM_EDIT_S``, the last time once deliveries stop.
 """
 
 from __future__ import annotations
@@ -73,21 +73,49 @@ class AlertIngest:
             return False
         return True
 
+    def full(self) -> bool:
+        """No room for another delivery now (the webhook answers 503 before reading the body)."""
+        return self._queue.full()
+
     async def idle(self) -> None:
-        """Wait until every queued delivery has been handled (tests, shutdown)."""
+        """Wait until every queued delivery has been handled, shown and audited (tests, shutdown)."""
         await self._queue.join()
+        while self._dirty:
+            await asyncio.sleep(0.05)
+        self._flush()
 
     async def run(self) -> None:
         while True:
-            delivery = await self._queue.get()
+            delivery = await self._next()
+            if delivery is None:  # no delivery for the rest of the interval: draw the storms now
+                await self._redraw_storms_safely()
+                continue
             try:
                 await self.handle(delivery)
-                if self._queue.empty() or time.monotonic() - self._last_storm_edit >= STORM_EDIT_S:
-                    await self._redraw_storms()
             except Exception:  # one bad delivery must not stop the ones after it
                 log.exception("alert delivery failed", extra={"group": delivery.group_key[:200]})
             finally:
                 self._queue.task_done()
+            if self._dirty and time.monotonic() - self._last_storm_edit >= STORM_EDIT_S:
+                await self._redraw_storms_safely()
+
+    async def _next(self) -> AlertDelivery | None:
+        """The next delivery; None when storms wait to be drawn and none came before their turn.
+        A redraw reads the whole storm: drawing it each time the queue ran dry (often, at a
+        high rate) made the cost grow with the square of the storm and stalled the webhook."""
+        if not self._dirty:
+            return await self._queue.get()
+        wait = self._last_storm_edit + STORM_EDIT_S - time.monotonic()
+        try:
+            return await asyncio.wait_for(self._queue.get(), max(wait, 0.0))
+        except TimeoutError:
+            return None
+
+    async def _redraw_storms_safely(self) -> None:
+        try:
+            await self._redraw_storms()
+        except Exception:
+            log.exception("alert storm summary failed")
 
     # -- one delivery -----------------------------------------------------------------------
     async def handle(self, delivery: AlertDelivery) -> None:
@@ -159,7 +187,7 @@ class AlertIngest:
     def _audit(self, group: AlertGroupRecord, new: bool) -> None:
         self._bot.audit(ACTOR, "alert:received", target=group.key, outcome=group.status,
                         details={"new": new, "channel": group.channel, "alertname": group.name})
-        self._flush()
+        self._runtime.commit_soon()  # group-committed: the delivery was answered already, nothing waits on it
 
     def _flush(self) -> None:
         try:

@@ -31,5 +31,5 @@ def alertmanager_routes(ingest: AlertIngest, settings: Settings) -> list[BaseRou
         return JSONResponse({"status": "accepted", "alerts": len(payload.alerts)}, status_code=202)
 
     webhook = Webhook(PATH, settings.alert_webhook_max_body_bytes, BearerToken(settings.alert_webhook_token),
-                      json_document, accept)
+                      json_document, accept, busy=ingest.full)
     return [webhook.route()]

@@ -1,8 +1,9 @@
 """One entry point for the API adapter: an ``Authorization`` header in, an identity or a reason out.
 
 The token's unverified ``iss`` only chooses the verifier (Dihya's own, or the configured provider's);
-each verifier then checks everything itself, with its own algorithms and keys. Synchronous (the
-record lookup and a JWKS fetch block): the adapter runs it off the event loop.
+each verifier then checks everything itself, with its own algorithms and keys. Synchronous: the
+adapter checks Dihya's own tokens on the event loop (a record lookup in the store, like the rest of
+a request), and runs the provider's off it (fetching its keys blocks on the network).
 """
 
 from __future__ import annotations
@@ -24,13 +25,28 @@ class Authenticator:
 
     def authenticate(self, authorization: str | None) -> Verdict:
         """``authorization`` is the header's value, ``Bearer <token>`` (the scheme in any case)."""
+        verdict = self._authenticate(authorization, provider=True)
+        assert verdict is not None
+        return verdict
+
+    def authenticate_offline(self, authorization: str | None) -> Verdict | None:
+        """``authenticate`` without the network: None for the provider's tokens (its keys may
+        have to be fetched), which ``authenticate`` must then check off the event loop."""
+        return self._authenticate(authorization, provider=False)
+
+    def _authenticate(self, authorization: str | None, provider: bool) -> Verdict | None:
         scheme, _, token = (authorization or "").strip().partition(" ")
         token = token.strip()
         if scheme.lower() != "bearer" or not token:
             return Rejected(Reason.MISSING)
-        return self.verify(token)
+        return self._verify(token, provider)
 
     def verify(self, token: str) -> Verdict:
+        verdict = self._verify(token, provider=True)
+        assert verdict is not None
+        return verdict
+
+    def _verify(self, token: str, provider: bool) -> Verdict | None:
         if len(token) > MAX_TOKEN or not token.isascii():
             return Rejected(Reason.MALFORMED)
         try:
@@ -42,5 +58,5 @@ class Authenticator:
         if issuer == tokens.ISSUER:
             return self._dihya.verify(token, header)
         if self._provider is not None and issuer == self._provider.issuer:
-            return self._provider.verify(token, header)
+            return self._provider.verify(token, header) if provider else None
         return Rejected(Reason.ISSUER)

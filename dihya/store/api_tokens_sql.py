@@ -16,6 +16,7 @@ _COLUMNS = (ApiTokenRow.id, ApiTokenRow.name, ApiTokenRow.identity, ApiTokenRow.
 class ApiTokensSql:
     __slots__ = ()
     engine: Engine
+    reader: Engine  # see ``SqlStore``: every request's token check reads without the write lock
 
     def add_api_token(self, record: ApiTokenRecord) -> None:
         with self.engine.begin() as conn:
@@ -24,7 +25,7 @@ class ApiTokensSql:
                 expires_us=record.expires_us, revoked_us=record.revoked_us))
 
     def api_token(self, token_id: str) -> ApiTokenRecord | None:
-        with self.engine.connect() as conn:
+        with self.reader.connect() as conn:
             row = conn.execute(select(*_COLUMNS).where(ApiTokenRow.id == token_id)).first()
         return _record(row) if row is not None else None
 
@@ -33,7 +34,7 @@ class ApiTokensSql:
         query = select(*_COLUMNS).order_by(ApiTokenRow.created_us.desc(), ApiTokenRow.id)
         if identities is not None:
             query = query.where(ApiTokenRow.identity.in_(list(identities)))
-        with self.engine.connect() as conn:
+        with self.reader.connect() as conn:
             return [_record(row) for row in conn.execute(query)]
 
     def revoke_api_token(self, token_id: str, now_us: int) -> bool:

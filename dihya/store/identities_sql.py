@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import secrets
 import time
+from typing import Literal
 
 from sqlalchemy import Connection, Engine, Row, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
@@ -24,14 +25,22 @@ class IdentitiesSql:
     reader: Engine  # see ``SqlStore``
 
     def identity(self, key: str) -> IdentityRecord | None:
-        with self.engine.begin() as conn:  # writes the pseudonym the first time
-            person = _person_of(conn, key)
-            if person is None:
-                return None
-            roles = conn.scalars(select(RoleAssignment.role).where(RoleAssignment.person_id == person.id))
-            return IdentityRecord(key, person.id, _pseudonym(conn, key), frozenset(roles), person.locale)
+        # Read without the write lock (the HTTP API looks roles up on every request); only a
+        # person seen for the first time, whose pseudonym must be written, takes it.
+        with self.reader.connect() as conn:
+            found = _identity(conn, key, known_only=True)
+        if found is None or isinstance(found, IdentityRecord):  # None: nobody
+            return found
+        with self.engine.begin() as conn:
+            written = _identity(conn, key, known_only=False)
+        assert written is not False  # the pseudonym was written
+        return written
 
     def pseudonym(self, key: str) -> str:
+        with self.reader.connect() as conn:
+            found = _known_pseudonym(conn, key)
+        if found is not None:
+            return found
         with self.engine.begin() as conn:
             return _pseudonym(conn, key)
 
@@ -99,8 +108,25 @@ def _ensure_person(conn: Connection, key: str) -> int:
         return int(person.id)
 
 
+def _identity(conn: Connection, key: str, known_only: bool) -> IdentityRecord | Literal[False] | None:
+    """The record of ``key`` (None: nobody); with ``known_only``, False when its pseudonym is not
+    written yet."""
+    person = _person_of(conn, key)
+    if person is None:
+        return None
+    pseudonym = _known_pseudonym(conn, key) if known_only else _pseudonym(conn, key)
+    if pseudonym is None:
+        return False
+    roles = conn.scalars(select(RoleAssignment.role).where(RoleAssignment.person_id == person.id))
+    return IdentityRecord(key, person.id, pseudonym, frozenset(roles), person.locale)
+
+
+def _known_pseudonym(conn: Connection, key: str) -> str | None:
+    return conn.scalar(select(Pseudonym.pseudonym).where(Pseudonym.subject == key))
+
+
 def _pseudonym(conn: Connection, key: str) -> str:
-    found = conn.scalar(select(Pseudonym.pseudonym).where(Pseudonym.subject == key))
+    found = _known_pseudonym(conn, key)
     if found is not None:
         return found
     made = "p-" + secrets.token_hex(8)
