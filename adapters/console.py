@@ -22,9 +22,10 @@ from typing import TextIO
 
 from adapters.toolkit.dispatch import perform_by_type
 from bot.actions import Action, Edit, React, Retract, Send, Upload
+from bot.context import Services
 from bot.events import Message, Place, Reaction, Sender
 from bot.i18n import DEFAULT_LOCALE, N_, Msg
-from dihya.runtime import Runtime
+from dihya.chat import EventSink
 
 PLATFORM = "console"
 DIRECT_PREFIX = "@"  # the channel of a direct conversation with a speaker: "@NAME"
@@ -36,10 +37,10 @@ class ConsoleChat:
 
     platform = PLATFORM
 
-    def __init__(self, runtime: Runtime, out: TextIO, *, json_mode: bool, user: str, channel: str,
-                 upload_dir: Path) -> None:
+    def __init__(self, runtime: EventSink, services: Services, out: TextIO, *, json_mode: bool, user: str,
+                 channel: str, upload_dir: Path) -> None:
         self._runtime = runtime
-        runtime.attach(self)
+        self._services = services  # its own notices speak the speaker's language
         self._out = out
         self._json = json_mode
         self._user = user
@@ -141,7 +142,7 @@ class ConsoleChat:
 
     def _render(self, message: Msg) -> str:
         """The console's own words, in the speaker's language (else English)."""
-        services = self._runtime.bot.services
+        services = self._services
         known = services.store.identity(f"{PLATFORM}:{self._user}")
         return services.catalogs.render(message, (known.locale if known else None) or DEFAULT_LOCALE)
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from adapters.base import ChatAdapter
 from dihya.alerts.webhook import alertmanager_routes
 from dihya.api.rest.mount import api_mount  # issue 13
 from dihya.app import App, build_app, settle_heap
+from dihya.chat import ChatAdapter
 from dihya.http import build_http
 from dihya.http_server import http_server
 from dihya.pipelines.webhook import ci_routes  # issue 15
@@ -18,7 +18,8 @@ log = logging.getLogger("dihya.serve")
 
 
 def configured_adapters(app: App) -> list[ChatAdapter]:
-    """One adapter per platform whose settings are present (imported only then)."""
+    """One adapter per platform whose settings are present (imported only then), each given the
+    runtime as its ``EventSink`` and attached to it once, here."""
     settings = app.settings
     adapters: list[ChatAdapter] = []
     if settings.slack_bot_token and (settings.slack_signing_secret or settings.slack_app_token):
@@ -33,6 +34,8 @@ def configured_adapters(app: App) -> list[ChatAdapter]:
         from adapters.matrix import MatrixAdapter
 
         adapters.append(MatrixAdapter(app.runtime, settings, app.store, policy=app.bot.services.policy))
+    for adapter in adapters:
+        app.runtime.attach(adapter)
     return adapters
 
 
@@ -49,7 +52,6 @@ async def serve(settings: Settings) -> None:
     server = http_server(build_http(app, routes, duties=app.leadership.duties), settings)  # issue 16: /readyz
     try:
         for adapter in adapters:
-            app.runtime.attach(adapter)
             await adapter.start()
             log.info("adapter started", extra={"platform": adapter.platform})
         settle_heap()  # everything start-up built, adapters included, lives as long as the process

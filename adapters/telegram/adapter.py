@@ -44,8 +44,8 @@ from adapters.telegram.translate import (
 from adapters.telegram.transport import ApiRequest, Limits, Throttle, install_token_filter
 from adapters.toolkit.dispatch import perform_by_type
 from bot.actions import Action, Edit, React, Retract, Send, Upload
+from dihya.chat import EventSink
 from dihya.ingress import Delivery, Refused, SecretHeader, Webhook, json_document, queue_full
-from dihya.runtime import Runtime
 from dihya.settings import Settings, SettingsError
 
 WEBHOOK_PATH = "/telegram/webhook"
@@ -65,7 +65,7 @@ class TelegramAdapter:
     __slots__ = ("_app", "_max_body", "_runtime", "_secret", "_webhook")
     platform = PLATFORM
 
-    def __init__(self, runtime: Runtime, settings: Settings, *, limits: Limits | None = None) -> None:
+    def __init__(self, runtime: EventSink, settings: Settings, *, limits: Limits | None = None) -> None:
         if settings.telegram_token is None:
             raise SettingsError("DIHYA_TELEGRAM_TOKEN is required for the Telegram adapter")
         self._webhook = settings.telegram_mode == "webhook"
@@ -79,7 +79,6 @@ class TelegramAdapter:
         self._app = self._build(settings.telegram_token.get_secret_value(), settings.telegram_api_url,
                                 limits or Limits())
         self._runtime = runtime
-        runtime.attach(self)
 
     def _build(self, token: str, api_url: str, limits: Limits) -> Application[Any, Any, Any, Any, Any, Any]:
         api = api_url.rstrip("/")
