@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from bot.argtypes import Choice
+from bot.clock import now_us
 from bot.context import Context
 from bot.errors import Busy, UserError
 from bot.i18n import N_, Msg
@@ -59,13 +60,13 @@ def start_job(ctx: Context, kind: str, args: Mapping[str, object], timeout_s: in
     store = ctx.services.store
     draft = JobDraft(kind, args, summary, ctx.actor.key, ctx.place, ctx.locale, timeout_s, ctx.approvers)
     try:
-        job_id = store.create_job(draft, int(ctx.services.clock() * 1_000_000))
+        job_id = store.create_job(draft, now_us(ctx.services.clock))
     except JobLocked as locked:  # issue 16: another request got there first, maybe on another replica
         raise _locked(ctx, locked.holder, args) from None
     try:
         ctx.services.jobs.submit(job_id, kind)
     except QueueUnavailable:
-        store.finish_job(job_id, "failed", {"message": {"msgid": QUEUE_DOWN}}, int(ctx.services.clock() * 1e6))
+        store.finish_job(job_id, "failed", {"message": {"msgid": QUEUE_DOWN}}, now_us(ctx.services.clock))
         raise UserError(QUEUE_DOWN) from None
     job = store.job(job_id)
     assert job is not None

@@ -26,6 +26,7 @@ from bot.alerting import (
     group_lines,
     storm_lines,
 )
+from bot.clock import micros, now_us
 from bot.core import Bot
 from bot.events import Place
 from bot.i18n import N_, Msg
@@ -45,9 +46,9 @@ def to_delivery(payload: WebhookPayload) -> AlertDelivery:
 
 
 def _view(alert: Alert) -> AlertView:
-    ends = None if alert.ends_at is None else int(alert.ends_at.timestamp() * 1e6)
+    ends = None if alert.ends_at is None else micros(alert.ends_at.timestamp())
     return AlertView(alert.fingerprint, alert.status, alert.labels, alert.annotations,
-                     int(alert.starts_at.timestamp() * 1e6), ends, alert.generator_url)
+                     micros(alert.starts_at.timestamp()), ends, alert.generator_url)
 
 
 class AlertIngest:
@@ -166,4 +167,4 @@ class AlertIngest:
             log.exception("audit flush failed")
 
     def _now_us(self) -> int:
-        return int(self._clock() * 1_000_000)
+        return now_us(self._clock)

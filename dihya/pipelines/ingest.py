@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import replace
 
 from bot.actions import Action, Edit, Send
+from bot.clock import now_us
 from bot.core import Bot
 from bot.dedupe import DeliveryLog
 from bot.events import Place
@@ -70,7 +71,7 @@ class CiIngest:
 
     async def handle(self, event: CiEvent) -> None:
         run = self._with_catalog(event)
-        saved, changed = self._runs.save_pipeline_run(run, int(self._clock() * 1_000_000))
+        saved, changed = self._runs.save_pipeline_run(run, now_us(self._clock))
         self._bot.audit(ACTOR, "ci:received", target=saved.label, outcome=saved.state, ref=saved.key,
                         details={"event": event.event, "status": saved.status})
         self._flush()
@@ -111,7 +112,7 @@ class CiIngest:
         place = Place(platform, channel_id, posted[1] if posted else None)
         title = f"{what} failed on {run.ref} ({run.project})"[:300]
         incident_id = store.create_incident(IncidentDraft(title, DEFAULT_SEVERITY, ACTOR, place, locale),
-                                            int(self._clock() * 1_000_000))
+                                            now_us(self._clock))
         self._bot.audit(ACTOR, "incident:auto_open", target=f"{INCIDENT_PREFIX}{incident_id}", ref=run.key)
         self._flush()
         line = Msg(N_("🚨 Incident #{id} opened automatically: {title} ({severity})."),

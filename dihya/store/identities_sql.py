@@ -8,6 +8,7 @@ import time
 
 from sqlalchemy import Connection, Engine, Row, delete, insert, select, update
 
+from bot.clock import now_us
 from bot.ports import IdentityRecord
 from dihya.store.models import Identity, Person, Pseudonym, RoleAssignment
 
@@ -81,7 +82,7 @@ def _ensure_person(conn: Connection, key: str) -> int:
     person = _person_of(conn, key)
     if person is not None:
         return int(person.id)
-    person_id: int = conn.execute(insert(Person).values(display_name="", created_us=int(time.time() * 1e6))
+    person_id: int = conn.execute(insert(Person).values(display_name="", created_us=now_us(time.time))
                                   .returning(Person.id)).scalar_one()
     platform, user_id = split_key(key)
     conn.execute(insert(Identity).values(platform=platform, platform_user_id=user_id, person_id=person_id))

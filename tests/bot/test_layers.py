@@ -3,14 +3,14 @@
 * Only the runtime's exit (``Runtime._exit`` in ``dihya/runtime.py``) touches an adapter's
   ``perform``: everything said to a chat is redacted and keyed there, once.
 * ``dihya/`` imports ``adapters/`` only in the composition root (``dihya/serve.py``, ``dihya/cli.py``);
-  ``bot/`` and ``commands/`` never do.
+  ``bot/`` and ``commands/`` never do, and ``commands/`` does not import ``dihya/`` either.
 * Adapters see the runtime through the ports of ``dihya/chat.py``, never ``dihya.runtime`` itself.
 """
 
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterator
+import functools
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -19,10 +19,10 @@ EXIT = ("dihya/runtime.py", "Runtime._exit")
 COMPOSITION_ROOT = frozenset({"dihya/serve.py", "dihya/cli.py"})
 
 
-def sources() -> Iterator[tuple[str, ast.Module]]:
-    for package in PACKAGES:
-        for path in sorted((ROOT / package).rglob("*.py")):
-            yield path.relative_to(ROOT).as_posix(), ast.parse(path.read_text(encoding="utf-8"))
+@functools.cache  # parsed once for all the tests here
+def sources() -> tuple[tuple[str, ast.Module], ...]:
+    return tuple((path.relative_to(ROOT).as_posix(), ast.parse(path.read_text(encoding="utf-8")))
+                 for package in PACKAGES for path in sorted((ROOT / package).rglob("*.py")))
 
 
 def perform_uses(tree: ast.Module) -> list[str]:
@@ -73,6 +73,12 @@ def test_only_the_runtimes_exit_calls_perform() -> None:
 def test_dihya_imports_adapters_only_in_the_composition_root() -> None:
     offenders = {path: sorted(_within(imports(tree), "adapters")) for path, tree in sources()
                  if path.split("/")[0] in {"dihya", "bot", "commands"} and path not in COMPOSITION_ROOT}
+    assert {path: names for path, names in offenders.items() if names} == {}
+
+
+def test_commands_import_neither_the_application_nor_adapters() -> None:
+    offenders = {path: sorted(_within(imports(tree), "dihya") | _within(imports(tree), "adapters"))
+                 for path, tree in sources() if path.startswith("commands/")}
     assert {path: names for path, names in offenders.items() if names} == {}
 
 
