@@ -4,33 +4,31 @@ from __future__ import annotations
 
 import ast
 from datetime import UTC, datetime
-from pathlib import Path
 
 from bot.clock import US_PER_S, micros, now_us, to_seconds, utc_datetime, whole_seconds
+from tests.bot.source_tree import parsed
 
-ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ("bot", "commands", "adapters", "dihya")
 HOME = "bot/clock.py"
 
 
-def per_second_literals(source: str) -> list[int]:
+def per_second_literals(tree: ast.Module) -> list[int]:
     """Lines that write a million (``1_000_000``, ``1e6``, ``1000000.0``): a second in microseconds
     spelled out again."""
-    return sorted(node.lineno for node in ast.walk(ast.parse(source))
+    return sorted(node.lineno for node in ast.walk(tree)
                   if isinstance(node, ast.Constant) and type(node.value) in (int, float) and node.value == US_PER_S)
 
 
 def test_only_the_clock_module_knows_a_second_is_a_million_microseconds() -> None:
-    found = {path.relative_to(ROOT).as_posix(): lines for package in PACKAGES
-             for path in sorted((ROOT / package).rglob("*.py"))
-             if (lines := per_second_literals(path.read_text(encoding="utf-8")))}
+    found = {path: lines for package in PACKAGES for path, tree in parsed(package)
+             if (lines := per_second_literals(tree))}
     assert found.pop(HOME)  # the one definition
     assert found == {}
 
 
 def test_the_scan_sees_every_spelling() -> None:
     source = "a = int(clock() * 1e6)\nb = int(clock() * 1_000_000)\nc = us / 1000000.0\nd = 1_000\n"
-    assert per_second_literals(source) == [1, 2, 3]
+    assert per_second_literals(ast.parse(source)) == [1, 2, 3]
 
 
 def test_conversions() -> None:

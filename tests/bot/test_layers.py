@@ -10,19 +10,16 @@
 from __future__ import annotations
 
 import ast
-import functools
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.bot.source_tree import parsed
+
 PACKAGES = ("bot", "commands", "adapters", "dihya", "bench", "examples")
 EXIT = ("dihya/runtime.py", "Runtime._exit")
 COMPOSITION_ROOT = frozenset({"dihya/serve.py", "dihya/cli.py"})
 
 
-@functools.cache  # parsed once for all the tests here
-def sources() -> tuple[tuple[str, ast.Module], ...]:
-    return tuple((path.relative_to(ROOT).as_posix(), ast.parse(path.read_text(encoding="utf-8")))
-                 for package in PACKAGES for path in sorted((ROOT / package).rglob("*.py")))
+def sources() -> list[tuple[str, ast.Module]]:
+    return [source for package in PACKAGES for source in parsed(package)]
 
 
 def perform_uses(tree: ast.Module) -> list[str]:
