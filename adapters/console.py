@@ -22,9 +22,10 @@ from typing import TextIO
 
 from adapters.toolkit.dispatch import perform_by_type
 from bot.actions import Action, Edit, React, Retract, Send, Upload
+from bot.context import Services
 from bot.events import Message, Place, Reaction, Sender
 from bot.i18n import DEFAULT_LOCALE, N_, Msg
-from dihya.runtime import Runtime
+from dihya.chat import EventSink
 
 PLATFORM = "console"
 DIRECT_PREFIX = "@"  # the channel of a direct conversation with a speaker: "@NAME"
@@ -36,16 +37,16 @@ class ConsoleChat:
 
     platform = PLATFORM
 
-    def __init__(self, runtime: Runtime, out: TextIO, *, json_mode: bool, user: str, channel: str,
-                 upload_dir: Path) -> None:
+    def __init__(self, runtime: EventSink, services: Services, out: TextIO, *, json_mode: bool, user: str,
+                 channel: str, upload_dir: Path) -> None:
         self._runtime = runtime
-        runtime.attach(self)
+        self._services = services  # its own notices speak the speaker's language
         self._out = out
         self._json = json_mode
         self._user = user
         self._place = Place(PLATFORM, channel)
         self._uploads = upload_dir
-        self._ids = itertools.count(_first_id(runtime))
+        self._ids = itertools.count(_first_id(services))
         # /react without an id targets the latest message that asks for a reaction (an approval
         # request), so refusals posted in between do not steal the default.
         self.last_bot_message: str | None = None
@@ -141,7 +142,7 @@ class ConsoleChat:
 
     def _render(self, message: Msg) -> str:
         """The console's own words, in the speaker's language (else English)."""
-        services = self._runtime.bot.services
+        services = self._services
         known = services.store.identity(f"{PLATFORM}:{self._user}")
         return services.catalogs.render(message, (known.locale if known else None) or DEFAULT_LOCALE)
 
@@ -155,14 +156,14 @@ class ConsoleChat:
 
 
 IDS_KEY = "console.ids"
-ID_BLOCK = 1_000_000
+ID_BLOCK = 10**6  # ids per console session
 
 
-def _first_id(runtime: Runtime) -> int:
+def _first_id(services: Services) -> int:
     """Message ids stay unique across sessions on the same database: each session takes the next
     block of them (a restarted console reusing ``m4`` would collide with the ``m4`` the store already
     knows, issue 16). The first session on a database starts at 1."""
-    store = runtime.bot.services.store
+    store = services.store
     start = int(store.kv_get(IDS_KEY) or 0)
     store.kv_set(IDS_KEY, str(start + ID_BLOCK))
     return start + 1

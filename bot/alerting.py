@@ -12,8 +12,8 @@ import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 
+from bot.clock import micros, utc_datetime
 from bot.i18n import N_, Msg
 
 KEY_PREFIX = "alert:"
@@ -144,7 +144,7 @@ def matcher_text(labels: Mapping[str, str]) -> str:
 
 
 def _when(us: int) -> str:
-    return f"{datetime.fromtimestamp(us / 1e6, UTC):%Y-%m-%d %H:%M} UTC"
+    return f"{utc_datetime(us):%Y-%m-%d %H:%M} UTC"
 
 
 def group_lines(group: AlertGroupRecord, alerts: Sequence[AlertView]) -> tuple[Msg, ...]:
@@ -250,7 +250,7 @@ class AlertPolicy:
 
     def window_start_us(self, now_us: int) -> int:
         """Where the storm window that ends now begins."""
-        return now_us - self.storm_window_s * 1_000_000
+        return now_us - micros(self.storm_window_s)
 
     def storming(self, messages_in_window: int) -> bool:
         """Whether a channel that got this many alert messages in the window is in a storm: a new

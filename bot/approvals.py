@@ -9,11 +9,11 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
 from typing import Protocol
 
 from bot.actions import Button, Edit, Send
 from bot.audit_details import MAX_AUDITED_TEXT, audited_args
+from bot.clock import micros, now_us, utc_datetime
 from bot.context import Context
 from bot.emoji import bare as bare_emoji
 from bot.errors import UserError
@@ -119,7 +119,7 @@ def describe(catalogs: Catalogs, command: Command | None, name: str, args: Mappi
 
 def request_text(request: ApprovalRecord, what: str, approvals: Sequence[str]) -> Msg:
     draft = request.draft
-    expires = datetime.fromtimestamp(draft.expires_us / 1e6, UTC).strftime("%Y-%m-%d %H:%M")
+    expires = utc_datetime(draft.expires_us).strftime("%Y-%m-%d %H:%M")
     return Msg(
         N_("🔐 Approval needed (#{id}): {what}\nAsked by {requester}. Approvers: {roles} ({quorum} needed; "
            "so far: {so_far}). Expires {expires} UTC.\nReact ✅ or 👍 to approve, ❌ to deny."),
@@ -186,7 +186,7 @@ class Approvals:
             digest=digest(parsed.command.name, parsed.args, ctx.place), permission=permission,
             quorum=policy.quorum, approver_roles=policy.approver_roles, requester=ctx.actor.key,
             requester_person=ctx.actor.person_id, place=ctx.place, locale=ctx.locale,
-            created_us=now, expires_us=now + policy.expiry_seconds * 1_000_000,
+            created_us=now, expires_us=now + micros(policy.expiry_seconds),
         )
         request = ApprovalRecord(self._store.create_approval(draft), draft, "pending")
         ref = f"{KEY_PREFIX}{request.id}"
@@ -221,7 +221,7 @@ class Approvals:
         return self._vote(request, voter, approve, key), None
 
     def _now_us(self) -> int:
-        return int(self._clock() * 1_000_000)
+        return now_us(self._clock)
 
     def _render(self, lines: tuple[Msg, ...], locale: str) -> str:
         return self._catalogs.render_all(lines, locale)

@@ -21,6 +21,7 @@ from bot.approvals import KEY_PREFIX as APPROVAL_PREFIX
 from bot.approvals import Approvals
 from bot.audit import AuditDraft
 from bot.audit_details import MAX_AUDITED_TEXT, audited_args
+from bot.clock import micros, now_us
 from bot.context import Context, ReactionHandler, Services
 from bot.dedupe import DeliveryLog
 from bot.errors import StoreUnavailable, UserError
@@ -157,7 +158,7 @@ class Bot:
         self._pending.append(AuditDraft(self.now_us(), pseudonym, action, target, outcome, ref, details or {}))
 
     def now_us(self) -> int:
-        return int(self.services.clock() * 1_000_000)
+        return now_us(self.services.clock)
 
     def render(self, lines: tuple[Msg, ...], locale: str) -> str:
         return self.services.catalogs.render_all(lines, locale)
@@ -269,7 +270,7 @@ class Bot:
         for flood in self._limit.ended(everything):
             self.audit(flood.actor, "rate_limit", outcome="throttled", details={
                 "count": flood.count, "place": flood.place,
-                "from_us": int(flood.started * 1_000_000), "until_us": int(flood.ends * 1_000_000)})
+                "from_us": micros(flood.started), "until_us": micros(flood.ends)})
 
     @property
     def rate_window(self) -> float:

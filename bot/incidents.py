@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from bot.alerting import AlertGroupRecord
+from bot.clock import US_PER_S, whole_seconds
 from bot.events import Place
 
 if TYPE_CHECKING:  # bot.ports names this module's records
@@ -21,7 +22,7 @@ KEY_PREFIX = "incident:"
 SEVERITIES = ("sev1", "sev2", "sev3", "sev4")
 DEFAULT_SEVERITY = "sev3"
 OPEN_STATES = frozenset({"open", "acknowledged"})
-HOUR_US = 3600 * 1_000_000
+HOUR_US = 3600 * US_PER_S
 EARLY_WARNING_US = 24 * HOUR_US
 NOTIFICATION_US = 72 * HOUR_US
 NOTICES = ("early_warning", "notification")
@@ -122,7 +123,7 @@ def duration_text(us: int | None) -> str:
     """``3d 4h``, ``2h 05m``, ``4m 10s``; ``-`` when unknown."""
     if us is None:
         return "-"
-    seconds = max(0, us // 1_000_000)
+    seconds = max(0, whole_seconds(us))
     days, rest = divmod(seconds, 86400)
     hours, rest = divmod(rest, 3600)
     minutes, seconds = divmod(rest, 60)

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from string import Formatter
 from typing import Protocol
 
+from bot.clock import whole_seconds
 from bot.events import Place
 from bot.i18n import N_, Msg, Verbatim
 from bot.text import clip, neutralise
@@ -147,7 +148,7 @@ def _bar(step: int, total: int) -> str:
 def _duration(start_us: int | None, end_us: int | None) -> str:
     if start_us is None or end_us is None:
         return "0s"
-    seconds = max(0, (end_us - start_us) // 1_000_000)
+    seconds = max(0, whole_seconds(end_us - start_us))
     return f"{seconds // 60}m{seconds % 60:02d}s" if seconds >= 60 else f"{seconds}s"
 
 

@@ -15,9 +15,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from bot.clock import US_PER_S
 from bot.incidents import Deadline, IncidentRecord, IncidentStats, stats
 
-DAY_US = 86_400 * 1_000_000
+DAY_US = 86_400 * US_PER_S
 TOP = 3  # services, alerts and kinds listed per heading
 FAILED_STATES = frozenset({"failed", "timed_out", "lost"})
 ENDED_STATES = frozenset({"succeeded", *FAILED_STATES})  # a deploy that ran to an end (not refused or cancelled)

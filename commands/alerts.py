@@ -6,7 +6,6 @@ Alertmanager calls run in ``Reply(later=...)``, off the event loop, for commands
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime
 
 from bot.alerting import (
     ACK,
@@ -20,6 +19,7 @@ from bot.alerting import (
     matcher_text,
 )
 from bot.argtypes import Duration, Name, Text
+from bot.clock import micros, now_us, utc_datetime
 from bot.context import Context
 from bot.errors import UserError
 from bot.i18n import N_, Msg, Verbatim
@@ -41,7 +41,7 @@ def silences_of(ctx: Context) -> Silences:
 
 
 def _until(us: int) -> str:
-    return f"{datetime.fromtimestamp(us / 1e6, UTC):%Y-%m-%d %H:%M} UTC"
+    return f"{utc_datetime(us):%Y-%m-%d %H:%M} UTC"
 
 
 # --- commands ----------------------------------------------------------------------------------
@@ -65,7 +65,7 @@ def silence(ctx: Context, args: Mapping[str, object]) -> Reply:
 
     def work() -> Reply:
         silence_id = silences.silence(matchers, seconds, who, comment)
-        until = _until(int((ctx.services.clock() + seconds) * 1e6))
+        until = _until(micros(ctx.services.clock() + seconds))
         return Reply((Msg(N_("🔕 Silence {id} created for {matchers} until {until}."),
                           {"id": silence_id, "matchers": matchers, "until": until}),),
                      target=silence_id, details={"silence": silence_id})
@@ -140,7 +140,7 @@ def storm_reaction(ctx: Context, emoji: str, added: bool, key: str) -> Reply | N
 
 def _acknowledge_storm(ctx: Context, key: str, storm_id: int) -> Reply:
     who = ctx.actor.key
-    acked = ctx.services.store.ack_storm(storm_id, who, int(ctx.services.clock() * 1e6))
+    acked = ctx.services.store.ack_storm(storm_id, who, now_us(ctx.services.clock))
     if not acked:
         return Reply((Msg(N_("Every alert group of this storm is already acknowledged.")),), target=key,
                      outcome="duplicate")
@@ -199,7 +199,7 @@ def refreshed(ctx: Context, group_id: int) -> tuple[tuple[str, tuple[Msg, ...]],
 
 def _acknowledge(ctx: Context, group: AlertGroupRecord) -> Reply:
     store = ctx.services.store
-    if not store.ack_alert_group(group.id, ctx.actor.key, int(ctx.services.clock() * 1e6)):
+    if not store.ack_alert_group(group.id, ctx.actor.key, now_us(ctx.services.clock)):
         return Reply((Msg(N_("Already acknowledged by {who}."), {"who": group.acked_by or "?"}),),
                      target=group.key, outcome="duplicate")
     return Reply((Msg(N_("👀 {who} acknowledged this alert."), {"who": ctx.actor.key}),), target=group.key,
@@ -224,7 +224,7 @@ def _open_incident(ctx: Context, group: AlertGroupRecord) -> Reply:
         return Reply((Msg(N_("Incident #{id} is already open for this alert."), {"id": group.incident_id}),),
                      target=group.key, outcome="duplicate")
     incident = incident_for_alert(ctx.services.store, group, ctx.actor.key, ctx.place, ctx.locale,
-                                  int(ctx.services.clock() * 1e6))
+                                  now_us(ctx.services.clock))
     return Reply((Msg(N_("🚨 Incident #{id} opened by {who}: {title} ({severity})."),
                       {"id": incident.id, "who": ctx.actor.key, "title": incident.title,
                        "severity": incident.severity}),),

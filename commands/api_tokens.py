@@ -12,9 +12,9 @@ Anyone but a guest may get tokens for themselves (``api.token``); admins may rev
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime
 
 from bot.argtypes import Name
+from bot.clock import now_us, utc_datetime
 from bot.context import Context
 from bot.errors import UserError
 from bot.i18n import N_, Msg, Verbatim
@@ -44,7 +44,7 @@ def token_list(ctx: Context, args: Mapping[str, object]) -> Reply:
     found = ctx.services.store.api_tokens(_own_keys(ctx))
     if not found:
         return say(N_("You have no API tokens."))
-    now = int(ctx.services.clock() * 1_000_000)
+    now = now_us(ctx.services.clock)
     return Reply((Msg(N_("Your API tokens:")), *(token_line(record, now) for record in found)))
 
 
@@ -56,7 +56,7 @@ def token_revoke(ctx: Context, args: Mapping[str, object]) -> Reply:
     if record is None or not (mine or ctx.services.policy.holds(ctx.actor.roles, MANAGE)):
         # Someone else's token is reported like a missing one: ids are not a way to learn who has tokens.
         return say(N_("You have no API token with id {id}."), target=token_id, outcome="unchanged", id=token_id)
-    if not store.revoke_api_token(token_id, int(ctx.services.clock() * 1_000_000)):
+    if not store.revoke_api_token(token_id, now_us(ctx.services.clock)):
         return say(N_("API token (id {id}) was already revoked."), target=token_id, outcome="unchanged", id=token_id)
     return say(N_("API token (id {id}) revoked: requests with it are refused from now on."),
                target=token_id, id=token_id)
@@ -84,7 +84,7 @@ def token_line(record: ApiTokenRecord, now_us: int) -> Msg:
 
 
 def _date(ts_us: int) -> str:
-    return datetime.fromtimestamp(ts_us / 1e6, UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return utc_datetime(ts_us).strftime("%Y-%m-%d %H:%M UTC")
 
 
 COMMANDS = (

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from bot.argtypes import Choice
+from bot.clock import now_us
 from bot.context import Context
 from bot.errors import Busy
 from bot.i18n import N_, Msg
@@ -60,7 +61,7 @@ def start_job(ctx: Context, kind: str, args: Mapping[str, object], timeout_s: in
     store = ctx.services.store
     draft = JobDraft(kind, args, summary, ctx.actor.key, ctx.place, ctx.locale, timeout_s, ctx.approvers)
     try:
-        job_id = store.create_job(draft, int(ctx.services.clock() * 1_000_000))
+        job_id = store.create_job(draft, now_us(ctx.services.clock))
     except JobLocked as locked:  # issue 16: another request got there first, maybe on another replica
         raise _locked(ctx, locked.holder, args) from None
     try:
@@ -69,7 +70,7 @@ def start_job(ctx: Context, kind: str, args: Mapping[str, object], timeout_s: in
         # The job stays on record as failed, with why, and the audit row names it (issue 16):
         # a refused enqueue is never a job silently lost.
         reason = QUEUE_FULL if isinstance(err, QueueFull) else QUEUE_DOWN
-        store.finish_job(job_id, "failed", {"message": {"msgid": reason}}, int(ctx.services.clock() * 1e6))
+        store.finish_job(job_id, "failed", {"message": {"msgid": reason}}, now_us(ctx.services.clock))
         return Reply((Msg(reason),), target=summary, outcome="failed", ref=f"job:{job_id}")
     job = store.job(job_id)
     assert job is not None

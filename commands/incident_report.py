@@ -4,8 +4,8 @@ alerts and jobs, actions and, for a significant incident, the NIS2 deadlines and
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
 
+from bot.clock import now_us, utc_datetime
 from bot.context import Context
 from bot.i18n import N_, Msg, Verbatim
 from bot.incidents import Deadline, IncidentEvent, IncidentRecord, duration_text, nis2_deadlines
@@ -30,7 +30,7 @@ NOTICE_NAME = {"early_warning": N_("Early warning (24 h)"), "notification": N_("
 
 
 def when(us: int | None) -> str:
-    return "-" if us is None else f"{datetime.fromtimestamp(us / 1e6, UTC):%Y-%m-%d %H:%M:%S} UTC"
+    return "-" if us is None else f"{utc_datetime(us):%Y-%m-%d %H:%M:%S} UTC"
 
 
 def _text(value: str) -> Verbatim:
@@ -44,7 +44,7 @@ def report_markdown(ctx: Context, incident: IncidentRecord) -> str:
     lines: list[Line] = [*_summary(incident), *_impact(ctx, events), *_timeline(events, jobs), *_jobs_section(jobs),
              *_actions(events)]
     if incident.significant:
-        lines.extend(_nis2(nis2_deadlines(incident, events), int(ctx.services.clock() * 1e6)))
+        lines.extend(_nis2(nis2_deadlines(incident, events), now_us(ctx.services.clock)))
     catalogs = ctx.services.catalogs
     return "\n".join("" if line is None else catalogs.render(line, ctx.locale) for line in lines) + "\n"
 

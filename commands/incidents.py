@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from bot.argtypes import Choice, Duration, Integer, Person, Text
+from bot.clock import micros, now_us
 from bot.context import Context
 from bot.errors import UserError
 from bot.i18n import N_, Msg
@@ -37,7 +38,7 @@ LISTED = 20
 
 
 def _now(ctx: Context) -> int:
-    return int(ctx.services.clock() * 1_000_000)
+    return now_us(ctx.services.clock)
 
 
 def _event(ctx: Context, kind: str, text: str = "", ref: str = "") -> IncidentEvent:
@@ -155,10 +156,10 @@ def listing(ctx: Context, args: Mapping[str, object]) -> Reply:
 
 def incident_stats(ctx: Context, args: Mapping[str, object]) -> Reply:
     seconds = int(str(args.get("period") or 30 * 86400))
-    found = ctx.services.store.incidents(since_us=_now(ctx) - seconds * 1_000_000, limit=10_000)
+    found = ctx.services.store.incidents(since_us=_now(ctx) - micros(seconds), limit=10_000)
     summary = stats(found)
     return Reply((Msg(N_("Incidents over the last {period}: {count}, {open} still open."),
-                      {"period": duration_text(seconds * 1_000_000), "count": summary.count,
+                      {"period": duration_text(micros(seconds)), "count": summary.count,
                        "open": summary.still_open}),
                   Msg(N_("Mean time to acknowledge (MTTA): {mtta}; mean time to resolve (MTTR): {mttr}."),
                       {"mtta": duration_text(summary.mtta_us), "mttr": duration_text(summary.mttr_us)})))

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 
 from bot import approvals
 from bot.argtypes import Choice, Integer
+from bot.clock import now_us
 from bot.context import Context
 from bot.errors import UserError
 from bot.i18n import MAX_REPLY, N_, Msg, Verbatim
@@ -43,7 +44,7 @@ def _job(ctx: Context, job_id: int) -> JobRecord:
 
 def show_job(ctx: Context, args: Mapping[str, object]) -> Reply:
     job = _job(ctx, int(str(args["id"])))
-    return Reply(status_lines(job, int(ctx.services.clock() * 1_000_000)), target=job.key)
+    return Reply(status_lines(job, now_us(ctx.services.clock)), target=job.key)
 
 
 def cancel_job(ctx: Context, args: Mapping[str, object]) -> Reply:
@@ -52,7 +53,7 @@ def cancel_job(ctx: Context, args: Mapping[str, object]) -> Reply:
         raise UserError(N_("Only the requester or an operator may cancel job #{id}."), id=job.id)
     if job.finished:
         raise UserError(N_("Job #{id} has already ended ({state})."), id=job.id, state=job.state)
-    store, now = ctx.services.store, int(ctx.services.clock() * 1_000_000)
+    store, now = ctx.services.store, now_us(ctx.services.clock)
     store.request_cancel(job.id)
     if job.state == "queued" and store.finish_job(job.id, "cancelled", {}, now):
         return say(N_("Job #{id} cancelled before it started."), target=job.key, id=job.id)
@@ -75,7 +76,7 @@ def job_log(ctx: Context, args: Mapping[str, object]) -> Reply:
 
 
 def pending_approvals(ctx: Context, args: Mapping[str, object]) -> Reply:
-    policy, now, actor = ctx.services.policy, int(ctx.services.clock() * 1_000_000), ctx.actor
+    policy, now, actor = ctx.services.policy, now_us(ctx.services.clock), ctx.actor
     mine = [r for r in ctx.services.store.pending_approvals()
             if r.draft.expires_us > now and not approvals.asked_by(actor, r.draft)
             and not actor.roles.isdisjoint(r.draft.approver_roles)

@@ -12,6 +12,7 @@ import secrets
 from collections.abc import Mapping
 
 from bot.argtypes import Name
+from bot.clock import micros, now_us
 from bot.context import Context
 from bot.errors import UserError
 from bot.i18n import N_, Msg
@@ -32,7 +33,7 @@ def issue(ctx: Context) -> Reply:
         raise UserError(N_("Ask me for a link code in a direct message: anyone who sees the code could use it."))
     code = "".join(secrets.choice(_ALPHABET) for _ in range(8))
     shown = f"{code[:4]}-{code[4:]}"
-    expires = int((ctx.services.clock() + CODE_SECONDS) * 1_000_000)
+    expires = micros(ctx.services.clock() + CODE_SECONDS)
     ctx.services.store.link_code_put(code_hash(code), ctx.actor.key, expires)
     return Reply((Msg(N_("Your link code is {code}. Within {minutes} minutes, send “link {code}” from your account "
                          "on the other platform. It works once."), {"code": shown, "minutes": CODE_SECONDS // 60}),),
@@ -41,7 +42,7 @@ def issue(ctx: Context) -> Reply:
 
 def redeem(ctx: Context, code: str) -> Reply:
     store = ctx.services.store
-    subject = store.link_code_take(code_hash(code), int(ctx.services.clock() * 1_000_000))
+    subject = store.link_code_take(code_hash(code), now_us(ctx.services.clock))
     if subject is None:
         raise UserError(N_("That link code is unknown, used or expired; ask for a new one with “link”."))
     if subject == ctx.actor.key:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from bot.argtypes import Duration, Integer, Name, Text
+from bot.clock import micros
 from bot.context import Context
 from bot.errors import UserError
 from bot.i18n import N_
@@ -38,7 +39,7 @@ def logs(ctx: Context, args: Mapping[str, object]) -> Reply:
         raise UserError(N_("Service logs are not available on this bot."))
     query = query_of(args)
     ctx.services.catalog.deployment(query.service, query.env)  # unknown ones are refused at once
-    span = duration_text(query.since_s * 1_000_000)
+    span = duration_text(micros(query.since_s))
     return Reply((), target=f"{query.service}/{query.env}", later=lambda: log_reply(query, reader.read(query), span))
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from bot.argtypes import Choice, Duration, Name, Text
+from bot.clock import micros
 from bot.context import Context
 from bot.errors import UserError
 from bot.i18n import N_, Msg
@@ -79,7 +80,7 @@ def graph(ctx: Context, args: Mapping[str, object]) -> Reply:
     template = config.graph_templates.get(metric)
     if template is None:
         raise UserError(N_("No graph is configured for {metric}."), metric=metric)
-    span = duration_text(seconds * 1_000_000)
+    span = duration_text(micros(seconds))
 
     def work() -> Reply:
         png = metrics.chart(template, config.instance(server), seconds, f"{metric} — {server} ({span})",

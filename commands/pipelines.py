@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 from bot.argtypes import GitRef, Integer, Name, Text
+from bot.clock import now_us
 from bot.context import Context
 from bot.errors import UserError
 from bot.i18n import N_, Msg
@@ -65,7 +66,7 @@ def pipeline_status(ctx: Context, args: Mapping[str, object]) -> Reply:
         runs = ctx.services.pipeline_runs
         run = runs.pipeline_run_for_job(job.id) if runs is not None else None
         detail = detail_lines(run) if run is not None else ()
-        return Reply(status_lines(job, int(ctx.services.clock() * 1_000_000), detail), target=job.key)
+        return Reply(status_lines(job, now_us(ctx.services.clock), detail), target=job.key)
     spec = ctx.services.pipelines.get(target)
     found = ctx.services.pipeline_runs.pipeline_runs(pipeline=spec.name, limit=SHOWN_RUNS) \
         if ctx.services.pipeline_runs is not None else []

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from typing import Protocol
 
 from bot.argtypes import Duration
+from bot.clock import micros, now_us
 from bot.context import Context
 from bot.i18n import N_, Msg
 from bot.registry import Arg, Attachment, Command, Reply
@@ -33,14 +34,14 @@ def report_commands(reports: ReportMaker) -> tuple[Command, ...]:
         period = args.get("period")
         seconds = period if isinstance(period, int) else DEFAULT_SECONDS
         locale = reports.locale_of(ctx.place.address) or ctx.locale
-        until_us = int(ctx.services.clock() * 1_000_000)
-        window = Window(until_us - seconds * 1_000_000, until_us)
+        until_us = now_us(ctx.services.clock)
+        window = Window(until_us - micros(seconds), until_us)
 
         def work() -> Reply:
             made = reports.make(ctx.place.address, locale, window, "chat")
             assert made is not None  # a report asked for in chat claims no period
             return Reply((made.summary(),), target=ctx.place.address, locale=locale,
-                         details={"days": round(seconds * 1_000_000 / DAY_US, 2)}, uploads=made.attachments())
+                         details={"days": round(micros(seconds) / DAY_US, 2)}, uploads=made.attachments())
 
         return Reply((), later=work, locale=locale)
 

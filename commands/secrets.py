@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from datetime import UTC, datetime
 
 from bot.argtypes import Name, Text
+from bot.clock import now_us, utc_datetime
 from bot.context import Context
 from bot.errors import UserError
 from bot.i18n import N_, Msg
@@ -28,7 +28,7 @@ def secret_set(ctx: Context, args: Mapping[str, object]) -> Reply:
                            "may have seen that value, so rotate it (make a new one where it comes from), "
                            "then send “secret set NAME VALUE” to me in a direct message."))
     name = _name(args)
-    _compliance(ctx).secret_set(name, str(args["value"]), int(ctx.services.clock() * 1_000_000))
+    _compliance(ctx).secret_set(name, str(args["value"]), now_us(ctx.services.clock))
     return say(N_("Secret {name} stored, encrypted. I will not show its value."), target=name, name=name)
 
 
@@ -61,7 +61,7 @@ def _compliance(ctx: Context) -> Compliance:
 
 
 def _date(ts_us: int) -> str:
-    return datetime.fromtimestamp(ts_us / 1e6, UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return utc_datetime(ts_us).strftime("%Y-%m-%d %H:%M UTC")
 
 
 _NAME = Arg("name", Name(), N_("secret name"))

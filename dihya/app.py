@@ -246,10 +246,10 @@ def build_app(
                          detail=pipeline_detail(runs))
     if isinstance(nudges, LocalNudges):
         nudges.connect(watcher.poke_threadsafe)
-    alerts = AlertIngest(runtime, alert_policy(config, settings), redactor, clock,  # issue 5
+    alerts = AlertIngest(runtime, alert_policy(config, settings), clock,  # issue 5
                          queue_size=settings.alert_queue_size)
-    ci = CiIngest(runtime, runs, pipelines, ci_policy(config, settings), deliveries, redactor,
-                  build_annotations(settings), clock)  # issue 15
+    ci = CiIngest(runtime, runs, pipelines, ci_policy(config, settings), deliveries, build_annotations(settings),
+                  clock)  # issue 15
     return App(settings, engine, store, bot, runtime, redactor, executor, queue, watcher, nudges,
                compliance=compliance, alerts=alerts, ci=ci, leadership=_leadership(settings),
                webhooks=webhooks, reports=reports)

@@ -23,6 +23,7 @@ from typing import TextIO
 import phonenumbers
 
 from bot.audit import AuditRecord
+from bot.clock import micros
 from bot.errors import UserError
 from bot.i18n import N_
 from dihya.redaction import MASK, Redactor
@@ -73,7 +74,7 @@ def parse_since(text: str, now: float) -> int:
     value = text.strip()
     if match := _DURATION.fullmatch(value):
         seconds = int(match[1]) * _UNIT_SECONDS[match[2].lower()]
-        return max(0, int(now * 1_000_000) - seconds * 1_000_000)
+        return max(0, micros(now) - micros(seconds))
     try:
         moment = datetime.fromisoformat(value)
     except ValueError:

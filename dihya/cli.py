@@ -155,8 +155,10 @@ def _console(settings: Settings, json_mode: bool) -> int:
         await app.start()
         seed_demo_inventory(app)
         settle_heap()
-        chat = ConsoleChat(app.runtime, sys.stdout, json_mode=json_mode, user=settings.console_user,
-                           channel=settings.console_channel, upload_dir=settings.data_dir / "uploads")
+        chat = ConsoleChat(app.runtime, app.bot.services, sys.stdout, json_mode=json_mode,
+                           user=settings.console_user, channel=settings.console_channel,
+                           upload_dir=settings.data_dir / "uploads")
+        app.runtime.attach(chat)  # the composition root attaches each adapter, once
         try:
             await run_console(chat, stdin_lines(chat))
             await app.drain()  # let running jobs finish and their last status edits print

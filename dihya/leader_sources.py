@@ -15,7 +15,7 @@ import contextlib
 import logging
 from collections.abc import Callable, Sequence
 
-from adapters.base import LeaderSource
+from dihya.chat import LeaderSource
 
 log = logging.getLogger("dihya.leader")
 

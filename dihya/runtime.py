@@ -1,10 +1,13 @@
 """The asynchronous shell around the sans-I/O core.
 
 Adapters turn platform payloads into events and call ``dispatch``; the runtime runs the event
-through ``Bot``, group-commits the audit buffer (a mutating command's reply waits for its row to
-be durable, and so does the reply of deferred work), redacts every outbound text, and has the
-platform's adapter perform the actions, remembering which platform message carries which core
-key (for later edits and reactions). Work that produces actions later (job progress) calls ``publish``.
+through ``Bot`` and group-commits the audit buffer (a mutating command's reply waits for its row to
+be durable, and so does the reply of deferred work). Everything said to a chat leaves through one
+exit, ``publish`` — replies, deferred replies, job progress, alerts, CI results, audit anchors, the
+HTTP API's outcomes: it redacts every outbound text, has the
+platform's adapter perform the action, and remembers which platform message carries which core
+key (for later edits and reactions). Nothing else calls an adapter's ``perform``. (The one post
+an adapter makes itself is a Slack slash command's echo, whose text the runtime redacts first.)
 """
 
 from __future__ import annotations
@@ -17,12 +20,12 @@ import uuid
 from collections.abc import Awaitable, Callable, Iterable
 from pathlib import Path
 
-from adapters.base import Performer
 from bot.actions import Action, Edit, Retract, Send, Upload
 from bot.core import Bot, Later, Outcome
 from bot.errors import StoreUnavailable
 from bot.events import Event, Message
 from bot.i18n import DEFAULT_LOCALE, N_, Msg
+from dihya.chat import Performer
 from dihya.redaction import Redactor
 
 log = logging.getLogger("dihya.runtime")
@@ -42,11 +45,12 @@ class Runtime:
         self._flood_timer: asyncio.TimerHandle | None = None
 
     def attach(self, adapter: Performer) -> None:
+        """Make ``adapter`` the way out to its platform (done once, by the composition root)."""
         self._adapters[adapter.platform] = adapter
 
     async def dispatch(self, event: Event) -> None:
         """Handle one inbound event and perform its actions on the platform it came from."""
-        await self.publish(event.place.platform, self.handle(event))
+        await self.publish(event.place.platform, self._settle(event, self.bot.handle(event)))
 
     async def dispatch_anchored(self, message: Message, anchor: Callable[[str], Awaitable[str]]) -> None:
         """``dispatch`` for a command the platform shows nobody (a Slack slash command): once the
@@ -82,7 +86,7 @@ class Runtime:
         reply = await asyncio.to_thread(self.bot.run_later, later)
         outcome = self.bot.finish(later, reply)
         if self._flush_now():
-            await self.publish(platform, tuple(self._redacted(a) for a in outcome.actions))
+            await self.publish(platform, outcome.actions)
             return
         # Its reply (a file, a result) must not leave before its audit row is durable: say it
         # failed instead; the row stays buffered and the timer retries it.
@@ -93,8 +97,9 @@ class Runtime:
         await self.publish(platform, (self._fault(place.channel, place.thread),))
 
     def handle(self, event: Event) -> tuple[Action, ...]:
-        """Run ``event`` through the core; its actions, redacted, once they may be delivered."""
-        return self._settle(event, self.bot.handle(event))
+        """Run ``event`` through the core without delivering: its actions as the exit would send
+        them (redacted), once they may be delivered."""
+        return tuple(self._redacted(a) for a in self._settle(event, self.bot.handle(event)))
 
     def _settle(self, event: Event, outcome: Outcome) -> tuple[Action, ...]:
         for later in outcome.later:
@@ -108,10 +113,7 @@ class Runtime:
             self._timer = asyncio.get_running_loop().call_later(self._interval, self._on_timer)
         if self._flood_timer is None and self.bot.flood_due_in is not None:
             self._on_flood_timer()
-        actions = outcome.actions
-        if len(actions) == 1:  # most outcomes are one message
-            return (self._redacted(actions[0]),)
-        return tuple([self._redacted(a) for a in actions])
+        return outcome.actions
 
     def commit_soon(self) -> None:
         """Group-commit the buffered audit rows on the timer (within ``flush_ms``), or now if the
@@ -124,10 +126,12 @@ class Runtime:
 
     async def deliver(self, event: Event, outcome: Outcome) -> None:
         """Settle and publish what the core made of an event that came another way (the HTTP API's
-        ``Bot.invoke``/``Bot.vote``): audit made durable first, actions redacted, on the event's platform."""
+        ``Bot.invoke``/``Bot.vote``): audit made durable first, then out through the exit."""
         await self.publish(event.place.platform, self._settle(event, outcome))
 
     async def publish(self, platform: str, actions: Iterable[Action]) -> None:
+        """The one way out to a chat: each action redacted, performed by ``platform``'s adapter,
+        its message remembered under its key."""
         adapter = self._adapters.get(platform)
         if adapter is None:
             log.error("no adapter for platform", extra={"platform": platform})
@@ -135,14 +139,11 @@ class Runtime:
                 _discard_spooled(action)
             return
         for action in actions:
-            if type(action) is Send and action.key is None:  # the common reply: nothing to remember
-                await adapter.perform(action, None)
-                continue
             if isinstance(action, Retract):
                 await self._retract(adapter, action)
                 continue
             try:
-                await self._perform(adapter, action)
+                await self._exit(adapter, action)
             finally:
                 _discard_spooled(action)
 
@@ -150,26 +151,28 @@ class Runtime:
         """Remove the message if the platform lets the bot, and say which it was: a failure to remove
         is reported, never left to stop the replies that follow."""
         try:
-            removed = await adapter.perform(action, None) is not None
+            removed = await self._exit(adapter, action) is not None
         except Exception:
             log.warning("could not remove a message carrying a confidential value", exc_info=True,
                         extra={"platform": adapter.platform, "channel": action.channel})
             removed = False
-        said = Send(action.channel, action.removed if removed else action.kept, action.thread)
-        await adapter.perform(self._redacted(said), None)
+        await self._exit(adapter, Send(action.channel, action.removed if removed else action.kept, action.thread))
 
-    async def _perform(self, adapter: Performer, action: Action) -> None:
-        store = self.bot.services.store
+    async def _exit(self, adapter: Performer, action: Action) -> str | None:
+        """The only call of an adapter's ``perform``: the action redacted, an edit's target found
+        by its key, a keyed message remembered. Returns the platform's id of what it posted."""
+        action = self._redacted(action)
         target = None
         if isinstance(action, Edit):
-            found = store.message_id(action.key)
+            found = self.bot.services.store.message_id(action.key)
             if found is None:
                 log.warning("edit of an unknown message key", extra={"key": action.key})
-                return
+                return None
             target = found[1]
         message_id = await adapter.perform(action, target)
-        if isinstance(action, Send) and action.key and message_id:
-            store.remember_message(action.key, action.channel, message_id)
+        if message_id and isinstance(action, Send) and action.key:
+            self.bot.services.store.remember_message(action.key, action.channel, message_id)
+        return message_id
 
     def close(self) -> None:
         for timer in (self._timer, self._flood_timer):

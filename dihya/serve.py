@@ -6,10 +6,10 @@ import asyncio
 import contextlib
 import logging
 
-from adapters.base import ChatAdapter, LeaderSource
 from dihya.alerts.webhook import alertmanager_routes
 from dihya.api.rest.mount import api_mount  # issue 13
 from dihya.app import App, build_app, settle_heap
+from dihya.chat import ChatAdapter, LeaderSource
 from dihya.demo_inventory import seed_demo_inventory
 from dihya.http import build_http
 from dihya.http_server import http_server
@@ -21,7 +21,8 @@ log = logging.getLogger("dihya.serve")
 
 
 def configured_adapters(app: App) -> list[ChatAdapter]:
-    """One adapter per platform whose settings are present (imported only then)."""
+    """One adapter per platform whose settings are present (imported only then), each given the
+    runtime as its ``EventSink`` and attached to it once, here."""
     settings = app.settings
     adapters: list[ChatAdapter] = []
     if settings.slack_bot_token and (settings.slack_signing_secret or settings.slack_app_token):
@@ -36,6 +37,8 @@ def configured_adapters(app: App) -> list[ChatAdapter]:
         from adapters.matrix import MatrixAdapter
 
         adapters.append(MatrixAdapter(app.runtime, settings, app.store, policy=app.bot.services.policy))
+    for adapter in adapters:
+        app.runtime.attach(adapter)
     return adapters
 
 
@@ -57,7 +60,6 @@ async def serve(settings: Settings) -> None:
     follower: asyncio.Task[None] | None = None
     try:
         for adapter in adapters:
-            app.runtime.attach(adapter)
             if isinstance(adapter, LeaderSource) and adapter in sources:
                 await adapter.open()  # ready to send; consuming waits for the lease
             else:

@@ -29,7 +29,7 @@ from adapters.pacing import ChannelPacer, retrying
 from adapters.toolkit.dispatch import perform_by_type
 from bot.actions import Action, Edit, React, Retract, Send, Upload
 from bot.rbac import INVITE_PERMISSION, AccessPolicy
-from dihya.runtime import Runtime
+from dihya.chat import EventSink
 from dihya.settings import Settings, SettingsError
 
 
@@ -41,7 +41,7 @@ class MatrixAdapter:
 
     platform = PLATFORM
 
-    def __init__(self, runtime: Runtime, settings: Settings, store: AdapterStore, *,
+    def __init__(self, runtime: EventSink, settings: Settings, store: AdapterStore, *,
                  sync_timeout_ms: int = 30_000, timeline_limit: int = 50, policy: AccessPolicy | None = None) -> None:
         if not settings.matrix_homeserver or not settings.matrix_user_id:
             raise SettingsError("DIHYA_MATRIX_HOMESERVER and DIHYA_MATRIX_USER_ID are required for Matrix")
@@ -57,7 +57,6 @@ class MatrixAdapter:
                               timeout_ms=sync_timeout_ms, timeline_limit=timeline_limit)
         self._pacer = ChannelPacer(per_second=1.0, burst=5)  # per room, under homeservers' default limits
         self._task: asyncio.Task[None] | None = None
-        runtime.attach(self)
 
     # -- ChatAdapter ---------------------------------------------------------------------------
     def routes(self) -> list[BaseRoute]:

@@ -13,9 +13,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from collections.abc import Coroutine, Sequence
 from pathlib import Path, PurePath
-from typing import Any, Protocol
+from typing import Any
 
 from pydantic import SecretStr
 from slack_bolt import BoltResponse
@@ -34,7 +34,6 @@ from slack_sdk.web.async_client import AsyncWebClient
 from starlette.responses import Response
 from starlette.routing import BaseRoute
 
-from adapters.base import Performer
 from adapters.pacing import ChannelPacer
 from adapters.slack.translate import (
     COMMAND,
@@ -53,7 +52,8 @@ from adapters.slack.translate import (
 from adapters.slack_ingress import SlackSignature, slack_payload
 from adapters.toolkit.dispatch import perform_by_type
 from bot.actions import Action, Button, Edit, React, Retract, Send, Upload
-from bot.events import Event, Message
+from bot.events import Event
+from dihya.chat import AnchoredSink
 from dihya.ingress import Delivery, Refused, Webhook
 from dihya.settings import Settings
 
@@ -67,14 +67,6 @@ class SlackError(Exception):
     """The Slack adapter cannot do what it was asked (misconfiguration, impossible action)."""
 
 
-class EventSink(Protocol):
-    """The part of ``dihya.runtime.Runtime`` an adapter talks to."""
-
-    def attach(self, adapter: Performer) -> None: ...
-    async def dispatch(self, event: Event) -> None: ...
-    async def dispatch_anchored(self, message: Message, anchor: Callable[[str], Awaitable[str]]) -> None: ...
-
-
 class SlackAdapter:
     """Slack ⇄ core. Identity is ``TEAM_ID/USER_ID`` (immutable ids; display names are decoration)."""
 
@@ -82,7 +74,7 @@ class SlackAdapter:
     __slots__ = ("_app_token", "_bolt", "_max_body", "_pacer", "_runtime", "_signing_secret", "_socket", "_tasks",
                  "client")
 
-    def __init__(self, runtime: EventSink, settings: Settings) -> None:
+    def __init__(self, runtime: AnchoredSink, settings: Settings) -> None:
         token = _secret(settings.slack_bot_token)
         signing_secret = _secret(settings.slack_signing_secret)
         self._app_token = _secret(settings.slack_app_token)
@@ -105,7 +97,6 @@ class SlackAdapter:
         self._tasks: set[asyncio.Task[None]] = set()
         self._runtime = runtime
         self._listen()
-        runtime.attach(self)
 
     # -- lifecycle ----------------------------------------------------------------------------
     def routes(self) -> list[BaseRoute]:

@@ -45,8 +45,8 @@ from adapters.telegram.translate import (
 from adapters.telegram.transport import ApiRequest, Limits, Throttle, install_token_filter
 from adapters.toolkit.dispatch import perform_by_type
 from bot.actions import Action, Edit, React, Retract, Send, Upload
+from dihya.chat import EventSink
 from dihya.ingress import Delivery, Refused, SecretHeader, Webhook, json_document, queue_full
-from dihya.runtime import Runtime
 from dihya.settings import Settings, SettingsError
 
 WEBHOOK_PATH = "/telegram/webhook"
@@ -66,7 +66,7 @@ class TelegramAdapter:
     __slots__ = ("_app", "_max_body", "_may_act", "_runtime", "_secret", "_webhook")
     platform = PLATFORM
 
-    def __init__(self, runtime: Runtime, settings: Settings, *, limits: Limits | None = None) -> None:
+    def __init__(self, runtime: EventSink, settings: Settings, *, limits: Limits | None = None) -> None:
         if settings.telegram_token is None:
             raise SettingsError("DIHYA_TELEGRAM_TOKEN is required for the Telegram adapter")
         self._webhook = settings.telegram_mode == "webhook"
@@ -81,7 +81,6 @@ class TelegramAdapter:
                                 limits or Limits())
         self._runtime = runtime
         self._may_act: Callable[[], bool] = _never
-        runtime.attach(self)
 
     def _build(self, token: str, api_url: str, limits: Limits) -> Application[Any, Any, Any, Any, Any, Any]:
         api = api_url.rstrip("/")

@@ -8,7 +8,7 @@ from bot.actions import Action, Edit, React, Retract, Send, Upload
 
 
 class Outbound(Protocol):
-    """An adapter's outbound calls, one per action type (see ``adapters.base.Performer``).
+    """An adapter's outbound calls, one per action type (see ``dihya.chat.Performer``).
 
     ``send`` and ``upload`` return the platform's id of the message posted; ``retract`` returns the
     removed message's id, or ``None`` when the platform would not remove it.

@@ -26,12 +26,12 @@ from bot.alerting import (
     group_lines,
     storm_lines,
 )
+from bot.clock import micros, now_us
 from bot.core import Bot
 from bot.events import Place
 from bot.i18n import N_, Msg
 from bot.incidents import incident_for_alert
 from dihya.alerts.payload import Alert, WebhookPayload
-from dihya.redaction import Redactor
 from dihya.runtime import Runtime
 
 log = logging.getLogger("dihya.alerts")
@@ -46,20 +46,19 @@ def to_delivery(payload: WebhookPayload) -> AlertDelivery:
 
 
 def _view(alert: Alert) -> AlertView:
-    ends = None if alert.ends_at is None else int(alert.ends_at.timestamp() * 1e6)
+    ends = None if alert.ends_at is None else micros(alert.ends_at.timestamp())
     return AlertView(alert.fingerprint, alert.status, alert.labels, alert.annotations,
-                     int(alert.starts_at.timestamp() * 1e6), ends, alert.generator_url)
+                     micros(alert.starts_at.timestamp()), ends, alert.generator_url)
 
 
 class AlertIngest:
-    __slots__ = ("_bot", "_clock", "_dirty", "_last_storm_edit", "_policy", "_queue", "_redact", "_runtime")
+    __slots__ = ("_bot", "_clock", "_dirty", "_last_storm_edit", "_policy", "_queue", "_runtime")
 
-    def __init__(self, runtime: Runtime, policy: AlertPolicy, redactor: Redactor,
+    def __init__(self, runtime: Runtime, policy: AlertPolicy,
                  clock: Callable[[], float] = time.time, queue_size: int = 1000) -> None:
         self._runtime = runtime
         self._bot: Bot = runtime.bot
         self._policy = policy
-        self._redact = redactor
         self._clock = clock
         self._queue: asyncio.Queue[AlertDelivery] = asyncio.Queue(maxsize=queue_size)
         self._dirty: dict[int, str] = {}  # storm id → channel address, summaries to redraw
@@ -146,7 +145,7 @@ class AlertIngest:
 
     async def _show(self, group: AlertGroupRecord, new: bool, locale: str) -> None:
         store, render = self._bot.services.store, self._bot.render
-        text = self._redact(render(group_lines(group, store.group_alerts(group.id)), locale))
+        text = render(group_lines(group, store.group_alerts(group.id)), locale)
         platform, _, channel_id = group.channel.partition(":")
         buttons = tuple(Button(emoji, render((Msg(label),), locale)) for emoji, label in BUTTONS)
         action: Action = Send(channel_id, text, key=group.key, buttons=buttons) if new \
@@ -163,7 +162,7 @@ class AlertIngest:
         self._flush()
         line = Msg(N_("🚨 Incident #{id} opened automatically: {title} ({severity})."),
                    {"id": incident.id, "title": incident.title, "severity": incident.severity})
-        text = self._redact(self._bot.render((line,), locale))
+        text = self._bot.render((line,), locale)
         await self._runtime.publish(platform, (Send(channel_id, text, thread=place.thread, key=incident.key),))
         fresh = store.alert_group(group.id)
         if fresh is not None:
@@ -179,7 +178,7 @@ class AlertIngest:
                 continue
             platform, _, channel_id = channel.partition(":")
             key = f"{STORM_PREFIX}{storm_id}"
-            text = self._redact(self._bot.render(storm_lines(summary), self._policy.locale))
+            text = self._bot.render(storm_lines(summary), self._policy.locale)
             action: Action = Edit(channel_id, key, text) if store.message_id(key) else Send(channel_id, text, key=key)
             await self._runtime.publish(platform, (action,))
 
@@ -196,4 +195,4 @@ class AlertIngest:
             log.exception("audit flush failed")
 
     def _now_us(self) -> int:
-        return int(self._clock() * 1_000_000)
+        return now_us(self._clock)

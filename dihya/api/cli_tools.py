@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 
 from bot.argtypes import Name
+from bot.clock import now_us, to_seconds
 from bot.errors import UserError
 from bot.i18n import N_, Msg
 from commands.api_tokens import token_line
@@ -48,7 +49,7 @@ def token_list(settings: Settings, text: CliText) -> int:
     found = _store(settings).api_tokens()
     if not found:
         text.say(Msg(N_("No API tokens have been issued.")))
-    now = int(time.time() * 1_000_000)
+    now = now_us(time.time)
     for record in found:
         text.say(token_line(record, now))
     return 0
@@ -59,7 +60,7 @@ def token_revoke(settings: Settings, text: CliText, token_id: str) -> int:
     if store.api_token(token_id) is None:
         text.fail(Msg(PROBLEM, {"problem": Msg(N_("There is no API token with id {id}."), {"id": token_id})}))
         return 1
-    if not store.revoke_api_token(token_id, int(time.time() * 1_000_000)):
+    if not store.revoke_api_token(token_id, now_us(time.time)):
         text.say(Msg(N_("API token (id {id}) was already revoked."), {"id": token_id}))
         return 0
     _audit(store, "token.revoke", token_id, {})
@@ -68,4 +69,4 @@ def token_revoke(settings: Settings, text: CliText, token_id: str) -> int:
 
 
 def _date(ts_us: int) -> str:
-    return time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(ts_us / 1e6))
+    return time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(to_seconds(ts_us)))

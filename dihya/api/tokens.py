@@ -24,6 +24,7 @@ import jwt
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+from bot.clock import micros
 from bot.ports import ApiTokenRecord, ApiTokenStore, Clock, IssuedToken, KvStore
 from dihya.api.verdict import Authenticated, Reason, Rejected, Verdict, rejection
 from dihya.vault import fernet_key
@@ -82,7 +83,7 @@ class TokenIssuer:
         if IDENTITY.fullmatch(identity) is None or not 1 <= ttl <= MAX_TTL_S:
             raise ValueError("an identity key PLATFORM:USER_ID and a lifetime up to 90 days are needed")
         now = int(self._clock())
-        record = ApiTokenRecord(secrets.token_hex(8), name, identity, now * 1_000_000, (now + ttl) * 1_000_000)
+        record = ApiTokenRecord(secrets.token_hex(8), name, identity, micros(now), micros(now + ttl))
         self._store.add_api_token(record)  # recorded first: a token without its record is refused anyway
         claims = {"iss": ISSUER, "aud": AUDIENCE, "sub": identity, "jti": record.id,
                   "iat": now, "nbf": now, "exp": now + ttl}

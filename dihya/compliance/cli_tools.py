@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 from bot.audit import AuditDraft
+from bot.clock import now_us
 from bot.errors import UserError
 from bot.i18n import N_, Msg
 from commands.audit import verification_lines
@@ -29,7 +30,7 @@ def _store(settings: Settings) -> SqlStore:
 def _audit(store: SqlStore, action: str, target: str, details: dict[str, object]) -> None:
     """CLI actions are audited like chat commands, the operator's OS account as a pseudonym."""
     actor = store.pseudonym(f"cli:{getpass.getuser()}")
-    store.append_audit([AuditDraft(int(time.time() * 1_000_000), actor, f"cli:{action}", target, "ok", "", details)])
+    store.append_audit([AuditDraft(now_us(time.time), actor, f"cli:{action}", target, "ok", "", details)])
 
 
 def audit_verify(settings: Settings, text: CliText) -> int:

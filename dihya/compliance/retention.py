@@ -10,11 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.audit import AuditDraft, AuditRecord
+from bot.clock import US_PER_S, micros
 from bot.ports import Store
 from dihya.compliance.verification import PURGE_ACTION
 
 SYSTEM_ACTOR = "system:dihya"
-DAY_US = 86_400 * 1_000_000
+DAY_US = 86_400 * US_PER_S
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,7 +25,7 @@ class Purged:
 
 
 def purge_expired(store: Store, retention_days: int, now: float) -> Purged:
-    now_us = int(now * 1_000_000)
+    now_us = micros(now)
     cutoff = now_us - retention_days * DAY_US
     return Purged(_purge_audit(store, cutoff, now_us), store.purge_jobs(cutoff))
 

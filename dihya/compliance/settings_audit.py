@@ -12,6 +12,7 @@ from pathlib import Path
 from pydantic import SecretStr
 
 from bot.audit import AuditDraft
+from bot.clock import micros
 from bot.ports import Store
 from dihya.settings import SecretUrl, Settings
 
@@ -49,7 +50,7 @@ def audit_settings(store: Store, settings: Settings, now: float) -> list[str]:
     if not changed:
         return []
     outcome = "initial" if not previous else "changed"
-    store.append_audit([AuditDraft(int(now * 1_000_000), store.pseudonym(ACTOR), "settings:change", "settings",
+    store.append_audit([AuditDraft(micros(now), store.pseudonym(ACTOR), "settings:change", "settings",
                                    outcome, "", {"changed": changed})])
     store.kv_set(KV_NAME, json.dumps(current, sort_keys=True))
     return changed

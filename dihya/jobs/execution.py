@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping
 from typing import Protocol
 
 from bot.audit import AuditDraft
+from bot.clock import now_us
 from bot.i18n import N_, Msg
 from bot.jobs import JobRecord
 from bot.ports import Store
@@ -68,7 +69,7 @@ class JobExecutor:
         self._limits = dict(limits or {})  # environment → how many of its jobs may run at once (issue 16)
 
     def now_us(self) -> int:
-        return int(self._clock() * 1_000_000)
+        return now_us(self._clock)
 
     def run(self, job_id: int) -> str | None:
         """Run ``job_id`` unless another delivery already did; returns its final state (None: skipped,

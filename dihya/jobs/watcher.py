@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable
 
 from bot.actions import Edit
+from bot.clock import micros, now_us
 from bot.i18n import N_, Catalogs, Msg
 from bot.jobs import JobRecord, status_lines
 from bot.ports import Store
@@ -44,7 +45,7 @@ class JobWatcher:
         self._executor = executor
         self._clock = clock
         self._interval = min_interval
-        self._stale_us = int(stale_after * 1_000_000)
+        self._stale_us = micros(stale_after)
         self._last: dict[int, float] = {}
         self._scheduled: dict[int, asyncio.Task[None]] = {}
         self._dirty: set[int] = set()
@@ -90,7 +91,7 @@ class JobWatcher:
         else:
             log.warning("job status message never appeared", extra={"job": job_id})
             return
-        lines = status_lines(job, int(self._clock() * 1e6), self._detail(job))
+        lines = status_lines(job, now_us(self._clock), self._detail(job))
         text = self._catalogs.render_all(lines, job.draft.locale)
         if self._shown.get(job_id) == text:
             return
@@ -106,7 +107,7 @@ class JobWatcher:
 
     def sweep(self) -> list[int]:
         """Fail running jobs whose worker stopped sending heartbeats; returns their ids."""
-        now = int(self._clock() * 1_000_000)
+        now = now_us(self._clock)
         lost = [j.id for j in self._store.jobs(states=frozenset({"running"}), limit=200)
                 if (j.heartbeat_us or 0) + self._stale_us < now]
         for job_id in lost:

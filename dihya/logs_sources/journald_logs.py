@@ -10,8 +10,8 @@ import select
 import shutil
 import subprocess
 import time
-from datetime import UTC, datetime
 
+from bot.clock import utc_datetime
 from bot.errors import UserError
 from bot.i18n import N_
 from dihya.logs_sources.base import Fetched, LogLine, Window
@@ -53,7 +53,7 @@ def parse_json_lines(text: str) -> list[LogLine]:
         if isinstance(message, list):
             message = bytes(b for b in message if isinstance(b, int) and 0 <= b < 256).decode("utf-8", "replace")
         stamp = entry.get("__REALTIME_TIMESTAMP")
-        at = datetime.fromtimestamp(int(stamp) / 1e6, UTC) if isinstance(stamp, str) and stamp.isdigit() else None
+        at = utc_datetime(int(stamp)) if isinstance(stamp, str) and stamp.isdigit() else None
         lines.append(LogLine(at, str(entry.get("_HOSTNAME") or ""), str(message or "")))
     return lines
 

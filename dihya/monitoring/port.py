@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 
+from bot.clock import micros
 from bot.errors import UserError
 from bot.i18n import N_, Msg
 from bot.monitoring import SilenceView
@@ -73,7 +74,7 @@ class AlertmanagerPort:
 
         with AlertmanagerClient(self._url, self._timeout_s) as client:
             found = client.silences()
-        return [SilenceView(s.id, ",".join(str(m) for m in s.matchers), int(s.ends_at.timestamp() * 1e6),
+        return [SilenceView(s.id, ",".join(str(m) for m in s.matchers), micros(s.ends_at.timestamp()),
                             s.created_by, s.comment) for s in found]
 
     def expire(self, silence_id: str) -> None:

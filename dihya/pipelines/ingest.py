@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import replace
 
 from bot.actions import Action, Edit, Send
+from bot.clock import now_us
 from bot.core import Bot
 from bot.dedupe import DeliveryLog
 from bot.events import Place
@@ -24,7 +25,6 @@ from bot.incidents import KEY_PREFIX as INCIDENT_PREFIX
 from bot.pipelines import CiPolicy, PipelineCatalog, PipelineRun, PipelineRunStore, result_lines
 from dihya.pipelines.grafana import Annotations
 from dihya.pipelines.hooks import CiEvent
-from dihya.redaction import Redactor
 from dihya.runtime import Runtime
 
 log = logging.getLogger("dihya.pipelines.hooks")
@@ -35,7 +35,7 @@ MAX_QUEUE = 1000
 
 class CiIngest:
     def __init__(self, runtime: Runtime, runs: PipelineRunStore, catalog: PipelineCatalog, policy: CiPolicy,
-                 deliveries: DeliveryLog, redactor: Redactor, annotations: Annotations,
+                 deliveries: DeliveryLog, annotations: Annotations,
                  clock: Callable[[], float] = time.time) -> None:
         self._runtime = runtime
         self._bot: Bot = runtime.bot
@@ -43,7 +43,6 @@ class CiIngest:
         self._catalog = catalog
         self._policy = policy
         self._deliveries = deliveries
-        self._redact = redactor
         self._annotations = annotations
         self._clock = clock
         self._queue: asyncio.Queue[CiEvent] = asyncio.Queue(MAX_QUEUE)
@@ -72,7 +71,7 @@ class CiIngest:
 
     async def handle(self, event: CiEvent) -> None:
         run = self._with_catalog(event)
-        saved, changed = self._runs.save_pipeline_run(run, int(self._clock() * 1_000_000))
+        saved, changed = self._runs.save_pipeline_run(run, now_us(self._clock))
         self._bot.audit(ACTOR, "ci:received", target=saved.label, outcome=saved.state, ref=saved.key,
                         details={"event": event.event, "status": saved.status})
         self._flush()
@@ -96,7 +95,7 @@ class CiIngest:
         return replace(event.run, pipeline=spec.name, service=service)
 
     async def _post(self, run: PipelineRun, what: str, channel: str, locale: str) -> None:
-        text = self._redact(self._bot.render(result_lines(run, what), locale))
+        text = self._bot.render(result_lines(run, what), locale)
         platform, _, channel_id = channel.partition(":")
         known = self._bot.services.store.message_id(run.key)
         action: Action = Edit(channel_id, run.key, text) if known else Send(channel_id, text, key=run.key)
@@ -113,12 +112,12 @@ class CiIngest:
         place = Place(platform, channel_id, posted[1] if posted else None)
         title = f"{what} failed on {run.ref} ({run.project})"[:300]
         incident_id = store.create_incident(IncidentDraft(title, DEFAULT_SEVERITY, ACTOR, place, locale),
-                                            int(self._clock() * 1_000_000))
+                                            now_us(self._clock))
         self._bot.audit(ACTOR, "incident:auto_open", target=f"{INCIDENT_PREFIX}{incident_id}", ref=run.key)
         self._flush()
         line = Msg(N_("🚨 Incident #{id} opened automatically: {title} ({severity})."),
                    {"id": incident_id, "title": title, "severity": DEFAULT_SEVERITY})
-        text = self._redact(self._bot.render((line,), locale))
+        text = self._bot.render((line,), locale)
         await self._runtime.publish(platform, (Send(channel_id, text, thread=place.thread,
                                                     key=f"{INCIDENT_PREFIX}{incident_id}"),))
 

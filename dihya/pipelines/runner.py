@@ -13,6 +13,7 @@ import time
 import uuid
 from collections.abc import Callable, Mapping
 
+from bot.clock import now_us
 from bot.errors import UserError
 from bot.i18n import N_, Msg
 from bot.jobs import JobRecord
@@ -101,7 +102,7 @@ class PipelineRunner:
         run = PipelineRun(spec.provider, spec.project, status.handle.run_id, status.state, status.status, spec.name,
                           spec.service, ref, status.sha, params.get("version", ""), status.handle.url, status.stages,
                           job.id, "dihya")
-        saved, changed = self._runs.save_pipeline_run(run, int(self._clock() * 1_000_000))
+        saved, changed = self._runs.save_pipeline_run(run, now_us(self._clock))
         if changed:
             done = sum(1 for s in saved.stages if s.state not in ("queued", "running"))
             current = next((s.name for s in saved.stages if s.state == "running"), saved.status)

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from bot.clock import micros
 from bot.i18n import LOCALES
 from dihya.settings import SettingsError
 
@@ -37,7 +38,7 @@ class ReportChannel:
         fired = croniter(self.schedule, start).get_prev(datetime)
         if croniter.match(self.schedule, start) and start.second == 0 and start.microsecond == 0:
             fired = start  # exactly on time: this minute's run, not the previous one
-        return int(fired.timestamp()) * 1_000_000
+        return micros(int(fired.timestamp()))
 
     def period_key(self, fire_us: int) -> str:
         return f"{self.address}@{fire_us}"

@@ -4,8 +4,8 @@ and a PNG chart (matplotlib's Agg canvas: no display, no pyplot global state, sa
 from __future__ import annotations
 
 import io
-from datetime import UTC, datetime
 
+from bot.clock import utc_datetime
 from bot.i18n import N_, Catalogs, Msg
 from bot.incidents import duration_text
 from bot.reports import OpsFigures
@@ -15,7 +15,7 @@ Line = Msg | None
 
 
 def day(us: int) -> str:
-    return f"{datetime.fromtimestamp(us / 1e6, UTC):%Y-%m-%d %H:%M} UTC"
+    return f"{utc_datetime(us):%Y-%m-%d %H:%M} UTC"
 
 
 def _ranked(items: tuple[tuple[str, int], ...], durations: bool = False) -> str:
@@ -72,7 +72,7 @@ def chart(f: OpsFigures, catalogs: Catalogs, locale: str) -> bytes:
     def text(msgid: str) -> str:
         return catalogs.render(Msg(msgid), locale)
 
-    labels = [f"{datetime.fromtimestamp(d.start_us / 1e6, UTC):%m-%d}" for d in f.days]
+    labels = [f"{utc_datetime(d.start_us):%m-%d}" for d in f.days]
     x = list(range(len(f.days)))
     figure = Figure(figsize=(8, 4), dpi=100)
     FigureCanvasAgg(figure)

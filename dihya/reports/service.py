@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 
 from bot.actions import Action, Send, Upload
+from bot.clock import micros, now_us
 from bot.i18n import N_, Catalogs, Msg
 from bot.ports import Clock
 from bot.registry import Attachment
@@ -66,7 +67,7 @@ class OpsReports:
         found = figures(self._facts, window)
         files = ReportFiles(markdown(found, address, self._catalogs, locale), chart(found, self._catalogs, locale))
         draft = SavedReport(0, address, locale, trigger, window.since_us, window.until_us,
-                            int(self._clock() * 1_000_000))
+                            now_us(self._clock))
         report_id = self.archive.add(draft, files, period_key)
         if report_id is None:
             return None
@@ -81,7 +82,7 @@ class OpsReports:
         due = []
         for channel in self.config.channels:
             fire_us = channel.last_fire_us(now)
-            if now * 1e6 - fire_us <= self.config.catch_up_s * 1e6 and \
+            if micros(now) - fire_us <= micros(self.config.catch_up_s) and \
                     not self.archive.reported(channel.period_key(fire_us)):
                 due.append((channel, fire_us))
         return due

@@ -10,6 +10,7 @@ from collections.abc import Mapping, Sequence
 from sqlalchemy import Connection, Engine, delete, func, insert, select, update
 
 from bot.audit import Checkpoint
+from bot.clock import now_us
 from bot.erasure import ERASED, erased_voter, mentions, without
 from bot.jobs import TERMINAL
 from bot.ports import PersonData, SecretInfo
@@ -186,7 +187,7 @@ def _ensure_person_id(conn: Connection, key: str) -> int:
     found = _person_id(conn, key)
     if found is not None:
         return found
-    made = insert(Person).values(display_name="", created_us=int(time.time() * 1e6)).returning(Person.id)
+    made = insert(Person).values(display_name="", created_us=now_us(time.time)).returning(Person.id)
     person_id: int = conn.execute(made).scalar_one()
     platform, _, user_id = key.partition(":")
     conn.execute(insert(Identity).values(platform=platform, platform_user_id=user_id, person_id=person_id))

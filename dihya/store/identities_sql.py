@@ -10,6 +10,7 @@ from typing import Literal
 from sqlalchemy import Connection, Engine, Row, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from bot.clock import now_us
 from bot.ports import IdentityRecord
 from dihya.store.models import Identity, Person, Pseudonym, RoleAssignment
 
@@ -98,7 +99,7 @@ def _ensure_person(conn: Connection, key: str) -> int:
     platform, user_id = split_key(key)
     try:
         with conn.begin_nested():
-            person_id: int = conn.execute(insert(Person).values(display_name="", created_us=int(time.time() * 1e6))
+            person_id: int = conn.execute(insert(Person).values(display_name="", created_us=now_us(time.time))
                                           .returning(Person.id)).scalar_one()
             conn.execute(insert(Identity).values(platform=platform, platform_user_id=user_id, person_id=person_id))
             return person_id

@@ -24,6 +24,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from bot.addresses import IPAddress
 from bot.audit import AuditRecord
+from bot.clock import micros, now_us
 from bot.i18n import N_
 from bot.ports import Clock
 from commands.webhooks import WebhookStatus
@@ -63,7 +64,7 @@ class WebhookSender:
         self._refused: dict[str, str | None] | None = None
 
     def now_us(self) -> int:
-        return int(self._clock() * 1_000_000)
+        return now_us(self._clock)
 
     # -- audit rows → deliveries ------------------------------------------------------------------
     def fanout(self, record: AuditRecord) -> list[tuple[str, str, str, str]]:
@@ -138,7 +139,7 @@ class WebhookSender:
     def _attempt(self, delivery: Delivery) -> int:
         sub = self.config.subscription(delivery.subscription)
         now = self.now_us()
-        if sub is None or now - delivery.created_us > self.config.expire_seconds * 1_000_000:
+        if sub is None or now - delivery.created_us > micros(self.config.expire_seconds):
             self.store.settle(delivery.id, EXPIRED, "expired")
             log.warning("webhook delivery expired", extra={"subscription": delivery.subscription,
                                                            "event_id": delivery.event_id})
@@ -176,7 +177,7 @@ class WebhookSender:
     def _retry(self, delivery: Delivery, status: str) -> int:
         delay = min(self.config.retry_max_seconds, self.config.retry_base_seconds * 2 ** delivery.attempts)
         delay *= 0.5 + self._jitter()
-        self.store.settle(delivery.id, delivery.state, status, self.now_us() + int(delay * 1_000_000))
+        self.store.settle(delivery.id, delivery.state, status, self.now_us() + micros(delay))
         log.info("webhook delivery will be retried", extra={"subscription": delivery.subscription,
                                                             "status": status, "delay_s": round(delay, 3)})
         return 0

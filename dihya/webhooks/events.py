@@ -10,9 +10,9 @@ import hashlib
 import hmac
 import json
 from collections.abc import Mapping
-from datetime import UTC, datetime
 
 from bot.audit import AuditRecord
+from bot.clock import utc_datetime
 from dihya.webhooks.config import Subscription
 
 SIGNATURE_HEADER = "X-Dihya-Signature"
@@ -66,7 +66,7 @@ def body(record: AuditRecord, kind: str) -> tuple[str, str]:
     """(event id, JSON body) for an audit row: the id is the row's sequence number, stable across retries."""
     d = record.draft
     event_id = f"evt-{record.seq}"
-    payload = {"id": event_id, "timestamp": datetime.fromtimestamp(d.ts_us / 1e6, UTC).isoformat(),
+    payload = {"id": event_id, "timestamp": utc_datetime(d.ts_us).isoformat(),
                "event": event_name(kind, record), "action": d.action, "target": d.target, "outcome": d.outcome,
                "ref": d.ref, "actor": d.actor, "details": dict(d.details)}
     return event_id, json.dumps(payload, ensure_ascii=False, sort_keys=True, default=str)

@@ -192,6 +192,7 @@ async def start_bot(synapse: Synapse, engine: Engine, tmp_path: Path,
         app = build_app(settings, engine=engine)
         runtime = RecordingRuntime(app)
         adapter = MatrixAdapter(runtime, settings, app.store, **adapter_options)
+        runtime.attach(adapter)
         await (adapter.start() if lead else adapter.open())  # open: a replica that does not lead
         running.append(Dihya(app, runtime, adapter))
         return running[-1]

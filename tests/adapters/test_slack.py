@@ -23,7 +23,6 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy import Engine
 from starlette.applications import Starlette
 
-from adapters.base import Performer
 from adapters.slack import (
     COMMAND,
     EVENTS_PATH,
@@ -39,6 +38,7 @@ from adapters.slack import (
 from bot.actions import Button, Edit, React, Send, Upload
 from bot.events import Event, Message, Reaction
 from dihya.app import App, build_app
+from dihya.chat import Performer
 from dihya.runtime import Runtime
 from dihya.settings import Settings, load_settings
 from tests.fakes.slack_api import BOT_USER, TEAM, FakeSlackApi, FakeSocketMode
@@ -160,6 +160,7 @@ async def slack(engine: Engine, tmp_path: Path, slack_api: FakeSlackApi) -> Asyn
     app = build_app(settings, engine=engine)
     recorder = RecordingRuntime(app.runtime)
     adapter = SlackAdapter(recorder, settings)
+    recorder.attach(adapter)
     transport = httpx.ASGITransport(app=Starlette(routes=adapter.routes()))
     async with httpx.AsyncClient(transport=transport, base_url="http://dihya.test") as http:
         yield Slack(app, adapter, slack_api, recorder, http)
@@ -461,6 +462,7 @@ async def test_socket_mode_acks_and_dispatches(engine: Engine, tmp_path: Path, s
     settings = slack_settings(tmp_path, slack_api.url, slack_signing_secret=None, slack_app_token=APP_TOKEN)
     app = build_app(settings, engine=engine)
     adapter = SlackAdapter(app.runtime, settings)
+    app.runtime.attach(adapter)
     assert adapter.routes() == []
     async with FakeSocketMode() as socket:
         slack_api.socket_url = socket.url
@@ -492,9 +494,6 @@ def test_http_mode_needs_a_signing_secret(tmp_path: Path) -> None:
 
 
 class NoCore:
-    def attach(self, adapter: Performer) -> None:
-        pass
-
     async def dispatch(self, event: Event) -> None:
         raise AssertionError("no event expected")
 

@@ -78,6 +78,7 @@ async def running(engine: Engine, tmp_path: Path, api: FakeTelegramApi,
     app = build_app(settings, engine=engine)
     runtime = RecordingRuntime(app)
     adapter = TelegramAdapter(runtime, settings, limits=FAST)
+    runtime.attach(adapter)
     await adapter.start()
     try:
         yield Harness(app, runtime, adapter, api)
@@ -406,6 +407,7 @@ async def test_hole_8_a_full_update_queue_answers_503(engine: Engine, tmp_path: 
     app = build_app(settings, engine=engine)
     runtime = RecordingRuntime(app)
     adapter = TelegramAdapter(runtime, settings, limits=FAST)
+    runtime.attach(adapter)
     transport = httpx.ASGITransport(app=Starlette(routes=adapter.routes()))
     async with httpx.AsyncClient(transport=transport, base_url="http://dihya.test") as http:
         answers = [await http.post(WEBHOOK_PATH, json=text_update(n, "/ping", chat_id=GROUP),

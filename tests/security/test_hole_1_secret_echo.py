@@ -71,6 +71,7 @@ async def slack(engine: Engine, tmp_path: Path, slack_api: FakeSlackApi) -> Asyn
     app = build_app(settings, engine=engine)
     recorder = RecordingRuntime(app.runtime)
     adapter = SlackAdapter(recorder, settings)
+    recorder.attach(adapter)
     transport = httpx.ASGITransport(app=Starlette(routes=adapter.routes()))
     async with httpx.AsyncClient(transport=transport, base_url="http://dihya.test") as http:
         yield Slack(app, adapter, slack_api, recorder, http)
@@ -151,7 +152,9 @@ async def telegram(engine: Engine, tmp_path: Path, telegram_api: FakeTelegramApi
                              identity_cache_seconds=0, telegram_token=TOKEN, telegram_api_url=telegram_api.url,
                              telegram_mode="polling", secret_key=KEY)
     app = build_app(settings, engine=engine)
-    adapter = TelegramAdapter(TelegramRuntime(app), settings, limits=FAST)
+    runtime = TelegramRuntime(app)
+    adapter = TelegramAdapter(runtime, settings, limits=FAST)
+    runtime.attach(adapter)
     await adapter.start()
     try:
         yield app
