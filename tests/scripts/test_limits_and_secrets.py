@@ -22,6 +22,7 @@ from dihya.http import build_http
 from dihya.integrity import update_manifest
 from dihya.settings import Settings, load_settings
 from dihya.vault import generate_key
+from tests.api.helpers import BASE, bearer, client
 from tests.helpers.compliance import cells_containing, say_direct
 from tests.helpers.transcript import Transcript
 from tests.jobs.helpers import CONTENT, wait_job
@@ -170,6 +171,12 @@ async def test_an_echoed_secret_appears_nowhere(app: App, chat: Transcript, sett
     assert CANARY not in json.dumps(job.result) and not cells_containing(app.engine, CANARY)
     assert CANARY not in caplog.text
     assert not [p for p in settings.data_dir.rglob("*") if p.is_file() and CANARY.encode() in p.read_bytes()]
+    async with client(app) as http:  # the job as the API shows it: its record, progress and whole log
+        answers = [await http.get(f"{BASE}/jobs/{job.id}{tail}", headers=bearer(app, "console:dev1"))
+                   for tail in ("", "/events", "/log")]
+    assert [a.status_code for a in answers] == [200, 200, 200]
+    assert "token is [REDACTED]" in answers[2].text
+    assert not [a for a in answers if CANARY in a.text]
 
 
 async def test_a_missing_secret_stops_the_run_before_it_starts(app: App, chat: Transcript) -> None:
