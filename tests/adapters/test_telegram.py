@@ -163,6 +163,7 @@ async def test_only_the_leader_polls_and_a_fenced_out_poller_answers_nothing(
     app = build_app(settings, engine=engine)
     runtime = RecordingRuntime(app)
     adapter = TelegramAdapter(runtime, settings, limits=FAST)
+    runtime.attach(adapter)
     leading = [True]  # what the fenced lease answers
     await adapter.open()
     try:
