@@ -95,14 +95,12 @@ class SettingsSources:
         return RemoteFileLogs(deployment.params["log_file"], lambda: servers.environment(env), self._playbooks())
 
     def _playbooks(self) -> object:
-        """One Ansible runner for every read (its private directories under ``data_dir/runs``)."""
+        """One Ansible runner for every read, created on first use (its private directories under ``data_dir/runs``)."""
         if self._ansible is None:
-            from dihya.integrity import Manifest
-            from dihya.runners.ansible_run import AnsibleRunner
+            from dihya.jobs.backends import DeferredAnsible
 
-            content = self._settings.content_dir.resolve()
-            self._ansible = AnsibleRunner(content, (self._settings.data_dir / "runs").resolve(),
-                                          lambda: Manifest.load(content))
+            self._ansible = DeferredAnsible(self._settings.content_dir.resolve(),
+                                            (self._settings.data_dir / "runs").resolve())
         return self._ansible
 
     def _docker(self, deployment: Deployment) -> LogSource:
