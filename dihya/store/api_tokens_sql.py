@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
-from sqlalchemy import Engine, Row, insert, select, update
+from sqlalchemy import Engine, Row, bindparam, insert, select, update
 
 from bot.ports import ApiTokenRecord
 from dihya.store.models_api import ApiTokenRow
 
 _COLUMNS = (ApiTokenRow.id, ApiTokenRow.name, ApiTokenRow.identity, ApiTokenRow.created_us, ApiTokenRow.expires_us,
             ApiTokenRow.revoked_us)
+_BY_ID = select(*_COLUMNS).where(ApiTokenRow.id == bindparam("id"))  # built once: read on every request
 
 
 class ApiTokensSql:
@@ -26,7 +27,7 @@ class ApiTokensSql:
 
     def api_token(self, token_id: str) -> ApiTokenRecord | None:
         with self.reader.connect() as conn:
-            row = conn.execute(select(*_COLUMNS).where(ApiTokenRow.id == token_id)).first()
+            row = conn.execute(_BY_ID, {"id": token_id}).first()
         return _record(row) if row is not None else None
 
     def api_tokens(self, identities: Collection[str] | None = None) -> list[ApiTokenRecord]:

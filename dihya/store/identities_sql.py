@@ -7,7 +7,7 @@ import secrets
 import time
 from typing import Literal
 
-from sqlalchemy import Connection, Engine, Row, delete, insert, select, update
+from sqlalchemy import Connection, Engine, Row, bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from bot.clock import now_us
@@ -85,11 +85,22 @@ class IdentitiesSql:
         return [IdentityRecord(k, pid, "", frozenset(r), loc) for k, (pid, loc, r) in holders.items()]
 
 
+# Built once: the API looks a person up on every request, and building a statement (and its
+# cache key) cost more than running it.
+_PERSON_OF = (select(Person.id, Person.locale).join(Identity, Identity.person_id == Person.id)
+              .where(Identity.platform == bindparam("platform"), Identity.platform_user_id == bindparam("user_id")))
+_PERSON_WITH_ROLES = (
+    select(Person.id, Person.locale, Pseudonym.pseudonym, RoleAssignment.role)
+    .select_from(Identity).join(Person, Person.id == Identity.person_id)
+    .outerjoin(Pseudonym, Pseudonym.subject == bindparam("key"))
+    .outerjoin(RoleAssignment, RoleAssignment.person_id == Person.id)
+    .where(Identity.platform == bindparam("platform"), Identity.platform_user_id == bindparam("user_id")))
+_PSEUDONYM_OF = select(Pseudonym.pseudonym).where(Pseudonym.subject == bindparam("key"))
+
+
 def _person_of(conn: Connection, key: str) -> Row[tuple[int, str | None]] | None:
     platform, user_id = split_key(key)
-    query = (select(Person.id, Person.locale).join(Identity, Identity.person_id == Person.id)
-             .where(Identity.platform == platform, Identity.platform_user_id == user_id))
-    return conn.execute(query).first()
+    return conn.execute(_PERSON_OF, {"platform": platform, "user_id": user_id}).first()
 
 
 def _ensure_person(conn: Connection, key: str) -> int:
@@ -112,18 +123,21 @@ def _ensure_person(conn: Connection, key: str) -> int:
 def _identity(conn: Connection, key: str, known_only: bool) -> IdentityRecord | Literal[False] | None:
     """The record of ``key`` (None: nobody); with ``known_only``, False when its pseudonym is not
     written yet."""
-    person = _person_of(conn, key)
-    if person is None:
+    platform, user_id = split_key(key)
+    rows = conn.execute(_PERSON_WITH_ROLES, {"key": key, "platform": platform, "user_id": user_id}).all()
+    if not rows:
         return None
-    pseudonym = _known_pseudonym(conn, key) if known_only else _pseudonym(conn, key)
+    person_id, locale, pseudonym = rows[0].id, rows[0].locale, rows[0].pseudonym
     if pseudonym is None:
-        return False
-    roles = conn.scalars(select(RoleAssignment.role).where(RoleAssignment.person_id == person.id))
-    return IdentityRecord(key, person.id, pseudonym, frozenset(roles), person.locale)
+        if known_only:
+            return False
+        pseudonym = _pseudonym(conn, key)
+    roles = frozenset(row.role for row in rows if row.role is not None)
+    return IdentityRecord(key, person_id, pseudonym, roles, locale)
 
 
 def _known_pseudonym(conn: Connection, key: str) -> str | None:
-    return conn.scalar(select(Pseudonym.pseudonym).where(Pseudonym.subject == key))
+    return conn.scalar(_PSEUDONYM_OF, {"key": key})
 
 
 def _pseudonym(conn: Connection, key: str) -> str:
@@ -135,5 +149,5 @@ def _pseudonym(conn: Connection, key: str) -> str:
         with conn.begin_nested():
             conn.execute(insert(Pseudonym).values(pseudonym=made, subject=key))
     except IntegrityError:  # another replica gave this subject its pseudonym a moment ago (issue 16)
-        return conn.scalar(select(Pseudonym.pseudonym).where(Pseudonym.subject == key)) or made
+        return _known_pseudonym(conn, key) or made
     return made

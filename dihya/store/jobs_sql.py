@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 
-from sqlalchemy import Connection, Engine, Row, insert, select, update
+from sqlalchemy import Connection, Engine, Row, bindparam, insert, select, update
 
 from bot.errors import UserError
 from bot.events import Place
@@ -13,6 +13,8 @@ from bot.jobs import JobDraft, JobLocked, JobRecord, job_lock
 from dihya.store.job_locks import active_holder, running_in_env  # issue 16
 from dihya.store.models import JobRow
 from dihya.store.sealing import UNREADABLE, Sealer, result_field
+
+_BY_ID = select(JobRow).where(JobRow.id == bindparam("id"))  # built once: the API reads a job per poll
 
 
 class JobsSql:
@@ -37,7 +39,7 @@ class JobsSql:
 
     def job(self, job_id: int) -> JobRecord | None:
         with self.reader.connect() as conn:
-            row = conn.execute(select(JobRow).where(JobRow.id == job_id)).first()
+            row = conn.execute(_BY_ID, {"id": job_id}).first()
         return self._job(row) if row else None
 
     def jobs(self, *, requester: str | None = None, states: frozenset[str] | None = None,

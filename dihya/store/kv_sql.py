@@ -35,5 +35,5 @@ class KvSql:
     def kv_items(self, prefix: str) -> dict[str, str]:
         """Every named value whose name starts with ``prefix``."""
         query = select(KeyValue.name, KeyValue.value).where(KeyValue.name.startswith(prefix, autoescape=True))
-        with self.engine.connect() as conn:
+        with self.reader.connect() as conn:
             return {row.name: row.value for row in conn.execute(query)}

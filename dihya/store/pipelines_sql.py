@@ -9,16 +9,18 @@ from sqlalchemy import Engine, Row, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from bot.pipelines import PipelineRun, Stage, changed, merge_run
+from dihya.store.engine import readers
 from dihya.store.models_pipelines import PipelineRunRow
 
 _ATTEMPTS = 3  # another replica may insert the same run between our read and our insert
 
 
 class PipelineRunsSql:
-    __slots__ = ("engine",)
+    __slots__ = ("engine", "reader")
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self.reader = readers(engine)  # every deploy reads the runs (its gate): no write lock for that
 
     def save_pipeline_run(self, run: PipelineRun, now_us: int) -> tuple[PipelineRun, bool]:
         for _ in range(_ATTEMPTS):
@@ -45,7 +47,7 @@ class PipelineRunsSql:
 
     def pipeline_run_for_job(self, job_id: int) -> PipelineRun | None:
         query = select(PipelineRunRow).where(PipelineRunRow.job_id == job_id).order_by(PipelineRunRow.id.desc())
-        with self.engine.connect() as conn:
+        with self.reader.connect() as conn:
             row = conn.execute(query).first()
         return _run(row) if row else None
 
@@ -57,7 +59,7 @@ class PipelineRunsSql:
         if service is not None:
             query = query.where(PipelineRunRow.service == service)
         query = query.order_by(PipelineRunRow.created_us.desc(), PipelineRunRow.id.desc()).limit(limit)
-        with self.engine.connect() as conn:
+        with self.reader.connect() as conn:
             return [_run(r) for r in conn.execute(query)]
 
 
