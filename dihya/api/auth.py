@@ -49,6 +49,9 @@ class Authenticator:
     def _verify(self, token: str, provider: bool) -> Verdict | None:
         if len(token) > MAX_TOKEN or not token.isascii():
             return Rejected(Reason.MALFORMED)
+        known = self._dihya.verified_before(token)  # a client's repeated token: no parsing again
+        if known is not None:
+            return known
         try:
             header = jwt.get_unverified_header(token)
             claims = jwt.decode(token, options={"verify_signature": False})

@@ -17,6 +17,7 @@ import base64
 import hashlib
 import re
 import secrets
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -39,6 +40,7 @@ STORED_KEY = "api.token_key"  # key-value name of the generated key (no DIHYA_SE
 _INFO = b"dihya/api-tokens/v1"
 _REQUIRED = ["iss", "aud", "sub", "jti", "iat", "nbf", "exp"]
 IDENTITY = re.compile(r"[a-z]{2,16}:[^\s:][^\s]{0,254}")  # "platform:user_id"
+VERIFIED_MAX = 4096  # tokens whose signature and claims were checked, kept to skip doing it again
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,13 +94,18 @@ class TokenIssuer:
 
 
 class TokenVerifier:
-    """Checks a token Dihya issued: algorithm, key, signature, claims (30 s of clock skew), record."""
+    """Checks a token Dihya issued: algorithm, key, signature, claims (30 s of clock skew), record.
 
-    __slots__ = ("_keys", "_store")
+    A token whose signature and claims were checked is remembered (its exact text: the same bytes
+    carry the same signature), so a client sending it again costs a time-window check and the
+    record lookup — the record is still read on every request, so a revocation takes effect at once."""
 
-    def __init__(self, keys: Sequence[SigningKey], store: ApiTokenStore) -> None:
+    __slots__ = ("_clock", "_keys", "_store", "_verified")
+
+    def __init__(self, keys: Sequence[SigningKey], store: ApiTokenStore, clock: Clock = time.time) -> None:
         self._keys = {key.kid: key for key in keys}
-        self._store = store
+        self._store, self._clock = store, clock
+        self._verified: dict[str, tuple[float, float, Mapping[str, object]]] = {}  # not before, expiry, claims
 
     def verify(self, token: str, header: Mapping[str, object]) -> Verdict:
         if header.get("alg") != ALGORITHM:  # "none", and RS/ES keys used as HMAC secrets
@@ -111,6 +118,24 @@ class TokenVerifier:
                                 leeway=LEEWAY_S, options={"require": _REQUIRED})
         except jwt.InvalidTokenError as err:
             return rejection(err)
+        if len(self._verified) >= VERIFIED_MAX:
+            self._verified.clear()
+        self._verified[token] = (float(max(claims["nbf"], claims["iat"])), float(claims["exp"]), claims)
+        return self._recorded(claims)
+
+    def verified_before(self, token: str) -> Verdict | None:
+        """The verdict on a token this verifier accepted before (its time window checked again, its
+        record read again), or None when it must be verified in full."""
+        known = self._verified.get(token)
+        if known is None:
+            return None
+        not_before, expiry, claims = known
+        now = self._clock()
+        if now >= expiry + LEEWAY_S:  # PyJWT's own rules, with the same skew
+            del self._verified[token]
+            return Rejected(Reason.EXPIRED)
+        if not_before > now + LEEWAY_S:
+            return Rejected(Reason.NOT_YET_VALID)
         return self._recorded(claims)
 
     def _recorded(self, claims: Mapping[str, object]) -> Verdict:

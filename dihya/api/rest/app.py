@@ -30,7 +30,8 @@ from bot.i18n import N_, Msg
 from bot.rbac import GUEST, Decision
 from dihya.api.auth import Authenticator
 from dihya.api.rest import resources
-from dihya.api.rest.context import CLAIMED_ROLES, ApiProblem, Pending, Rest
+from dihya.api.rest.audit_trail import AuditTrail
+from dihya.api.rest.context import CALLER, CLAIMED_ROLES, ApiProblem, Pending, Rest
 from dihya.api.rest.docs import add_docs
 from dihya.api.rest.idempotency import HEADER, Idempotency, KeyReused
 from dihya.api.rest.mount import service_channel
@@ -190,22 +191,7 @@ def build_api(app: App, authenticator: Authenticator,  # noqa: PLR0915 - the rou
         lines = tuple(Msg(N_("Invalid field: {field}."), {"field": e["field"]}) for e in errors)
         return problems.response(request, 422, lines, errors=errors)
 
-    @api.middleware("http")
-    async def _audit(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        response = await call_next(request)
-        route = request.scope.get("route")
-        path = getattr(route, "path", request.url.path)
-        actor = getattr(request.state, "pseudonym", None)
-        if actor is None:  # ``require`` found it with the roles; else one lookup here
-            identity = getattr(request.state, "identity", None)
-            actor = store.pseudonym(identity) if identity is not None else "-"
-        bot.audit(actor, f"api:{request.method} {path}", outcome=str(response.status_code),
-                  details={"route": path})
-        # Group-committed like a read-only chat command's row (within DIHYA_AUDIT_FLUSH_MS): a
-        # commit per request cost more than the rest of a GET. Rows a change waits on (a deploy,
-        # a vote) were made durable before the response, by ``runtime.deliver``.
-        runtime.commit_soon()
-        return response
+    api.add_middleware(AuditTrail, bot=bot, runtime=runtime)
 
     async def caller(request: Request) -> str:
         """The identity key behind the bearer token, or a 401 problem with ``WWW-Authenticate``."""
@@ -216,7 +202,9 @@ def build_api(app: App, authenticator: Authenticator,  # noqa: PLR0915 - the rou
         if not isinstance(verdict, Authenticated):
             raise ApiProblem(verdict.status, Msg(N_("The bearer token is missing or not valid.")),
                              headers={"WWW-Authenticate": verdict.www_authenticate})
-        request.state.pseudonym = store.pseudonym(verdict.identity)
+        actor = bot.services.identities.fresh(verdict.identity)  # roles afresh, once per request
+        request.state.pseudonym = actor.pseudonym
+        CALLER.set(actor)
         CLAIMED_ROLES.set(verdict.claim_roles)
         return verdict.identity
 
@@ -225,7 +213,9 @@ def build_api(app: App, authenticator: Authenticator,  # noqa: PLR0915 - the rou
         equivalent)."""
         if bot.throttled(identity, Place(PLATFORM, identity)):
             raise ApiProblem(429, Msg(TOO_MANY), headers={"Retry-After": str(round(bot.rate_window))})
-        actor = bot.services.identities.fresh(identity)
+        actor = CALLER.get()
+        if actor is None or actor.key != identity:
+            actor = bot.services.identities.fresh(identity)
         roles = actor.roles | CLAIMED_ROLES.get()
         permission = bot.services.registry.commands[command].permission_for(args or {})
         if bot.services.policy.decide(roles, permission) is Decision.DENY:

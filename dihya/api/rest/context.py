@@ -19,6 +19,7 @@ from starlette.responses import JSONResponse, Response
 from bot.core import Bot, Invoked
 from bot.events import Place
 from bot.i18n import Msg
+from bot.identity import Actor
 from bot.ports import Store
 from bot.registry import Reply
 from dihya.api.rest.problems import locale_of
@@ -29,6 +30,9 @@ MAX_ID = 2**31 - 1  # ids are SQL integers: a larger one is a validation error, 
 # Roles a provider's token grants through ``[api.oidc] roles_claim`` (dihya.api.wiring): set by the
 # caller check for the request being served, held only while a token says so.
 CLAIMED_ROLES: ContextVar[frozenset[str]] = ContextVar("claimed_roles", default=frozenset())
+# The person behind the request's token, with the roles read for this request: the permission
+# check uses them instead of reading them a second time.
+CALLER: ContextVar[Actor | None] = ContextVar("caller", default=None)
 
 
 # How every error answers (``dihya.api.rest.problems``): documented per status so clients and

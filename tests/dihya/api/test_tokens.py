@@ -177,3 +177,38 @@ def test_issuing_checks_the_identity_and_lifetime(store: MemoryStore) -> None:
     assert store.api_tokens() == []
     record = issuer.issue("matrix:@ann:example.org", "ci").record
     assert record.expires_us - record.created_us == 12 * 3600 * 1_000_000
+
+
+class Clock:
+    """The verifier's clock, moved by the test (PyJWT reads the real one on the first check)."""
+
+    def __init__(self) -> None:
+        self.now = time.time()
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_a_token_seen_before_is_still_refused_once_revoked_or_expired(store: MemoryStore) -> None:
+    clock = Clock()
+    auth = Authenticator(TokenVerifier([SIGNING], store, clock))
+    issued = TokenIssuer(SIGNING, store, time.time).issue("console:ann", "ci", 60)
+    assert auth.authenticate(f"Bearer {issued.token}") == Authenticated("console:ann", "dihya", issued.record.id)
+    assert reason(auth, issued.token) is None  # remembered: the signature is not checked again
+    clock.now += 60 + 20
+    assert reason(auth, issued.token) is None  # within the 30 s of skew, as PyJWT allows
+    clock.now += 15
+    assert reason(auth, issued.token) is Reason.EXPIRED
+    other = TokenIssuer(SIGNING, store, time.time).issue("console:bob", "ci")
+    assert reason(auth, other.token) is None
+    assert store.revoke_api_token(other.record.id, 1)
+    assert reason(auth, other.token) is Reason.REVOKED  # the record is read on every request
+
+
+def test_a_token_is_remembered_only_byte_for_byte(store: MemoryStore) -> None:
+    auth = Authenticator(TokenVerifier([SIGNING], store))
+    token = issue(store)
+    assert reason(auth, token) is None
+    head, body, signature = token.split(".")
+    tampered = f"{head}.{body}.{signature[:-2]}{'AA' if signature[-2:] != 'AA' else 'BB'}"
+    assert reason(auth, tampered) is Reason.SIGNATURE
