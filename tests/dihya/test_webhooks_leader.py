@@ -26,16 +26,15 @@ from dihya.webhooks.delivery import WebhookSender
 from dihya.webhooks.events import event_kind, event_name
 from tests.dihya.test_webhooks import SECRET, Receiver
 from tests.helpers.audit_rows import seed_audit
+from tests.helpers.redis_db import clean_redis
 
 REDIS_URL = "redis://127.0.0.1:6379/15"
 
 
 @pytest.fixture
 def client() -> Iterator[redis.Redis]:
-    r = redis.Redis.from_url(REDIS_URL)
-    r.flushdb()
-    yield r
-    r.flushdb()
+    with clean_redis(REDIS_URL) as r:
+        yield r
 
 
 @pytest.fixture

@@ -14,16 +14,15 @@ from bot.jobs import JobDraft
 from dihya.app import App, build_app
 from dihya.leader import DUTIES, Leadership, Lease
 from dihya.settings import load_settings
+from tests.helpers.redis_db import clean_redis
 
 REDIS_URL = "redis://127.0.0.1:6379/12"
 
 
 @pytest.fixture
 def client() -> Iterator[redis.Redis]:
-    r = redis.Redis.from_url(REDIS_URL)
-    r.flushdb()
-    yield r
-    r.flushdb()
+    with clean_redis(REDIS_URL) as r:
+        yield r
 
 
 class FrozenClock:

@@ -16,6 +16,7 @@ from dihya.jobs.celery_queue import CeleryQueue, make_celery
 from dihya.store.engine import upgrade
 from dihya.store.sql import SqlStore
 from tests.helpers.databases import database
+from tests.helpers.redis_db import clean_redis
 
 REDIS_URL = "redis://127.0.0.1:6379/13"
 CATALOG = ServiceCatalog({"shop": {"staging": Deployment("shop", "staging", "docker",
@@ -24,11 +25,8 @@ CATALOG = ServiceCatalog({"shop": {"staging": Deployment("shop", "staging", "doc
 
 @pytest.fixture
 def broker() -> Iterator[redis.Redis]:
-    client = redis.Redis.from_url(REDIS_URL)
-    client.flushdb()
-    yield client
-    client.flushdb()
-    client.close()
+    with clean_redis(REDIS_URL) as client:
+        yield client
 
 
 @pytest.fixture

@@ -21,6 +21,7 @@ from dihya.settings import SettingsError, load_settings
 from dihya.store.engine import upgrade
 from dihya.store.reports_sql import ReportArchiveSql, ReportFactsSql
 from dihya.store.sql import SqlStore
+from tests.helpers.redis_db import clean_redis
 from tests.helpers.transcript import Transcript
 from tests.reports.week import END, script_week
 
@@ -37,10 +38,8 @@ locale = "fr"
 
 @pytest.fixture
 def client() -> Iterator[redis.Redis]:
-    r = redis.Redis.from_url(REDIS_URL)
-    r.flushdb()
-    yield r
-    r.flushdb()
+    with clean_redis(REDIS_URL) as r:
+        yield r
 
 
 def test_the_schedule_setting_is_checked_and_per_channel() -> None:
