@@ -2,7 +2,11 @@
 server ``dihya serve`` uses, whose endpoints only parse the request's JSON and answer what the
 real endpoint answered (bytes recorded by the benchmark). No auth, no store, no audit.
 
-Run by the benchmarks: ``python -m bench.floor PORT RESPONSES.json``.
+With ``--framework``, the API's two benchmarked routes as FastAPI declares them (mounted under
+``/api/it_devops``, the same path parameter, body model and response model) answering the same
+JSON with no work at all: what the framework alone costs, measured beside the floor.
+
+Run by the benchmarks: ``python -m bench.floor PORT RESPONSES.json [--framework]``.
 """
 
 from __future__ import annotations
@@ -13,11 +17,14 @@ import sys
 import tempfile
 from pathlib import Path
 
+from fastapi import FastAPI
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import Mount, Route
 
+from dihya.api.rest.app import PREFIX, Accepted, DeploymentRequest, JobView
+from dihya.api.rest.openapi import Id
 from dihya.http_server import http_server
 from dihya.settings import load_settings
 
@@ -47,12 +54,32 @@ def floor_app(responses: dict[str, bytes]) -> Starlette:
                              Route(DEPLOYS, deploys, methods=["POST"]), Route("/healthz", health)])
 
 
+def framework_app(responses: dict[str, bytes]) -> Starlette:
+    job = JobView.model_validate_json(responses.get("job", b"{}"))
+    accepted = Accepted.model_validate_json(responses.get("deploy", b"{}"))
+    api = FastAPI()
+
+    @api.get("/jobs/{job_id}", response_model=JobView)
+    async def job_detail(request: Request, job_id: Id) -> JobView:
+        return job
+
+    @api.post("/deploiements/", status_code=202, response_model=Accepted)
+    async def deploys(request: Request, body: DeploymentRequest) -> Accepted:
+        return accepted
+
+    async def health(request: Request) -> Response:
+        return JSONResponse({"status": "ok"})
+
+    return Starlette(routes=[Route("/healthz", health), Mount(PREFIX, app=api)])
+
+
 def main() -> None:
     port, spec = int(sys.argv[1]), Path(sys.argv[2])
     responses = {k: v.encode() for k, v in json.loads(spec.read_text()).items()}
+    app = framework_app(responses) if "--framework" in sys.argv[3:] else floor_app(responses)
     with tempfile.TemporaryDirectory(prefix="dihya-floor-") as tmp:
         settings = load_settings(data_dir=Path(tmp), http_port=port)
-        asyncio.run(http_server(floor_app(responses), settings).serve())
+        asyncio.run(http_server(app, settings).serve())
 
 
 if __name__ == "__main__":

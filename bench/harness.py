@@ -142,12 +142,13 @@ def dihya_serve(env: dict[str, str], data_dir: Path) -> Iterator[Served]:
 
 
 @contextmanager
-def floor_serve(data_dir: Path, responses: dict[str, bytes]) -> Iterator[Served]:
-    """The floor: ``bench.floor``'s bare Starlette app, served like ``dihya serve`` serves its own."""
+def floor_serve(data_dir: Path, responses: dict[str, bytes], framework: bool = False) -> Iterator[Served]:
+    """The floor: ``bench.floor``'s bare Starlette app, served like ``dihya serve`` serves its own
+    (``framework``: the API's routes declared in FastAPI, doing nothing)."""
     port = free_port()
     spec = data_dir / "floor.json"
     spec.write_text(json.dumps({k: v.decode() for k, v in responses.items()}))
-    command = [sys.executable, "-m", "bench.floor", str(port), str(spec)]
+    command = [sys.executable, "-m", "bench.floor", str(port), str(spec), *(["--framework"] if framework else [])]
     with subprocess_server(command, {"PYTHONPATH": str(ROOT)}, port, data_dir / "floor.log") as served:
         yield served
 

@@ -8,7 +8,9 @@ a bare Starlette endpoint served the same way, that only parses the JSON and ans
   the queue (``DIHYA_ALERT_QUEUE_SIZE``, 1,000 deliveries) the rate is what the bot sustains.
 - **api** (issue 13): ``GET /api/it_devops/jobs/{id}`` and ``POST /api/it_devops/deploiements/``
   (staging; the job is queued on Celery over Redis, no worker takes it, so the request, not the
-  deploy, is measured): requests/s with ``CONCURRENCY`` in flight, then p50/p99 one at a time.
+  deploy, is measured): requests/s with ``CONCURRENCY`` in flight, then p50/p99 one at a time;
+  beside the floor, the same two routes declared in FastAPI doing nothing (``api.framework``),
+  which shows how much of the floor's multiple the framework alone takes.
 """
 
 from __future__ import annotations
@@ -92,14 +94,17 @@ def api_bench(n: int, concurrency: int = CONCURRENCY) -> list[Figure]:
                 figures += asyncio.run(_api_phases("api.dihya", served, headers, deploy, n, concurrency))
             with floor_serve(Path(tmp), first) as floor:
                 figures += asyncio.run(_api_phases("api.floor", floor, headers, deploy, n, concurrency))
+            with floor_serve(Path(tmp), first, framework=True) as framework:
+                figures += asyncio.run(_api_phases("api.framework", framework, headers, deploy, n, concurrency))
     finally:
         queue.flushdb()
     for route in ("job", "deploy"):
-        dihya = next(f for f in figures if f.bench == f"api.dihya.{route}")
-        floor_figure = next(f for f in figures if f.bench == f"api.floor.{route}")
-        ratio = float(dihya.values["p50_ms"]) / float(floor_figure.values["p50_ms"])
-        figures.append(emit(Figure(f"api.ratio.{route}", {"p50_of_floor": round(ratio, 2)},
-                                   {"p50_of_floor": "≤ 2"})))
+        floor_p50 = float(next(f for f in figures if f.bench == f"api.floor.{route}").values["p50_ms"])
+        dihya, framework_p50 = (float(next(f for f in figures if f.bench == f"api.{side}.{route}").values["p50_ms"])
+                                for side in ("dihya", "framework"))
+        ratios = {"p50_of_floor": round(dihya / floor_p50, 2),
+                  "framework_p50_of_floor": round(framework_p50 / floor_p50, 2)}
+        figures.append(emit(Figure(f"api.ratio.{route}", ratios, {"p50_of_floor": "≤ 2"})))
     return figures
 
 

@@ -21,9 +21,9 @@ EXPECTED = {  # figure -> the keys its JSON line must carry (besides the machine
     "dispatch.progress_to_edit": {"rounds", "samples", "p50_ms", "p99_ms", "targets"},
     "footprint.serve": {"runs", "startup_s", "rss_idle_mb", "adapters"},
     **{f"api.{side}.{route}": {"requests", "requests_per_s", "p50_ms", "p99_ms", "concurrency"}
-       for side in ("dihya", "floor") for route in ("job", "deploy")},
-    "api.ratio.job": {"p50_of_floor", "targets"},
-    "api.ratio.deploy": {"p50_of_floor", "targets"},
+       for side in ("dihya", "floor", "framework") for route in ("job", "deploy")},
+    "api.ratio.job": {"p50_of_floor", "framework_p50_of_floor", "targets"},
+    "api.ratio.deploy": {"p50_of_floor", "framework_p50_of_floor", "targets"},
 }
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
