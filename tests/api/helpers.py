@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 import httpx
 
@@ -12,8 +13,19 @@ from dihya.api.rest.mount import api_mount
 from dihya.api.wiring import token_issuer
 from dihya.app import App
 from dihya.http import build_http
+from dihya.settings import Settings, load_settings
+from tests.jobs.helpers import content_copy
 
 BASE = "/api/it_devops"
+
+
+def api_settings(tmp_path: Path, **overrides: object) -> Settings:
+    """The API tests' settings: one admin, no rate limit, roles read afresh, the demo content copied,
+    approvals posted in ``console:main``."""
+    defaults: dict[str, object] = {"admins": ("console:admin1",), "rate_limit_per_minute": 0,
+                                   "identity_cache_seconds": 0, "content_dir": content_copy(tmp_path),
+                                   "api_channel": "console:main"}
+    return load_settings(data_dir=tmp_path, **{**defaults, **overrides})
 
 
 def token(app: App, identity: str, ttl_s: int | None = None) -> str:

@@ -15,6 +15,7 @@ from dihya.app import App, build_app
 from dihya.settings import Settings
 from tests.api.helpers import BASE, bearer, client
 from tests.fakes.docker_logs import Entry, FakeDockerWithLogs
+from tests.helpers.apps import running
 from tests.logs.test_logs_command import SECRET, docker_engine, kube, settings, stamp, write_log
 
 __all__ = ["docker_engine", "kube", "settings"]  # the logs command tests' fixtures
@@ -24,11 +25,8 @@ __all__ = ["docker_engine", "kube", "settings"]  # the logs command tests' fixtu
 async def app(settings: Settings, engine: Engine) -> AsyncIterator[App]:
     built = build_app(settings, engine=engine)
     built.redactor.add(SECRET)  # as a stored secret teaches it
-    await built.start()
-    built.store.grant_role("console:dev1", "developer")
-    built.store.grant_role("console:aud1", "auditor")
-    yield built
-    await built.stop()
+    async with running(built, {"console:dev1": "developer", "console:aud1": "auditor"}):
+        yield built
 
 
 async def test_file_logs_are_bounded_redacted_and_the_query_alone_is_audited(app: App, settings: Settings) -> None:

@@ -12,10 +12,11 @@ from sqlalchemy import Engine
 
 from bot.ports import Server
 from dihya.app import App, build_app
-from dihya.settings import Settings, load_settings
+from dihya.settings import Settings
 from dihya.signing import generate_keypair, verify
-from tests.api.helpers import BASE, bearer, client
+from tests.api.helpers import BASE, api_settings, bearer, client
 from tests.helpers.alerts import alert, alert_app, deliver, payload
+from tests.helpers.apps import running, trail
 from tests.helpers.transcript import Transcript
 from tests.servers.monitoring import MonitoringStack, alert_receiver, monitoring_stack, stack
 
@@ -26,24 +27,14 @@ FR_BAD_REQUEST = "Requête incorrecte"
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    return load_settings(data_dir=tmp_path, admins=("console:admin1",), rate_limit_per_minute=0,
-                         identity_cache_seconds=0, audit_signing_key=KEYS.private_pem.decode(),
-                         api_channel="console:main")
+    return api_settings(tmp_path, audit_signing_key=KEYS.private_pem.decode())
 
 
 @pytest.fixture
 async def app(settings: Settings, engine: Engine) -> AsyncIterator[App]:
-    built = build_app(settings, engine=engine)
-    await built.start()
-    for key, role in (("console:dev1", "developer"), ("console:ops1", "ops"), ("console:aud1", "auditor")):
-        built.store.grant_role(key, role)
-    yield built
-    await built.stop()
-
-
-def trail(app: App) -> list[tuple[str, str]]:
-    app.bot.flush_audit()
-    return [(r.draft.action, r.draft.outcome) for r in app.store.audit_records()]
+    roles = {"console:dev1": "developer", "console:ops1": "ops", "console:aud1": "auditor"}
+    async with running(build_app(settings, engine=engine), roles) as built:
+        yield built
 
 
 # -- incidents -------------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ from sqlalchemy import Engine
 
 from dihya.app import App
 from tests.api.helpers import BASE, bearer, client
+from tests.helpers.apps import plain, running, trail
 from tests.jobs.helpers import wait_job
 from tests.pipelines.helpers import Fakes, fakes, pipeline_app
 
@@ -25,17 +26,9 @@ def servers() -> Iterator[Fakes]:
 
 @pytest.fixture
 async def app(engine: Engine, tmp_path: Path, servers: Fakes) -> AsyncIterator[App]:
-    built = pipeline_app(engine, tmp_path, servers)
-    await built.start()
-    built.store.grant_role("console:dev1", "developer")
-    built.store.grant_role("console:audit1", "auditor")
-    yield built
-    await built.stop()
-
-
-def trail(app: App) -> list[tuple[str, str]]:
-    app.bot.flush_audit()
-    return [(r.draft.action, r.draft.outcome) for r in app.store.audit_records()]
+    roles = {"console:dev1": "developer", "console:audit1": "auditor"}
+    async with running(pipeline_app(engine, tmp_path, servers), roles) as built:
+        yield built
 
 
 async def test_the_catalog_lists_what_the_caller_may_run(app: App) -> None:
@@ -109,7 +102,7 @@ async def test_what_the_catalog_does_not_allow_is_a_translated_problem_and_nothi
                                  json=body)
     assert answer.status_code == status
     assert answer.headers["content-type"] == "application/problem+json"
-    assert detail in answer.json()["detail"].replace("\u2068", "").replace("\u2069", "")
+    assert detail in plain(answer.json()["detail"])
     assert app.store.jobs() == [] and app.store.pending_approvals() == [] and servers.github.dispatches() == []
 
 

@@ -9,30 +9,22 @@ from sqlalchemy import Engine
 from bot.ports import Server
 from dihya.app import App, build_app
 from dihya.settings import Settings, load_settings
-from tests.api.helpers import BASE, bearer, client
+from tests.api.helpers import BASE, api_settings, bearer, client
+from tests.helpers.apps import running, trail
 from tests.helpers.transcript import Transcript
-from tests.jobs.helpers import content_copy, wait_job
+from tests.jobs.helpers import wait_job
 
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    return load_settings(data_dir=tmp_path, admins=("console:admin1",), rate_limit_per_minute=0,
-                         identity_cache_seconds=0, content_dir=content_copy(tmp_path), api_channel="console:main")
+    return api_settings(tmp_path)
 
 
 @pytest.fixture
 async def app(settings: Settings, engine: Engine) -> AsyncIterator[App]:
-    built = build_app(settings, engine=engine)
-    await built.start()
-    built.store.grant_role("console:dev1", "developer")
-    built.store.grant_role("console:devops1", "devops")
-    yield built
-    await built.stop()
-
-
-def trail(app: App) -> list[tuple[str, str]]:
-    app.bot.flush_audit()
-    return [(r.draft.action, r.draft.outcome) for r in app.store.audit_records()]
+    roles = {"console:dev1": "developer", "console:devops1": "devops"}
+    async with running(build_app(settings, engine=engine), roles) as built:
+        yield built
 
 
 async def test_servers_have_numeric_ids_filters_and_pages(app: App) -> None:

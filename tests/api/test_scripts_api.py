@@ -8,7 +8,8 @@ from sqlalchemy import Engine
 
 from dihya.app import App, build_app
 from dihya.settings import Settings, load_settings
-from tests.api.helpers import BASE, bearer, client
+from tests.api.helpers import BASE, api_settings, bearer, client
+from tests.helpers.apps import running
 from tests.helpers.transcript import Transcript
 from tests.jobs.helpers import content_copy, wait_job
 
@@ -17,19 +18,14 @@ from tests.jobs.helpers import content_copy, wait_job
 def settings(tmp_path: Path) -> Settings:
     config = tmp_path / "dihya.toml"
     config.write_text('[inventory]\nallow_addresses = ["127.0.0.1"]\n', encoding="utf-8")
-    return load_settings(data_dir=tmp_path, admins=("console:admin1",), rate_limit_per_minute=0,
-                         identity_cache_seconds=0, content_dir=content_copy(tmp_path), api_channel="console:main",
-                         config_file=config)
+    return api_settings(tmp_path, config_file=config)
 
 
 @pytest.fixture
 async def app(settings: Settings, engine: Engine) -> AsyncIterator[App]:
-    built = build_app(settings, engine=engine)
-    await built.start()
-    built.store.grant_role("console:ops1", "ops")
-    built.store.grant_role("console:devops1", "devops")
-    yield built
-    await built.stop()
+    roles = {"console:ops1": "ops", "console:devops1": "devops"}
+    async with running(build_app(settings, engine=engine), roles) as built:
+        yield built
 
 
 async def test_the_published_scripts_request_runs_the_playbook_after_approval(app: App, chat: Transcript,

@@ -37,6 +37,7 @@ from dihya.vault import generate_key
 from tests.fakes.telegram_api import FakeTelegramApi, text_update
 from tests.helpers.databases import PG_URL
 from tests.helpers.ports import free_port
+from tests.helpers.redis_db import clean_redis
 from tests.servers.synapse import BOT_USER, Synapse, running_synapse
 
 pytestmark = [pytest.mark.faults, pytest.mark.slow, pytest.mark.postgres]
@@ -57,12 +58,8 @@ SHARED_REDIS_DB = "redis://127.0.0.1:6379/14"  # where redis-server is not insta
 def private_redis(directory: Path) -> Iterator[str]:
     """A Redis of the test's own on another port; else a database of the shared one, emptied."""
     if shutil.which("redis-server") is None:
-        shared = redis.Redis.from_url(SHARED_REDIS_DB)
-        shared.flushdb()
-        try:
+        with clean_redis(SHARED_REDIS_DB):
             yield SHARED_REDIS_DB
-        finally:
-            shared.flushdb()
         return
     port = free_port()
     process = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",

@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import Engine
 
 from dihya.app import App
+from tests.helpers.apps import plain, running
 from tests.helpers.transcript import Posted, Transcript
 from tests.jobs.helpers import wait_job
 from tests.pipelines.helpers import Fakes, fakes, pipeline_app
@@ -24,14 +25,8 @@ def servers() -> Iterator[Fakes]:
 
 @pytest.fixture
 async def app(engine: Engine, tmp_path: Path, servers: Fakes) -> AsyncIterator[App]:
-    built = pipeline_app(engine, tmp_path, servers)
-    await built.start()
-    yield built
-    await built.stop()
-
-
-def clean(text: str) -> str:
-    return text.replace("\u2068", "").replace("\u2069", "")
+    async with running(pipeline_app(engine, tmp_path, servers)) as built:
+        yield built
 
 
 def status_message(chat: Transcript, job_id: int) -> Posted:
@@ -52,11 +47,11 @@ async def test_github_run_dispatches_only_allowed_inputs_and_follows_the_run(
     [dispatch] = servers.github.dispatches()
     assert dispatch.path == "/repos/acme/api/actions/workflows/ci.yml/dispatches"
     assert dispatch.body == {"ref": "main", "inputs": {"version": "1.4.0"}, "return_run_details": True}
-    shown = [clean(t) for t in [status_message(chat, 1).text, *status_message(chat, 1).edits]]
+    shown = [plain(t) for t in [status_message(chat, 1).text, *status_message(chat, 1).edits]]
     first_queued, running, done = order_of(shown, "Run 30433642: queued", "Run 30433642: in_progress",
                                            "Run 30433642: completed (success)")
     assert first_queued < running < done
-    final = clean(status_message(chat, 1).current)
+    final = plain(status_message(chat, 1).current)
     assert "✅ Job #1 succeeded" in final and "pipeline api-ci on main" in final
     assert "https://github.com/acme/api/actions/runs/30433642" in final
     assert "✅ build: success" in final and "✅ test: success" in final
@@ -74,7 +69,7 @@ async def test_gitlab_run_triggers_with_the_trigger_token_and_variables(
     assert job.state == "succeeded", job.result
     [trigger] = servers.gitlab.triggers()
     assert trigger.body == {"token": "glptt-fake-trigger-token-4567", "ref": "main", "variables[version]": "2.0.1"}
-    shown = [clean(t) for t in [status_message(chat, 1).text, *status_message(chat, 1).edits]]
+    shown = [plain(t) for t in [status_message(chat, 1).text, *status_message(chat, 1).edits]]
     order = order_of(shown, "Run 287: pending", "Run 287: running", "Run 287: success")
     assert order == sorted(order)
     final = shown[-1]
@@ -86,7 +81,7 @@ async def test_jenkins_production_pipeline_needs_approval_then_follows_queue_to_
         app: App, chat: Transcript, servers: Fakes) -> None:
     app.store.grant_role("console:dev1", "developer")
     app.store.grant_role("console:devops1", "devops")
-    asked = clean(await chat.say("dev1", "pipeline run api-deploy version=1.4.0"))
+    asked = plain(await chat.say("dev1", "pipeline run api-deploy version=1.4.0"))
     assert "approv" in asked.lower() and app.store.jobs() == []
     await chat.react("devops1", "✅", chat.last.id)
     job = await wait_job(app, 1)
@@ -95,7 +90,7 @@ async def test_jenkins_production_pipeline_needs_approval_then_follows_queue_to_
     assert posts == [("POST", "/job/api-deploy/buildWithParameters")]
     [build_request] = [r for r in servers.jenkins.requests if r.method == "POST"]
     assert build_request.body == {"version": "1.4.0"}
-    final = clean(status_message(chat, 1).current)
+    final = plain(status_message(chat, 1).current)
     assert "Run 7: SUCCESS" in final and "✅ Build: SUCCESS" in final and "✅ Deploy: SUCCESS" in final
 
 
@@ -108,7 +103,7 @@ async def test_pipeline_cancel_reaches_the_provider(app: App, chat: Transcript, 
     servers.github.conclusion, servers.gitlab.final = None, "running"  # both run until cancelled
     await chat.say("admin1", f"pipeline run {provider_pipeline}")
     await wait_job(app, 1, state="running")
-    assert "Cancelling job #1" in clean(await chat.say("admin1", "pipeline cancel 1"))
+    assert "Cancelling job #1" in plain(await chat.say("admin1", "pipeline cancel 1"))
     job = await wait_job(app, 1)
     assert job.state == "cancelled", job.result
     fake = servers.github if provider_pipeline == "api-ci" else servers.gitlab
@@ -145,17 +140,17 @@ async def test_jenkins_cancel_stops_the_build(app: App, chat: Transcript, server
 ])
 async def test_refusals_name_what_is_allowed_and_nothing_runs(app: App, chat: Transcript, servers: Fakes,
                                                               text: str, expected: str) -> None:
-    assert clean(await chat.say("admin1", text)) == expected
+    assert plain(await chat.say("admin1", text)) == expected
     assert app.store.jobs() == [] and servers.github.dispatches() == []
 
 
 async def test_pipelines_lists_the_catalog_and_status_shows_runs(app: App, chat: Transcript) -> None:
-    listed = clean(await chat.say("admin1", "pipelines"))
+    listed = plain(await chat.say("admin1", "pipelines"))
     assert "api-ci: github acme/api" in listed and "version (version)" in listed and "production" in listed
-    assert "No runs of api-ci" in clean(await chat.say("admin1", "pipeline status api-ci"))
+    assert "No runs of api-ci" in plain(await chat.say("admin1", "pipeline status api-ci"))
     await chat.say("admin1", "pipeline run api-ci version=1.4.0")
     await wait_job(app, 1)
-    assert "api-ci #30433642 on main: completed (success)" in clean(await chat.say("admin1", "pipeline status api-ci"))
-    one = clean(await chat.say("admin1", "pipeline status 1"))
+    assert "api-ci #30433642 on main: completed (success)" in plain(await chat.say("admin1", "pipeline status api-ci"))
+    one = plain(await chat.say("admin1", "pipeline status 1"))
     assert "Job #1 succeeded" in one and "✅ build: success" in one
-    assert "No pipeline run #9" in clean(await chat.say("admin1", "pipeline status 9"))
+    assert "No pipeline run #9" in plain(await chat.say("admin1", "pipeline status 9"))

@@ -13,6 +13,7 @@ from sqlalchemy import Engine
 
 from dihya.app import App
 from tests.fakes.pipeline_data import sample
+from tests.helpers.apps import plain, running
 from tests.helpers.transcript import Transcript
 from tests.jobs.helpers import wait_job
 from tests.pipelines.helpers import Fakes, dumps, fakes, hook_client, pipeline_app, signed
@@ -33,14 +34,8 @@ def servers() -> Iterator[Fakes]:
 
 @pytest.fixture
 async def app(engine: Engine, tmp_path: Path, servers: Fakes) -> AsyncIterator[App]:
-    built = pipeline_app(engine, tmp_path, servers, SERVICES)
-    await built.start()
-    yield built
-    await built.stop()
-
-
-def clean(text: str) -> str:
-    return text.replace("\u2068", "").replace("\u2069", "")
+    async with running(pipeline_app(engine, tmp_path, servers, SERVICES)) as built:
+        yield built
 
 
 def workflow_run(run_id: int, status: str, conclusion: str | None) -> bytes:
@@ -66,11 +61,11 @@ def deploy_jobs(app: App) -> list[str]:
 async def test_red_then_running_then_green_commit_from_webhooks(app: App, chat: Transcript) -> None:
     app.store.grant_role("console:dev1", "developer")
     await deliver(app, workflow_run(101, "completed", "failure"), "d1")
-    refused = clean(await chat.say("dev1", f"deploy api to staging version {SHA[:7]}"))
+    refused = plain(await chat.say("dev1", f"deploy api to staging version {SHA[:7]}"))
     assert refused == ("Deploy refused: pipeline run api-ci #101 for 9f2c1e3 failed "
                        "(https://github.com/acme/api/actions/runs/101). An admin may add “override REASON”.")
     await deliver(app, workflow_run(102, "in_progress", None), "d2")
-    assert "api-ci #102 for 9f2c1e3 is still running" in clean(
+    assert "api-ci #102 for 9f2c1e3 is still running" in plain(
         await chat.say("dev1", f"deploy api to staging version {SHA[:7]}"))
     assert deploy_jobs(app) == []
     await deliver(app, workflow_run(102, "completed", "success"), "d3")
@@ -81,7 +76,7 @@ async def test_red_then_running_then_green_commit_from_webhooks(app: App, chat: 
 async def test_a_run_started_from_chat_gates_its_version(app: App, chat: Transcript, servers: Fakes) -> None:
     await chat.say("admin1", "pipeline run api-ci version=1.4.0")
     assert (await wait_job(app, 1)).state == "failed"
-    assert "api-ci #30433642 for 1.4.0 failed" in clean(await chat.say("admin1", "deploy api to staging version 1.4.0"))
+    assert "api-ci #30433642 for 1.4.0 failed" in plain(await chat.say("admin1", "deploy api to staging version 1.4.0"))
     servers.github.conclusion = "success"
     await chat.say("admin1", "pipeline run api-ci version=1.4.0")
     assert (await wait_job(app, 2)).state == "succeeded"
@@ -92,7 +87,7 @@ async def test_a_run_started_from_chat_gates_its_version(app: App, chat: Transcr
 async def test_only_an_admin_overrides_and_the_reason_is_audited(app: App, chat: Transcript) -> None:
     app.store.grant_role("console:dev1", "developer")
     await deliver(app, workflow_run(101, "completed", "failure"), "d1")
-    assert "Only an admin may override" in clean(
+    assert "Only an admin may override" in plain(
         await chat.say("dev1", f"deploy api to staging version {SHA[:7]} override flaky test"))
     await chat.say("admin1", f"deploy api to staging version {SHA[:7]} override flaky test, fix in #42")
     assert deploy_jobs(app) == ["deploy api → staging (9f2c1e3)"]

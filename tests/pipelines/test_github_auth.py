@@ -32,16 +32,13 @@ from dihya.pipelines.github import GitHubActions, api_headers
 from dihya.pipelines.http import ApiClient
 from dihya.pipelines.port import ProviderError
 from tests.fakes.github_api import FakeGitHub, GitHubApp
+from tests.helpers.apps import plain
 from tests.helpers.transcript import Transcript
 from tests.jobs.helpers import wait_job
 from tests.pipelines.helpers import GITHUB_TOKEN, Fakes, fakes, pipeline_app
 
 APP_ID, INSTALLATION = "123456", "78901234"
 T0 = 1_767_225_600.0
-
-
-def clean(text: str) -> str:
-    return text.replace("\u2068", "").replace("\u2069", "")
 
 
 @pytest.fixture(scope="module")
@@ -175,7 +172,7 @@ async def test_a_fine_grained_token_is_read_from_the_encrypted_secrets_when_a_ru
         await chat.say("admin1", "pipeline run api-ci")
         job = await wait_job(app, 3)
     assert job.state == "refused"  # nothing reached GitHub
-    assert "The secret github_token that api-ci needs is not set" in clean(
+    assert "The secret github_token that api-ci needs is not set" in plain(
         next(p for p in chat.posted if p.key == "job:3").current)
     assert len(servers.github.dispatches()) == 2
     assert leaked(caplog.records, chat, [GITHUB_TOKEN, rotated]) == []
@@ -211,7 +208,7 @@ async def test_an_older_ghe_refusing_return_run_details_gets_a_second_dispatch_a
     assert github.runs[30433643]["title"] == correlation
     assert not [r for r in github.requests if r.path.startswith("/repos/acme/api/actions/runs/30433642")]
     status = next(p for p in chat.posted if p.key == "job:1")
-    shown = [clean(t) for t in (status.text, *status.edits)]
+    shown = [plain(t) for t in (status.text, *status.edits)]
     assert any("Run 30433643: in_progress" in t for t in shown)
     assert "Run 30433643: completed (success)" in shown[-1]
     assert "https://github.com/acme/api/actions/runs/30433643" in shown[-1]

@@ -16,6 +16,7 @@ from dihya.pipelines.jenkins import Jenkins
 from dihya.pipelines.port import RunHandle
 from tests.fakes.jenkins_api import FakeJenkins
 from tests.fakes.pipeline_data import sample
+from tests.helpers.apps import plain, running
 from tests.helpers.transcript import Transcript
 from tests.pipelines.helpers import (
     CI_CHANNEL,
@@ -39,10 +40,8 @@ def servers() -> Iterator[Fakes]:
 
 @pytest.fixture
 async def app(engine: Engine, tmp_path: Path, servers: Fakes) -> AsyncIterator[App]:
-    built = pipeline_app(engine, tmp_path, servers)
-    await built.start()
-    yield built
-    await built.stop()
+    async with running(pipeline_app(engine, tmp_path, servers)) as built:
+        yield built
 
 
 def github_headers(body: bytes, delivery: str = "72d3162e-cc78-11e3-81ab-4c9367dc0958",
@@ -52,7 +51,7 @@ def github_headers(body: bytes, delivery: str = "72d3162e-cc78-11e3-81ab-4c9367d
 
 
 def in_channel(chat: Transcript, channel: str) -> list[str]:
-    return [p.current.replace("\u2068", "").replace("\u2069", "") for p in chat.posted if p.channel == channel]
+    return [plain(p.current) for p in chat.posted if p.channel == channel]
 
 
 async def test_wrong_signature_is_401_and_nothing_is_recorded(app: App, chat: Transcript) -> None:

@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import Engine
 
 from dihya.app import App
+from tests.helpers.apps import plain, running
 from tests.helpers.transcript import Transcript
 from tests.jobs.helpers import wait_job
 from tests.pipelines.helpers import Fakes, fakes, pipeline_app
@@ -26,20 +27,13 @@ def servers() -> Iterator[Fakes]:
 
 @pytest.fixture
 async def app(engine: Engine, tmp_path: Path, servers: Fakes) -> AsyncIterator[App]:
-    built = pipeline_app(engine, tmp_path, servers)
-    await built.start()
-    built.store.grant_role("console:dev1", "developer")
-    built.store.grant_role("console:devops1", "devops")
-    yield built
-    await built.stop()
-
-
-def clean(text: str) -> str:
-    return text.replace("\u2068", "").replace("\u2069", "")
+    roles = {"console:dev1": "developer", "console:devops1": "devops"}
+    async with running(pipeline_app(engine, tmp_path, servers), roles) as built:
+        yield built
 
 
 def status(chat: Transcript, job_id: int) -> str:
-    return clean(next(p for p in chat.posted if p.key == f"job:{job_id}").current)
+    return plain(next(p for p in chat.posted if p.key == f"job:{job_id}").current)
 
 
 def commands_audited(app: App, action: str) -> list[tuple[str, str]]:
@@ -89,7 +83,7 @@ async def test_jenkins_rebuild_of_a_production_pipeline_needs_approval_and_sends
     await chat.react("devops1", "✅", chat.last.id)
     assert (await wait_job(app, 1)).state == "failed"
     servers.jenkins.result = "SUCCESS"
-    asked = clean(await chat.say("dev1", "pipeline rerun 1"))  # production: approval, like ``run``
+    asked = plain(await chat.say("dev1", "pipeline rerun 1"))  # production: approval, like ``run``
     assert "approv" in asked.lower() and len(app.store.jobs()) == 1
     await chat.react("devops1", "✅", chat.last.id)
     job = await wait_job(app, 2)
@@ -104,16 +98,16 @@ async def test_what_cannot_be_rerun_is_refused_before_any_approval(app: App, cha
     servers.github.conclusion = "success"
     await chat.say("dev1", "pipeline run api-ci")
     await wait_job(app, 1)
-    assert clean(await chat.say("dev1", "pipeline rerun 1")) == \
+    assert plain(await chat.say("dev1", "pipeline rerun 1")) == \
         "Run 30433642 of api-ci succeeded; nothing to re-run (“pipeline run” starts a new one)."
-    assert "No pipeline run #7" in clean(await chat.say("dev1", "pipeline rerun 7"))
+    assert "No pipeline run #7" in plain(await chat.say("dev1", "pipeline rerun 7"))
     servers.github.conclusion = None  # runs until cancelled
     await chat.say("dev1", "pipeline run api-ci")
     await wait_job(app, 2, state="running")
     runs = app.bot.services.pipeline_runs
     assert runs is not None
     await _until(lambda: runs.pipeline_run_for_job(2) is not None)
-    assert "has not ended yet" in clean(await chat.say("dev1", "pipeline rerun 2"))
+    assert "has not ended yet" in plain(await chat.say("dev1", "pipeline rerun 2"))
     assert len(app.store.jobs()) == 2 and app.store.pending_approvals() == []
     assert not [c for c in servers.github.calls("POST") if c[1].endswith("/rerun-failed-jobs")]
     await chat.say("dev1", "pipeline cancel 2")
@@ -138,7 +132,7 @@ async def _until(condition: object) -> None:
     ("ⴰⵍⵙ ⴰⴱⵔⵉⴷ 9", "ⵓⵔ ⵍⵍⵉ ⵓⵙⵙⵉⴷⴼ ⵏ ⵓⴱⵔⵉⴷ #9"),
 ])
 async def test_rerun_is_understood_in_four_languages(app: App, chat: Transcript, text: str, expected: str) -> None:
-    answer = clean(await chat.say("dev1", text))
+    answer = plain(await chat.say("dev1", text))
     assert expected in answer
     assert "Unknown command" not in answer and "not understood" not in answer.lower()
     [(_, outcome)] = commands_audited(app, "command:pipeline.rerun")
