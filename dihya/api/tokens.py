@@ -132,7 +132,7 @@ class TokenVerifier:
         not_before, expiry, claims = known
         now = self._clock()
         if now >= expiry + LEEWAY_S:  # PyJWT's own rules, with the same skew
-            del self._verified[token]
+            self._verified.pop(token, None)  # another thread may have dropped it already
             return Rejected(Reason.EXPIRED)
         if not_before > now + LEEWAY_S:
             return Rejected(Reason.NOT_YET_VALID)
