@@ -30,7 +30,7 @@ from bot.i18n import N_, Msg
 from bot.rbac import GUEST, Decision
 from dihya.api.auth import Authenticator
 from dihya.api.rest import resources
-from dihya.api.rest.audit_trail import AuditTrail
+from dihya.api.rest.audit_trail import PSEUDONYM, AuditTrail
 from dihya.api.rest.context import CALLER, CLAIMED_ROLES, ApiProblem, Pending, Rest
 from dihya.api.rest.docs import add_docs
 from dihya.api.rest.idempotency import HEADER, Idempotency, KeyReused
@@ -203,7 +203,7 @@ def build_api(app: App, authenticator: Authenticator,  # noqa: PLR0915 - the rou
             raise ApiProblem(verdict.status, Msg(N_("The bearer token is missing or not valid.")),
                              headers={"WWW-Authenticate": verdict.www_authenticate})
         actor = bot.services.identities.fresh(verdict.identity)  # roles afresh, once per request
-        request.state.pseudonym = actor.pseudonym
+        setattr(request.state, PSEUDONYM, actor.pseudonym)  # the audit trail's actor
         CALLER.set(actor)
         CLAIMED_ROLES.set(verdict.claim_roles)
         return verdict.identity
