@@ -12,6 +12,7 @@ from bot.events import Place, Reaction, Sender
 from dihya.app import App, build_app
 from dihya.settings import Settings
 from dihya.store.models import ApprovalRequestRow
+from tests.helpers.apps import trail
 from tests.helpers.transcript import Transcript
 
 
@@ -46,11 +47,6 @@ async def ready(app: App, chat: Transcript) -> str:
     return chat.last.id
 
 
-def audit(app: App) -> list[tuple[str, str]]:
-    app.bot.flush_audit()
-    return [(r.draft.action, r.draft.outcome) for r in app.store.audit_records()]
-
-
 async def test_only_an_allowed_other_person_dispatches(app: App, chat: Transcript) -> None:
     request = await ready(app, chat)
     assert "cannot approve your own request" in await chat.react("user2", "✅", request)
@@ -60,7 +56,7 @@ async def test_only_an_allowed_other_person_dispatches(app: App, chat: Transcrip
     assert chat.by_id(request).current.startswith("✅ Approved (#1) by console:devops1")
     assert app.store.server("web-01") is None
     assert "already closed" in await chat.react("devops2", "✅", request)
-    votes = [row for row in audit(app) if row[0] == "approval:vote"]
+    votes = [row for row in trail(app) if row[0] == "approval:vote"]
     assert votes == [("approval:vote", "refused")] * 3 + [("approval:vote", "approve"),
                                                           ("approval:vote", "refused")]
 
@@ -144,7 +140,7 @@ async def test_concurrent_approvals_on_two_replicas_dispatch_once(app: App, chat
     for t in threads:
         t.join()
     replica.bot.flush_audit()
-    runs = [row for row in audit(app) if row == ("command:servers.remove", "ok")]
+    runs = [row for row in trail(app) if row == ("command:servers.remove", "ok")]
     assert len(runs) == 1
     assert app.store.approval(1).state == "dispatched"  # type: ignore[union-attr]
     replica.close()

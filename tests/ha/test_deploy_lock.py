@@ -13,6 +13,7 @@ from bot.memory import MemoryStore
 from bot.ports import Store
 from dihya.app import App, build_app
 from dihya.settings import load_settings
+from tests.helpers.apps import plain
 from tests.helpers.transcript import Transcript
 
 PLACE = Place("console", "main")
@@ -21,10 +22,6 @@ PLACE = Place("console", "main")
 def draft(kind: str = "deploy", service: str = "web", env: str = "production") -> JobDraft:
     args: dict[str, object] = {"service": service, "env": env, "version": "v1"}
     return JobDraft(kind, args, f"{kind} {service}", "console:dev9", PLACE, "en", 60)
-
-
-def strip_isolates(text: str) -> str:
-    return text.replace("\u2068", "").replace("\u2069", "")
 
 
 @pytest.mark.parametrize(("ask", "said"), [
@@ -36,7 +33,7 @@ async def test_a_second_production_change_is_told_which_job_holds_the_lock(app: 
                                                                            ask: str, said: str) -> None:
     app.store.grant_role("console:dev1", "developer")
     holder = app.store.create_job(draft(), 1)
-    answer = strip_isolates(await chat.say("dev1", ask))
+    answer = plain(await chat.say("dev1", ask))
     assert f"#{holder}" in answer and said in answer, answer
     assert app.store.pending_approvals() == []  # not queued behind the lock, nor put to a vote
     assert [j.id for j in app.store.jobs()] == [holder]
@@ -46,7 +43,7 @@ async def test_rollback_restart_and_scale_share_the_lock(app: App, chat: Transcr
     app.store.grant_role("console:ops1", "devops")
     holder = app.store.create_job(draft("restart"), 1)
     for ask in ("rollback web in production", "scale web in production to 3"):
-        assert f"Job #{holder}" in strip_isolates(await chat.say("ops1", ask))
+        assert f"Job #{holder}" in plain(await chat.say("ops1", ask))
     assert app.store.pending_approvals() == []
 
 
@@ -57,7 +54,7 @@ async def test_the_lock_is_checked_again_when_an_approved_job_is_recorded(app: A
     request = chat.last.id
     holder = app.store.create_job(draft("rollback"), 1)  # another replica started one meanwhile
     await chat.react("devops1", "✅", request)
-    assert any(f"Job #{holder}" in strip_isolates(p.current) for p in chat.posted), [p.current for p in chat.posted]
+    assert any(f"Job #{holder}" in plain(p.current) for p in chat.posted), [p.current for p in chat.posted]
     assert [j.id for j in app.store.jobs()] == [holder]
 
 

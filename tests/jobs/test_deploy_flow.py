@@ -8,6 +8,7 @@ from sqlalchemy import Engine
 
 from dihya.app import App, build_app
 from dihya.settings import Settings, load_settings
+from tests.helpers.apps import plain, trail
 from tests.helpers.transcript import Transcript
 from tests.jobs.helpers import content_copy, wait_job
 
@@ -27,15 +28,6 @@ async def app(settings: Settings, engine: Engine) -> AsyncIterator[App]:
     await built.stop()
 
 
-def strip_isolates(text: str) -> str:
-    return text.replace("\u2068", "").replace("\u2069", "")
-
-
-def actions(app: App) -> list[tuple[str, str]]:
-    app.bot.flush_audit()
-    return [(r.draft.action, r.draft.outcome) for r in app.store.audit_records()]
-
-
 @pytest.mark.parametrize(("ask", "jobs_word"), [
     ("deploy web to production version v1.2.3", "jobs"),
     ("déployer web en prod version v1.2.3", "tâches"),
@@ -45,7 +37,7 @@ async def test_production_deploy_needs_another_persons_approval_then_runs(
         app: App, chat: Transcript, settings: Settings, ask: str, jobs_word: str) -> None:
     app.store.grant_role("console:dev1", "developer")
     app.store.grant_role("console:devops1", "devops")
-    assert "(#1)" in strip_isolates(await chat.say("dev1", ask))
+    assert "(#1)" in plain(await chat.say("dev1", ask))
     request = chat.last.id
     assert await chat.react("dev1", "✅", request)  # refused: own request
     assert await chat.react("guest1", "✅", request)  # refused: no approver role
@@ -56,12 +48,12 @@ async def test_production_deploy_needs_another_persons_approval_then_runs(
     assert job.state == "succeeded", job.result
     assert (settings.data_dir / "deployed" / "web-production.txt").read_text() == "v1.2.3"
     assert any("█" in edit and "4" in edit for edit in status.edits), status.edits  # the progress bar, of 4 steps
-    assert "✅" in status.current and "#1" in strip_isolates(status.current)
-    assert "#1" in strip_isolates(await chat.say("devops1", jobs_word))
-    trail = actions(app)
+    assert "✅" in status.current and "#1" in plain(status.current)
+    assert "#1" in plain(await chat.say("devops1", jobs_word))
+    rows = trail(app)
     for row in [("command:deploy", "approval_requested"), ("approval:vote", "refused"), ("approval:vote", "approve"),
                 ("command:deploy", "ok"), ("job:running", "running"), ("job:succeeded", "succeeded")]:
-        assert row in trail, row
+        assert row in rows, row
     assert job.draft.approvers == ("console:devops1",)
 
 
@@ -84,7 +76,7 @@ async def test_changed_playbook_is_refused_audited_and_nothing_runs(app: App, ch
     assert "refused" in status.current and "failed" not in status.current
     assert "Integrity" in status.current or "manifest" in status.current
     assert not (settings.data_dir / "deployed").exists()
-    assert ("job:refused", "refused") in actions(app)
+    assert ("job:refused", "refused") in trail(app)
 
 
 async def test_cancel_stops_a_running_playbook(app: App, chat: Transcript) -> None:

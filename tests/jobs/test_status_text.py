@@ -13,6 +13,7 @@ from bot.incidents import IncidentDraft
 from bot.jobs import JobDraft, JobRecord, status_lines
 from dihya.app import LOCALES_DIR, App, build_app
 from dihya.settings import Settings, load_settings
+from tests.helpers.apps import plain
 from tests.helpers.transcript import Transcript
 from tests.jobs.helpers import content_copy, wait_job
 
@@ -43,10 +44,6 @@ async def app(settings: Settings, engine: Engine) -> AsyncIterator[App]:
     await built.start()
     yield built
     await built.stop()
-
-
-def plain(text: str) -> str:
-    return text.replace("\u2068", "").replace("\u2069", "")
 
 
 def draft(kind: str, args: dict[str, object], summary: str, locale: str) -> JobDraft:

@@ -17,6 +17,7 @@ from bot.parser import Parsed, parse
 from commands.scripts import api_args
 from dihya.app import App, build_app
 from dihya.settings import Settings, load_settings
+from tests.helpers.apps import trail
 from tests.helpers.transcript import Transcript
 from tests.jobs.helpers import content_copy, wait_job
 
@@ -44,11 +45,6 @@ def status_of(chat: Transcript, job_id: int) -> Any:
     return next(p for p in chat.posted if p.key == f"job:{job_id}")
 
 
-def actions(app: App) -> list[tuple[str, str]]:
-    app.bot.flush_audit()
-    return [(r.draft.action, r.draft.outcome) for r in app.store.audit_records()]
-
-
 async def test_scripts_lists_what_the_sender_may_run(app: App, chat: Transcript) -> None:
     mine = await chat.say("dev1", "scripts")
     assert "disk-report [python] [path=…]" in mine and "http-probe [node] port=…" in mine
@@ -68,7 +64,7 @@ async def test_python_script_runs_with_progress_and_a_downloadable_log(app: App,
     await chat.say("dev1", "job log 1")
     [log] = chat.uploads
     assert log.filename == "job-1.log" and log.content.decode().startswith("/tmp: ")
-    assert ("job:succeeded", "succeeded") in actions(app)
+    assert ("job:succeeded", "succeeded") in trail(app)
 
 
 async def test_bash_script_needs_approval_then_runs(app: App, chat: Transcript) -> None:
@@ -163,7 +159,7 @@ async def test_a_changed_byte_is_refused_and_audited(app: App, chat: Transcript,
     job = await wait_job(app, 1, timeout=60)
     assert job.state == "refused"  # an integrity refusal: nothing was run (issue 11)
     assert "digest does not match" in status_of(chat, 1).current and file in status_of(chat, 1).current
-    assert ("job:refused", "refused") in actions(app)
+    assert ("job:refused", "refused") in trail(app)
 
 
 @pytest.mark.parametrize(("ask", "expected"), [

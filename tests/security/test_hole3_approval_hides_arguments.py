@@ -20,6 +20,7 @@ from bot.registry import Arg, Command, Reply
 from commands import ALL
 from dihya.app import App, build_app
 from dihya.settings import Settings
+from tests.helpers.apps import plain
 from tests.helpers.transcript import Transcript
 from tests.security.conftest import Clock
 
@@ -31,10 +32,6 @@ ATTACKS = {  # the padded attack, typed in each language's own phrase
     "tzm": f"ⵙⵙⵓⴼⵖ web ⵖⵔ production{PAD}ⵜⴰⵍⵖⴰ evil-9.9",
 }
 WORDS = {"en": "deploy", "fr": "déployer", "ar": "انشر", "tzm": "ⵙⵙⵓⴼⵖ"}
-
-
-def plain(text: str) -> str:
-    return text.replace("\u2068", "").replace("\u2069", "")
 
 
 def people(app: App, locale: str) -> None:
