@@ -21,10 +21,11 @@ from dihya.app import App, build_app
 from dihya.integrity import update_manifest
 from dihya.settings import Settings, load_settings
 from dihya.vault import generate_key
+from tests.helpers.apps import trail
 from tests.helpers.compliance import cells_containing, say_direct
 from tests.helpers.transcript import Transcript
 from tests.jobs.helpers import CONTENT, wait_job
-from tests.scripts.test_demo_scripts import actions, http_port
+from tests.scripts.test_demo_scripts import http_port
 from tests.scripts.test_limits_and_secrets import CANARY, DATA, LANGUAGE, LIMITS, sandbox_processes
 from tests.servers.sshd import PYTHON, SshHost, running_sshd
 
@@ -147,7 +148,7 @@ async def test_a_changed_byte_is_refused_before_anything_is_copied(app: App, cha
     job, shown = await run(app, chat, "dev1", "script run disk-report on staging path=/tmp")
     assert job.state == "refused", (job.state, shown)  # an integrity refusal: nothing was run
     assert "digest does not match" in shown and "scripts/python/disk_report.py" in shown
-    assert ("job:refused", "refused") in actions(app)
+    assert ("job:refused", "refused") in trail(app)
 
 
 async def test_an_echoed_secret_is_masked_everywhere(app: App, chat: Transcript, settings: Settings,
