@@ -164,13 +164,15 @@ class Bot:
         return self.services.catalogs.render_all(lines, locale)
 
     # -- typed entry points (the HTTP API) -----------------------------------------------------
-    def invoke(self, actor_key: str, name: str, raw: Mapping[str, object], place: Place,
+    def invoke(self, person: Actor, name: str, raw: Mapping[str, object], place: Place,
                locale: str | None = None, approvals_at: Place | None = None,
                claimed_roles: frozenset[str] = frozenset()) -> Invoked:
-        """Run command ``name`` for ``actor_key`` with arguments given by name, through the same
-        rate limit, RBAC, approval policy and audit as a chat message; actions go to ``place``, an
+        """Run command ``name`` for ``person`` (read afresh for this call by the adapter: its check of
+        the caller already needed the roles) with arguments given by name, through the same rate
+        limit, RBAC, approval policy and audit as a chat message; actions go to ``place``, an
         approval request to ``approvals_at`` (a chat channel its approvers read) when given.
         ``claimed_roles`` are held for this call only (an identity provider's token grants them)."""
+        actor_key = person.key
         platform, _, user = actor_key.partition(":")
         text = " ".join([name, *(f"{k}={v}" for k, v in raw.items())])
         event = Message(f"invoke-{uuid.uuid4().hex}", Sender(platform, user), place, "", text)
@@ -178,7 +180,7 @@ class Bot:
             flood = self._limit.check(actor_key)
             if flood is not None:
                 return Invoked("throttled", self._throttled(event, flood), event, lines=(Msg(TOO_MANY),))
-        actor = _holding(self.services.identities.fresh(actor_key), claimed_roles)
+        actor = _holding(person, claimed_roles)
         locale = locale or actor.locale or DEFAULT_LOCALE
         command = self.services.registry.commands.get(name)
         if command is None:
@@ -233,13 +235,14 @@ class Bot:
             flood.actor, flood.place = self.services.store.pseudonym(actor_key), place.address
         return True
 
-    def vote(self, request_id: int, voter_key: str, approve: bool,
+    def vote(self, request_id: int, person: Actor, approve: bool,
              claimed_roles: frozenset[str] = frozenset()) -> Voted | None:
-        """A vote on approval ``request_id`` that counts like a ✅/❌ reaction; None when there is no such request."""
+        """A vote by ``person`` (read afresh for this call, as for ``invoke``) on approval ``request_id``
+        that counts like a ✅/❌ reaction; None when there is no such request."""
         request = self.services.store.approval(request_id)
         if request is None:
             return None
-        voter = _holding(self.services.identities.fresh(voter_key), claimed_roles)
+        voter = _holding(person, claimed_roles)
         outcome, reason = self._approvals.cast(request, voter, approve)
         if reason is not None:
             params = {"state": request.state, "roles": ", ".join(voter.role_names),

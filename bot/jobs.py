@@ -102,7 +102,7 @@ class QueueFull(QueueUnavailable):
 class JobQueue(Protocol):
     """Where jobs run: in-process threads (``local``) or Celery workers (``celery``)."""
 
-    def submit(self, job_id: int, kind: str) -> None: ...
+    def submit(self, job: JobRecord) -> None: ...  # as just recorded: its kind and arguments pick the runner
     def ping(self) -> None: ...  # raises unless the queue can take work now (``/readyz``)
 
 

@@ -64,16 +64,16 @@ def start_job(ctx: Context, kind: str, args: Mapping[str, object], timeout_s: in
         job_id = store.create_job(draft, now_us(ctx.services.clock))
     except JobLocked as locked:  # issue 16: another request got there first, maybe on another replica
         raise _locked(ctx, locked.holder, args) from None
+    job = store.job(job_id)  # read once: the queue routes it by its arguments, the reply shows its state
+    assert job is not None
     try:
-        ctx.services.jobs.submit(job_id, kind)
+        ctx.services.jobs.submit(job)
     except QueueUnavailable as err:
         # The job stays on record as failed, with why, and the audit row names it (issue 16):
         # a refused enqueue is never a job silently lost.
         reason = QUEUE_FULL if isinstance(err, QueueFull) else QUEUE_DOWN
         store.finish_job(job_id, "failed", {"message": {"msgid": reason}}, now_us(ctx.services.clock))
         return Reply((Msg(reason),), target=summary, outcome="failed", ref=f"job:{job_id}")
-    job = store.job(job_id)
-    assert job is not None
     return Reply(status_lines(job, job.created_us), target=summary, key=job.key, ref=job.key)
 
 

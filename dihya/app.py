@@ -153,7 +153,7 @@ class App:
     def _resume_local_jobs(self) -> None:
         """Queued jobs of a local queue died with the previous process: run them now."""
         for job in self.store.jobs(states=frozenset({"queued"}), limit=200):
-            self.queue.submit(job.id, job.draft.kind)
+            self.queue.submit(job)
 
     async def drain(self) -> None:
         """Wait for deferred command work (exports) to be answered, and for local jobs to finish
@@ -284,7 +284,7 @@ def _jobs(settings: Settings, store: SqlStore, catalog: ServiceCatalog, redactor
     remote = RedisNudges(settings.redis)
     executor = build_executor(settings, store, catalog, redactor, remote, addresses, pipelines)
     celery = make_celery(settings.broker, celery_visibility(settings, catalog, pipelines))  # issue 16
-    return remote, executor, CeleryQueue(celery, settings.redis, catalog, store)
+    return remote, executor, CeleryQueue(celery, settings.redis, catalog)
 
 
 def celery_visibility(settings: Settings, catalog: ServiceCatalog, pipelines: PipelineCatalog) -> int:

@@ -16,8 +16,7 @@ from kombu.exceptions import OperationalError
 
 from bot.catalog import ServiceCatalog
 from bot.errors import UserError
-from bot.jobs import QueueFull, QueueUnavailable
-from bot.ports import Store
+from bot.jobs import JobRecord, QueueFull, QueueUnavailable
 from dihya.jobs.broker import transport_options
 from dihya.jobs.execution import DEFERRED
 from dihya.jobs.local import RETRY_S
@@ -62,11 +61,10 @@ def register_task(app: Celery, run: Callable[[int], object]) -> None:
 
 
 class CeleryQueue:
-    def __init__(self, app: Celery, redis_url: str, catalog: ServiceCatalog, store: Store) -> None:
+    def __init__(self, app: Celery, redis_url: str, catalog: ServiceCatalog) -> None:
         self._app = app
         self._redis = redis.Redis.from_url(redis_url, socket_timeout=1, socket_connect_timeout=1)
         self._catalog = catalog
-        self._store = store
 
     def ping(self) -> None:
         """Raise unless Redis (results, nudges) and the broker both answer now (``/readyz``)."""
@@ -74,10 +72,11 @@ class CeleryQueue:
         with self._app.connection_for_write() as connection:
             connection.ensure_connection(max_retries=0, timeout=1)
 
-    def submit(self, job_id: int, kind: str) -> None:
+    def submit(self, job: JobRecord) -> None:
+        job_id = job.id
         try:
             self._redis.ping()  # fail fast: publishing would otherwise retry for a long time (nudges need it too)
-            self._app.send_task(TASK_NAME, args=[job_id], queue=self._queue(job_id, kind), retry=False)
+            self._app.send_task(TASK_NAME, args=[job_id], queue=self._queue(job), retry=False)
         except (redis.RedisError, OperationalError, OSError) as err:
             if _out_of_memory(err):  # loud: this will not pass by itself
                 log.error("the job queue's Redis is out of memory; the job was refused", extra={"job": job_id})
@@ -85,9 +84,8 @@ class CeleryQueue:
             log.warning("the job queue is unreachable; the job was refused", extra={"job": job_id})
             raise QueueUnavailable(str(err)) from None
 
-    def _queue(self, job_id: int, kind: str) -> str:
-        job = self._store.job(job_id)
-        if kind == "playbook" or job is None:
+    def _queue(self, job: JobRecord) -> str:
+        if job.draft.kind == "playbook":
             return "dihya.ansible"
         try:
             runner = self._catalog.deployment(str(job.draft.args["service"]), str(job.draft.args["env"])).runner
@@ -95,7 +93,7 @@ class CeleryQueue:
             # The catalog changed since the command was checked (or the job names no service): any
             # worker refuses it with the catalog's own message, so it goes to the default queue.
             log.warning("job names no catalog entry; queued for the ansible workers, which refuse it",
-                        extra={"job": job_id, "kind": kind})
+                        extra={"job": job.id, "kind": job.draft.kind})
             return "dihya.ansible"
         return f"dihya.{runner}"
 

@@ -7,6 +7,7 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 
+from bot.jobs import JobRecord
 from dihya.jobs.execution import DEFERRED, JobExecutor
 
 log = logging.getLogger("dihya.jobs.local")
@@ -21,8 +22,8 @@ class LocalQueue:
         self._lock = threading.Lock()
         self._closed = threading.Event()
 
-    def submit(self, job_id: int, kind: str) -> None:  # noqa: ARG002 - one pool serves every kind
-        future = self._pool.submit(self._run, job_id)
+    def submit(self, job: JobRecord) -> None:  # one pool serves every kind
+        future = self._pool.submit(self._run, job.id)
         with self._lock:
             self._running.add(future)
         future.add_done_callback(self._done)

@@ -23,6 +23,7 @@ from bot.dedupe import RecentDeliveries
 from bot.events import Event, Message, Place, Reaction, Sender
 from bot.i18n import Catalogs
 from bot.identity import Identities
+from bot.jobs import JobRecord
 from bot.memory import MemoryStore
 from bot.monitoring import Silences
 from bot.ports import Store
@@ -58,8 +59,8 @@ class QueuedJobs:
     def __init__(self) -> None:
         self.submitted: list[tuple[int, str]] = []
 
-    def submit(self, job_id: int, kind: str) -> None:
-        self.submitted.append((job_id, kind))
+    def submit(self, job: JobRecord) -> None:
+        self.submitted.append((job.id, job.draft.kind))
 
     def ping(self) -> None:
         """Always reachable: nothing runs."""

@@ -40,7 +40,9 @@ def submit(store: SqlStore, service: str) -> int:
     draft = JobDraft("deploy", {"service": service, "env": "staging", "version": "v1"}, f"deploy {service}",
                      "console:dev1", Place("console", "main"), "en", 60)
     job_id = store.create_job(draft, 1)
-    CeleryQueue(make_celery(REDIS_URL), REDIS_URL, CATALOG, store).submit(job_id, "deploy")
+    job = store.job(job_id)
+    assert job is not None
+    CeleryQueue(make_celery(REDIS_URL), REDIS_URL, CATALOG).submit(job)
     return job_id
 
 

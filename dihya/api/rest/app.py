@@ -27,6 +27,7 @@ from bot.actions import Action, Upload
 from bot.core import TOO_MANY, Bot, Invoked, Outcome
 from bot.events import Message, Place, Sender
 from bot.i18n import N_, Msg
+from bot.identity import Actor
 from bot.rbac import GUEST, Decision
 from dihya.api.auth import Authenticator
 from dihya.api.rest import resources
@@ -208,15 +209,17 @@ def build_api(app: App, authenticator: Authenticator,  # noqa: PLR0915 - the rou
         CLAIMED_ROLES.set(verdict.claim_roles)
         return verdict.identity
 
+    def person(identity: str) -> Actor:
+        """The person behind ``identity`` as ``caller`` read them for this request (roles afresh)."""
+        actor = CALLER.get()
+        return actor if actor is not None and actor.key == identity else bot.services.identities.fresh(identity)
+
     def require(identity: str, command: str, args: dict[str, object] | None = None) -> None:
         """429 past the rate limit, else 403 unless the person may run ``command`` (a read endpoint's chat
         equivalent)."""
         if bot.throttled(identity, Place(PLATFORM, identity)):
             raise ApiProblem(429, Msg(TOO_MANY), headers={"Retry-After": str(round(bot.rate_window))})
-        actor = CALLER.get()
-        if actor is None or actor.key != identity:
-            actor = bot.services.identities.fresh(identity)
-        roles = actor.roles | CLAIMED_ROLES.get()
+        roles = person(identity).roles | CLAIMED_ROLES.get()
         permission = bot.services.registry.commands[command].permission_for(args or {})
         if bot.services.policy.decide(roles, permission) is Decision.DENY:
             raise ApiProblem(403, Msg(N_("You are not allowed to do that (needs “{permission}”; your roles: "
@@ -226,7 +229,7 @@ def build_api(app: App, authenticator: Authenticator,  # noqa: PLR0915 - the rou
     async def run(request: Request, identity: str, name: str, args: dict[str, object],
                   approvals_at: Place | None = None, answer_here: bool = False, at: Place | None = None) -> Invoked:
         place = at or Place(PLATFORM, identity)  # ``at``: a chat place that should see the replies
-        invoked = bot.invoke(identity, name, args, place, locale_of(request), approvals_at, CLAIMED_ROLES.get())
+        invoked = bot.invoke(person(identity), name, args, place, locale_of(request), approvals_at, CLAIMED_ROLES.get())
         outcome = invoked.outcome
         if answer_here:  # its deferred work is awaited by the route, not the runtime
             outcome = Outcome(outcome.actions, outcome.durable)
@@ -329,7 +332,7 @@ def build_api(app: App, authenticator: Authenticator,  # noqa: PLR0915 - the rou
         identity = await caller(request)
         job_view(job_id)
         place = Place(PLATFORM, identity, direct=True)  # the answer goes to the caller alone
-        invoked = bot.invoke(identity, "job.log", {"id": job_id}, place, locale_of(request))
+        invoked = bot.invoke(person(identity), "job.log", {"id": job_id}, place, locale_of(request))
         uploads = [a for a in invoked.outcome.actions if isinstance(a, Upload)]
         if invoked.status == "denied":
             raise ApiProblem(403, *invoked.lines)
@@ -386,7 +389,7 @@ def build_api(app: App, authenticator: Authenticator,  # noqa: PLR0915 - the rou
     async def vote(request: Request, approval_id: Id,
                    body: Annotated[VoteRequest, Body(examples=[{"decision": "approve"}])]) -> VoteResult:
         identity = await caller(request)
-        voted = bot.vote(approval_id, identity, body.decision == "approve", CLAIMED_ROLES.get())
+        voted = bot.vote(approval_id, person(identity), body.decision == "approve", CLAIMED_ROLES.get())
         if voted is None:
             raise ApiProblem(404, Msg(N_("There is no approval request #{id}."), {"id": approval_id}))
         record = store.approval(approval_id)
