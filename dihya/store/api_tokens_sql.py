@@ -8,16 +8,18 @@ from sqlalchemy import Engine, Row, bindparam, insert, select, update
 
 from bot.ports import ApiTokenRecord
 from dihya.store.models_api import ApiTokenRow
+from dihya.store.point_read import PointRead
 
 _COLUMNS = (ApiTokenRow.id, ApiTokenRow.name, ApiTokenRow.identity, ApiTokenRow.created_us, ApiTokenRow.expires_us,
             ApiTokenRow.revoked_us)
-_BY_ID = select(*_COLUMNS).where(ApiTokenRow.id == bindparam("id"))  # built once: read on every request
+TOKEN_BY_ID = select(*_COLUMNS).where(ApiTokenRow.id == bindparam("id"))  # a point read: on every request
 
 
 class ApiTokensSql:
     __slots__ = ()
     engine: Engine
-    reader: Engine  # see ``SqlStore``: every request's token check reads without the write lock
+    reader: Engine  # see ``SqlStore``
+    token_read: PointRead  # ``TOKEN_BY_ID``, built by ``SqlStore``: every request's token check
 
     def add_api_token(self, record: ApiTokenRecord) -> None:
         with self.engine.begin() as conn:
@@ -26,9 +28,8 @@ class ApiTokensSql:
                 expires_us=record.expires_us, revoked_us=record.revoked_us))
 
     def api_token(self, token_id: str) -> ApiTokenRecord | None:
-        with self.reader.connect() as conn:
-            row = conn.execute(_BY_ID, {"id": token_id}).first()
-        return _record(row) if row is not None else None
+        row = self.token_read.first({"id": token_id})
+        return ApiTokenRecord(*row) if row is not None else None
 
     def api_tokens(self, identities: Collection[str] | None = None) -> list[ApiTokenRecord]:
         """Newest first, then by id."""

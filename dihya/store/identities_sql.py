@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import secrets
 import time
-from typing import Literal
+from collections.abc import Sequence
+from typing import Any, Literal
 
 from sqlalchemy import Connection, Engine, Row, bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
@@ -13,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from bot.clock import now_us
 from bot.ports import IdentityRecord
 from dihya.store.models import Identity, Person, Pseudonym, RoleAssignment
+from dihya.store.point_read import PointRead
 
 
 def split_key(key: str) -> tuple[str, str]:
@@ -24,16 +26,16 @@ class IdentitiesSql:
     __slots__ = ()
     engine: Engine
     reader: Engine  # see ``SqlStore``
+    person_read: PointRead  # ``PERSON_WITH_ROLES``, built by ``SqlStore``
 
     def identity(self, key: str) -> IdentityRecord | None:
-        # Read without the write lock (the HTTP API looks roles up on every request); only a
-        # person seen for the first time, whose pseudonym must be written, takes it.
-        with self.reader.connect() as conn:
-            found = _identity(conn, key, known_only=True)
+        # A point read, without the write lock (the HTTP API looks roles up on every request); only
+        # a person seen for the first time, whose pseudonym must be written, takes it.
+        found = _record(key, self.person_read.rows(_person_params(key)))
         if found is None or isinstance(found, IdentityRecord):  # None: nobody
             return found
         with self.engine.begin() as conn:
-            written = _identity(conn, key, known_only=False)
+            written = _identity(conn, key)
         assert written is not False  # the pseudonym was written
         return written
 
@@ -89,7 +91,7 @@ class IdentitiesSql:
 # cache key) cost more than running it.
 _PERSON_OF = (select(Person.id, Person.locale).join(Identity, Identity.person_id == Person.id)
               .where(Identity.platform == bindparam("platform"), Identity.platform_user_id == bindparam("user_id")))
-_PERSON_WITH_ROLES = (
+PERSON_WITH_ROLES = (
     select(Person.id, Person.locale, Pseudonym.pseudonym, RoleAssignment.role)
     .select_from(Identity).join(Person, Person.id == Identity.person_id)
     .outerjoin(Pseudonym, Pseudonym.subject == bindparam("key"))
@@ -120,20 +122,27 @@ def _ensure_person(conn: Connection, key: str) -> int:
         return int(person.id)
 
 
-def _identity(conn: Connection, key: str, known_only: bool) -> IdentityRecord | Literal[False] | None:
-    """The record of ``key`` (None: nobody); with ``known_only``, False when its pseudonym is not
-    written yet."""
+def _person_params(key: str) -> dict[str, object]:
     platform, user_id = split_key(key)
-    rows = conn.execute(_PERSON_WITH_ROLES, {"key": key, "platform": platform, "user_id": user_id}).all()
+    return {"key": key, "platform": platform, "user_id": user_id}
+
+
+def _record(key: str, rows: Sequence[Sequence[Any]], pseudonym: str | None = None
+            ) -> IdentityRecord | Literal[False] | None:
+    """The record of ``key`` from the rows of ``PERSON_WITH_ROLES`` (id, locale, pseudonym, role),
+    or ``pseudonym`` when they hold none; None: nobody; False: no pseudonym written yet."""
     if not rows:
         return None
-    person_id, locale, pseudonym = rows[0].id, rows[0].locale, rows[0].pseudonym
+    person_id, locale, pseudonym = rows[0][0], rows[0][1], rows[0][2] or pseudonym
     if pseudonym is None:
-        if known_only:
-            return False
-        pseudonym = _pseudonym(conn, key)
-    roles = frozenset(row.role for row in rows if row.role is not None)
-    return IdentityRecord(key, person_id, pseudonym, roles, locale)
+        return False
+    return IdentityRecord(key, person_id, pseudonym, frozenset(row[3] for row in rows if row[3] is not None), locale)
+
+
+def _identity(conn: Connection, key: str) -> IdentityRecord | Literal[False] | None:
+    """The record of ``key`` (None: nobody), its pseudonym written first if it had none."""
+    rows = conn.execute(PERSON_WITH_ROLES, _person_params(key)).all()
+    return _record(key, rows, _pseudonym(conn, key) if rows and rows[0].pseudonym is None else None)
 
 
 def _known_pseudonym(conn: Connection, key: str) -> str | None:

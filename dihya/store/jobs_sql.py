@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from typing import Any
 
-from sqlalchemy import Connection, Engine, Row, bindparam, insert, select, update
+from sqlalchemy import Connection, Engine, bindparam, insert, select, update
 
 from bot.errors import UserError
 from bot.events import Place
 from bot.jobs import JobDraft, JobLocked, JobRecord, job_lock
 from dihya.store.job_locks import active_holder, running_in_env  # issue 16
 from dihya.store.models import JobRow
+from dihya.store.point_read import PointRead
 from dihya.store.sealing import UNREADABLE, Sealer, result_field
 
-_BY_ID = select(JobRow).where(JobRow.id == bindparam("id"))  # built once: the API reads a job per poll
+JOB_BY_ID = select(JobRow).where(JobRow.id == bindparam("id"))  # a point read: the API reads a job per poll
+_COLUMNS = tuple(str(column.key) for column in JOB_BY_ID.selected_columns)
 
 
 class JobsSql:
@@ -22,6 +25,7 @@ class JobsSql:
     engine: Engine
     reader: Engine  # see ``SqlStore``
     sealer: Sealer
+    job_read: PointRead  # ``JOB_BY_ID``, built by ``SqlStore``
 
     def create_job(self, draft: JobDraft, now_us: int) -> int:
         values = {
@@ -38,9 +42,8 @@ class JobsSql:
             return int(conn.execute(insert(JobRow).values(**values).returning(JobRow.id)).scalar_one())
 
     def job(self, job_id: int) -> JobRecord | None:
-        with self.reader.connect() as conn:
-            row = conn.execute(_BY_ID, {"id": job_id}).first()
-        return self._job(row) if row else None
+        row = self.job_read.first({"id": job_id})
+        return self._job(dict(zip(_COLUMNS, row, strict=True))) if row else None
 
     def jobs(self, *, requester: str | None = None, states: frozenset[str] | None = None,
              limit: int = 20) -> list[JobRecord]:
@@ -50,7 +53,7 @@ class JobsSql:
         if states is not None:
             query = query.where(JobRow.state.in_(sorted(states)))
         with self.reader.connect() as conn:
-            return [self._job(row) for row in conn.execute(query)]
+            return [self._job(row._mapping) for row in conn.execute(query)]
 
     def claim_job(self, job_id: int, now_us: int) -> bool:
         """queued → running, once: a redelivered task finds the job taken and leaves it alone."""
@@ -89,9 +92,10 @@ class JobsSql:
         with self.engine.begin() as conn:
             return finish_in(conn, self.sealer, job_id, state, result, now_us)
 
-    def _job(self, row: Row[tuple[JobRow]]) -> JobRecord:
+    def _job(self, row: Mapping[Any, Any]) -> JobRecord:
+        """The record of a job's row, its columns by name."""
         try:
-            result = json.loads(self.sealer.open(result_field(row.id), row.result))
+            result = json.loads(self.sealer.open(result_field(row["id"]), row["result"]))
         except UserError:  # sealed under a key no longer configured: the job still shows, without it
             result = {"message": {"msgid": UNREADABLE}}
         return _job(row, result)
@@ -101,8 +105,7 @@ class JobsSql:
             conn.execute(update(JobRow).where(JobRow.id == job_id).values(cancel_requested=True))
 
 
-def _job(row: Row[tuple[JobRow]], result: Mapping[str, object]) -> JobRecord:
-    r = row._mapping
+def _job(r: Mapping[Any, Any], result: Mapping[str, object]) -> JobRecord:
     platform, _, channel = str(r["channel"]).partition(":")
     draft = JobDraft(kind=r["kind"], args=json.loads(r["args"]), summary=r["summary"], requester=r["requester"],
                      place=Place(platform, channel, r["thread"]), locale=r["locale"], timeout_s=r["timeout_s"],

@@ -9,17 +9,18 @@ from sqlalchemy import Engine, select, update
 
 from bot.audit import AuditDraft
 from dihya.store.alerts_sql import AlertsSql
-from dihya.store.api_tokens_sql import ApiTokensSql
+from dihya.store.api_tokens_sql import TOKEN_BY_ID, ApiTokensSql
 from dihya.store.approvals_sql import ApprovalsSql
 from dihya.store.audit_sql import AuditSql
 from dihya.store.compliance_sql import ComplianceSql
 from dihya.store.engine import readers
-from dihya.store.identities_sql import IdentitiesSql, split_key
+from dihya.store.identities_sql import PERSON_WITH_ROLES, IdentitiesSql, split_key
 from dihya.store.inventory_sql import InventorySql
-from dihya.store.jobs_sql import JobsSql, finish_in
+from dihya.store.jobs_sql import JOB_BY_ID, JobsSql, finish_in
 from dihya.store.kv_sql import KvSql
 from dihya.store.messages_sql import MessageKeysSql
 from dihya.store.models import JobRow, ServerRow
+from dihya.store.point_read import PointRead
 from dihya.store.sealing import Sealer, address_field, result_field
 
 __all__ = ["SqlStore", "split_key"]
@@ -27,11 +28,16 @@ __all__ = ["SqlStore", "split_key"]
 
 class SqlStore(IdentitiesSql, InventorySql, MessageKeysSql, ApprovalsSql, JobsSql, KvSql, AuditSql, AlertsSql,
                ComplianceSql, ApiTokensSql):
-    __slots__ = ("engine", "reader", "sealer")
+    __slots__ = ("engine", "job_read", "person_read", "reader", "sealer", "token_read")
 
     def __init__(self, engine: Engine, sealer: Sealer | None = None) -> None:
         self.engine = engine  # transactions that write (on SQLite they take the write lock at BEGIN)
         self.reader = readers(engine)  # transactions that only read: they lock no writer out
+        # What every API request reads (its token's record, its person, often a job), off
+        # SQLAlchemy's execution layer (``point_read``).
+        self.token_read = PointRead(engine, TOKEN_BY_ID)
+        self.person_read = PointRead(engine, PERSON_WITH_ROLES)
+        self.job_read = PointRead(engine, JOB_BY_ID)
         self.sealer = sealer or Sealer()  # inventory addresses and job results, encrypted at rest
         self._start_audit(engine)
 
