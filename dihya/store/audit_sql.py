@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator, Sequence
 
-from sqlalchemy import Connection, Engine, Select, insert, select, update
+from sqlalchemy import Connection, Engine, Select, bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from bot.audit import GENESIS, AuditDraft, AuditRecord, ChainHead, canonical_details, chain_hash
@@ -14,6 +14,10 @@ from dihya.store.models import AuditEvent, AuditHead
 
 _HEAD_ID = 1
 _HEAD = select(AuditHead.count.label("n"), AuditHead.last_seq, AuditHead.hash).where(AuditHead.id == _HEAD_ID)
+# Built once, like the reads of every request: each flush runs both.
+_HEAD_LOCKED = _HEAD.with_for_update()
+_MOVE_HEAD = (update(AuditHead).where(AuditHead.id == _HEAD_ID)
+              .values(count=bindparam("new_count"), last_seq=bindparam("new_seq"), hash=bindparam("new_hash")))
 
 
 def audit_insert(engine: Engine) -> str:
@@ -45,7 +49,7 @@ class AuditSql:
     def _append_audit_in(self, conn: Connection, drafts: Sequence[AuditDraft]) -> None:
         """``append_audit`` inside the caller's transaction (a change and its row commit together);
         the caller ran ``_ensure_head`` before opening it."""
-        head = conn.execute(_HEAD.with_for_update()).first()
+        head = conn.execute(_HEAD_LOCKED).first()
         count, seq, prev = (head.n, head.last_seq, head.hash) if head else (0, 0, GENESIS)
         rows = []
         for draft in drafts:
@@ -94,8 +98,7 @@ class AuditSql:
 
 
 def _save_head(conn: Connection, exists: bool, count: int, last_seq: int, digest: str) -> None:
-    values = {"count": count, "last_seq": last_seq, "hash": digest}
     if exists:
-        conn.execute(update(AuditHead).where(AuditHead.id == _HEAD_ID).values(**values))
+        conn.execute(_MOVE_HEAD, {"new_count": count, "new_seq": last_seq, "new_hash": digest})
     else:
-        conn.execute(insert(AuditHead).values(id=_HEAD_ID, **values))
+        conn.execute(insert(AuditHead).values(id=_HEAD_ID, count=count, last_seq=last_seq, hash=digest))

@@ -61,8 +61,9 @@ def _sqlite_engine(url: str) -> Engine:
         # IMMEDIATE takes the write lock up front, so two writers never both read the audit head.
         # A reader (see ``readers``) takes none: under WAL it reads a snapshot while writers go on,
         # so a whole-table scan (an export, ``audit verify``) locks nobody out.
+        # On the driver's connection: through ``exec_driver_sql`` the BEGIN cost more than a point read.
         reading = conn.get_execution_options().get(READ_ONLY, False)
-        conn.exec_driver_sql("BEGIN DEFERRED" if reading else "BEGIN IMMEDIATE")
+        conn.connection.driver_connection.execute("BEGIN DEFERRED" if reading else "BEGIN IMMEDIATE")
 
     return engine
 
