@@ -8,7 +8,8 @@ a bare Starlette endpoint served the same way, that only parses the JSON and ans
   the queue (``DIHYA_ALERT_QUEUE_SIZE``, 1,000 deliveries) the rate is what the bot sustains.
 - **api** (issue 13): ``GET /api/it_devops/jobs/{id}`` and ``POST /api/it_devops/deploiements/``
   (staging; the job is queued on Celery over Redis, no worker takes it, so the request, not the
-  deploy, is measured): requests/s with ``CONCURRENCY`` in flight, then p50/p99 one at a time;
+  deploy, is measured): requests/s with ``CONCURRENCY`` in flight, then p50/p99 one at a time, the
+  servers taken in turn (``harness.interleaved``);
   beside the floor, the same two routes declared in FastAPI doing nothing (``api.framework``),
   which shows how much of the floor's multiple the framework alone takes.
 """
@@ -25,7 +26,7 @@ import aiohttp
 import redis
 
 from bench.figures import Figure, emit
-from bench.harness import Load, Served, dihya_cli, dihya_serve, floor_serve, load
+from bench.harness import Load, Served, dihya_cli, dihya_serve, floor_serve, interleaved, load
 from tests.helpers.alerts import alert, payload
 
 CONCURRENCY = 16
@@ -80,7 +81,6 @@ def alerts_figure(name: str, measured: Load, n: int, cpu_ms: float) -> Figure:
 def api_bench(n: int, concurrency: int = CONCURRENCY) -> list[Figure]:
     queue = redis.Redis.from_url(API_REDIS)
     queue.flushdb()
-    figures = []
     try:
         with tempfile.TemporaryDirectory(prefix="dihya-bench-api-") as tmp:
             env = {"DIHYA_ADMINS": "console:admin1", "DIHYA_API_CHANNEL": "console:main", "DIHYA_JOBS": "celery",
@@ -91,11 +91,9 @@ def api_bench(n: int, concurrency: int = CONCURRENCY) -> list[Figure]:
             deploy = json.dumps({"service": "web", "environnement": "staging", "version": "v1"}).encode()
             with dihya_serve(env, Path(tmp)) as served:
                 first = asyncio.run(_exchange(served.base, headers, deploy))
-                figures += asyncio.run(_api_phases("api.dihya", served, headers, deploy, n, concurrency))
-            with floor_serve(Path(tmp), first) as floor:
-                figures += asyncio.run(_api_phases("api.floor", floor, headers, deploy, n, concurrency))
-            with floor_serve(Path(tmp), first, framework=True) as framework:
-                figures += asyncio.run(_api_phases("api.framework", framework, headers, deploy, n, concurrency))
+                with floor_serve(Path(tmp), first) as floor, floor_serve(Path(tmp), first, framework=True) as framework:
+                    sides = {"api.dihya": served, "api.floor": floor, "api.framework": framework}
+                    figures = asyncio.run(_api_phases(sides, headers, deploy, n, concurrency))
     finally:
         queue.flushdb()
     for route in ("job", "deploy"):
@@ -123,28 +121,34 @@ async def _exchange(base: str, headers: dict[str, str], deploy: bytes) -> dict[s
     return {"deploy": accepted, "job": job}
 
 
-async def _api_phases(name: str, served: Served, headers: dict[str, str], deploy: bytes, n: int,
+async def _api_phases(sides: dict[str, Served], headers: dict[str, str], deploy: bytes, n: int,
                       concurrency: int) -> list[Figure]:
-    base = served.base
-    job_url = f"{base}{API}/jobs/1"
+    """Per route: each server's throughput with ``concurrency`` in flight (one after the other: each
+    has the machine to itself), then the latencies one request at a time, the servers in turn."""
     figures = []
-    for route, method, url, body in (("job", "GET", job_url, None),
-                                     ("deploy", "POST", f"{base}{API}/deploiements/", deploy)):
+    for route, method, path, body in (("job", "GET", f"{API}/jobs/1", None),
+                                      ("deploy", "POST", f"{API}/deploiements/", deploy)):
         expected = 200 if method == "GET" else 202
-        await load(method, url, [body] * max(20, n // 10), concurrency, headers)  # warm-up
-        cpu_before = served.cpu_s()
-        burst = await load(method, url, [body] * n, concurrency, headers)
-        cpu_ms = (served.cpu_s() - cpu_before) * 1000 / n
-        serial = await load(method, url, [body] * max(20, n // 2), 1, headers)
-        for measured in (burst, serial):
-            if measured.ok(expected) != len(measured.latencies_ms):
-                raise RuntimeError(f"{name}.{route}: {measured.statuses}")
-        values: dict[str, float | int | str] = {
-            "requests": n, "requests_per_s": round(n / burst.seconds), "concurrency": concurrency,
-            "server_cpu_ms": round(cpu_ms, 3),
-            "p50_ms": round(serial.p50, 3), "p99_ms": round(serial.p99, 3),
-            "p50_ms_loaded": round(burst.p50, 2), "p99_ms_loaded": round(burst.p99, 2)}
-        figures.append(emit(Figure(f"{name}.{route}", values)))
+        bursts, cpu_ms = {}, {}
+        for name, served in sides.items():
+            url = f"{served.base}{path}"
+            await load(method, url, [body] * max(20, n // 10), concurrency, headers)  # warm-up
+            cpu_before = served.cpu_s()
+            bursts[name] = await load(method, url, [body] * n, concurrency, headers)
+            cpu_ms[name] = (served.cpu_s() - cpu_before) * 1000 / n
+        serials = await interleaved({name: (method, f"{served.base}{path}", body) for name, served in sides.items()},
+                                    max(20, n // 2), headers)
+        for name in sides:
+            burst, serial = bursts[name], serials[name]
+            for measured in (burst, serial):
+                if measured.ok(expected) != len(measured.latencies_ms):
+                    raise RuntimeError(f"{name}.{route}: {measured.statuses}")
+            values: dict[str, float | int | str] = {
+                "requests": n, "requests_per_s": round(n / burst.seconds), "concurrency": concurrency,
+                "server_cpu_ms": round(cpu_ms[name], 3),
+                "p50_ms": round(serial.p50, 3), "p99_ms": round(serial.p99, 3),
+                "p50_ms_loaded": round(burst.p50, 2), "p99_ms_loaded": round(burst.p99, 2)}
+            figures.append(emit(Figure(f"{name}.{route}", values)))
     return figures
 
 
