@@ -10,8 +10,9 @@ from bot.ports import ApiTokenRecord
 from dihya.store.models_api import ApiTokenRow
 from dihya.store.point_read import PointRead
 
-_COLUMNS = (ApiTokenRow.id, ApiTokenRow.name, ApiTokenRow.identity, ApiTokenRow.created_us, ApiTokenRow.expires_us,
-            ApiTokenRow.revoked_us)
+_COLUMNS = (  # in ``ApiTokenRecord``'s field order: a row is the record's arguments
+    ApiTokenRow.id, ApiTokenRow.name, ApiTokenRow.identity, ApiTokenRow.created_us, ApiTokenRow.expires_us,
+    ApiTokenRow.revoked_us)
 TOKEN_BY_ID = select(*_COLUMNS).where(ApiTokenRow.id == bindparam("id"))  # a point read: on every request
 
 
