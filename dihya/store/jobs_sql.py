@@ -18,6 +18,7 @@ from dihya.store.sealing import UNREADABLE, Sealer, result_field
 
 JOB_BY_ID = select(JobRow).where(JobRow.id == bindparam("id"))  # a point read: the API reads a job per poll
 _COLUMNS = tuple(str(column.key) for column in JOB_BY_ID.selected_columns)
+_NEW_JOB = insert(JobRow).returning(JobRow.id)  # built once, like the read: a deploy over HTTP records one
 
 
 class JobsSql:
@@ -39,7 +40,7 @@ class JobsSql:
             holder = active_holder(conn, lock) if lock is not None else None  # issue 16
             if holder is not None:
                 raise JobLocked(holder)
-            return int(conn.execute(insert(JobRow).values(**values).returning(JobRow.id)).scalar_one())
+            return int(conn.execute(_NEW_JOB, values).scalar_one())
 
     def job(self, job_id: int) -> JobRecord | None:
         row = self.job_read.first({"id": job_id})

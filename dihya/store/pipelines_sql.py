@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 
-from sqlalchemy import Engine, Row, insert, select, update
+from sqlalchemy import Engine, Row, Select, bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from bot.pipelines import PipelineRun, Stage, changed, merge_run
@@ -13,6 +13,20 @@ from dihya.store.engine import readers
 from dihya.store.models_pipelines import PipelineRunRow
 
 _ATTEMPTS = 3  # another replica may insert the same run between our read and our insert
+
+
+def _runs_query(by_pipeline: bool, by_service: bool) -> Select[tuple[PipelineRunRow]]:
+    query = select(PipelineRunRow)
+    if by_pipeline:
+        query = query.where(PipelineRunRow.pipeline == bindparam("pipeline"))
+    if by_service:
+        query = query.where(PipelineRunRow.service == bindparam("service"))
+    return query.order_by(PipelineRunRow.created_us.desc(), PipelineRunRow.id.desc()).limit(bindparam("limit"))
+
+
+# Built once per filter: every deploy's gate reads its service's runs (building the query cost a
+# deploy over HTTP a tenth of its CPU).
+_RUNS = {(p, s): _runs_query(p, s) for p in (False, True) for s in (False, True)}
 
 
 class PipelineRunsSql:
@@ -53,14 +67,9 @@ class PipelineRunsSql:
 
     def pipeline_runs(self, *, pipeline: str | None = None, service: str | None = None,
                       limit: int = 20) -> list[PipelineRun]:
-        query = select(PipelineRunRow)
-        if pipeline is not None:
-            query = query.where(PipelineRunRow.pipeline == pipeline)
-        if service is not None:
-            query = query.where(PipelineRunRow.service == service)
-        query = query.order_by(PipelineRunRow.created_us.desc(), PipelineRunRow.id.desc()).limit(limit)
+        query = _RUNS[pipeline is not None, service is not None]
         with self.reader.connect() as conn:
-            return [_run(r) for r in conn.execute(query)]
+            return [_run(r) for r in conn.execute(query, {"pipeline": pipeline, "service": service, "limit": limit})]
 
 
 def _columns(run: PipelineRun) -> dict[str, object]:
