@@ -35,9 +35,7 @@ class IdentitiesSql:
         if found is None or isinstance(found, IdentityRecord):  # None: nobody
             return found
         with self.engine.begin() as conn:
-            written = _identity(conn, key)
-        assert written is not False  # the pseudonym was written
-        return written
+            return _identity(conn, key)
 
     def pseudonym(self, key: str) -> str:
         with self.reader.connect() as conn:
@@ -139,10 +137,12 @@ def _record(key: str, rows: Sequence[Sequence[Any]], pseudonym: str | None = Non
     return IdentityRecord(key, person_id, pseudonym, frozenset(row[3] for row in rows if row[3] is not None), locale)
 
 
-def _identity(conn: Connection, key: str) -> IdentityRecord | Literal[False] | None:
+def _identity(conn: Connection, key: str) -> IdentityRecord | None:
     """The record of ``key`` (None: nobody), its pseudonym written first if it had none."""
     rows = conn.execute(PERSON_WITH_ROLES, _person_params(key)).all()
-    return _record(key, rows, _pseudonym(conn, key) if rows and rows[0].pseudonym is None else None)
+    found = _record(key, rows, _pseudonym(conn, key) if rows and rows[0].pseudonym is None else None)
+    assert found is not False  # a person without a pseudonym was just given one
+    return found
 
 
 def _known_pseudonym(conn: Connection, key: str) -> str | None:
