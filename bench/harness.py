@@ -50,6 +50,14 @@ class Load:
         return percentile(sorted(self.latencies_ms), 0.99)
 
 
+async def _timed(session: aiohttp.ClientSession, method: str, url: str, body: bytes | None) -> tuple[float, int]:
+    """One request, read to its end: (milliseconds, status)."""
+    start = time.perf_counter()
+    async with session.request(method, url, data=body) as response:
+        await response.read()
+    return (time.perf_counter() - start) * 1000, response.status
+
+
 async def load(method: str, url: str, bodies: Sequence[bytes | None], concurrency: int,
                headers: dict[str, str] | None = None, retry: int | None = None) -> Load:
     """Send one request per body (None: no body) with ``concurrency`` in flight, over keep-alive
@@ -65,12 +73,10 @@ async def load(method: str, url: str, bodies: Sequence[bytes | None], concurrenc
         async def worker() -> None:
             for body in queue:
                 while True:
-                    start = time.perf_counter()
-                    async with session.request(method, url, data=body) as response:
-                        await response.read()
-                    latencies.append((time.perf_counter() - start) * 1000)
-                    statuses[response.status] = statuses.get(response.status, 0) + 1
-                    if response.status != retry:
+                    took, status = await _timed(session, method, url, body)
+                    latencies.append(took)
+                    statuses[status] = statuses.get(status, 0) + 1
+                    if status != retry:
                         break
                     await asyncio.sleep(RETRY_S)
 
@@ -96,13 +102,10 @@ async def interleaved(requests: Mapping[str, tuple[str, str, bytes | None]], n: 
             for name, (method, url, body) in requests.items():
                 session = sessions[name]
                 for _ in range(max(1, n // rounds)):
-                    start = time.perf_counter()
-                    async with session.request(method, url, data=body) as response:
-                        await response.read()
-                    took = time.perf_counter() - start
-                    seconds[name] += took
-                    latencies[name].append(took * 1000)
-                    statuses[name][response.status] = statuses[name].get(response.status, 0) + 1
+                    took, status = await _timed(session, method, url, body)
+                    seconds[name] += took / 1000
+                    latencies[name].append(took)
+                    statuses[name][status] = statuses[name].get(status, 0) + 1
     finally:
         for session in sessions.values():
             await session.close()
