@@ -157,7 +157,7 @@ class RunApproved(Protocol):
     """Runs an approved command as its requester, audited under ``ref``; its reply as an outcome."""
 
     def __call__(self, requester: Actor, place: Place, locale: str, approvers: tuple[str, ...], command: Command,
-                 args: Mapping[str, object], ref: str) -> Outcome: ...
+                 args: Mapping[str, object], ref: str, approval: int | None) -> Outcome: ...
 
 
 class Approvals:
@@ -274,10 +274,21 @@ class Approvals:
                         details={"reason": problem})
             said = self._say(draft.place, draft.locale, (Msg(problem),))
             return Outcome(self._close(request, key, "refused", approvers).actions + said.actions, durable=True)
-        if not store.transition_approval(request.id, "approved", "dispatched"):
+        command = self._registry.commands[draft.command]
+        # A job command's job claims the request as it is recorded (``JobStore.create_job``); any
+        # other command claims it first, so a request runs at most once either way.
+        if not command.job and not store.transition_approval(request.id, "approved", "dispatched"):
             return IGNORED  # closed as interrupted meanwhile (``interrupted``): it must not run now
-        ran = self._run(requester, draft.place, draft.locale, tuple(approvers),
-                        self._registry.commands[draft.command], args, key)
+        ran = self._run(requester, draft.place, draft.locale, tuple(approvers), command, args, key,
+                        request.id if command.job else None)
+        if command.job:
+            now = store.approval(request.id)
+            state = now.state if now is not None else None
+            if state == "approved" and store.transition_approval(request.id, "approved", "refused"):
+                closed = self._close(request, key, "refused", approvers)  # refused before its job: nothing ran
+                return Outcome(closed.actions + ran.actions, durable=True, later=ran.later)
+            if state != "dispatched":
+                return IGNORED  # closed as interrupted meanwhile (``interrupted``): it did not run
         return Outcome(self._close(request, key, "dispatched", approvers).actions + ran.actions, durable=True,
                        later=ran.later)
 

@@ -68,6 +68,7 @@ class Context:
     locale: str
     services: Services
     approvers: tuple[str, ...] = ()  # who approved, when the command runs after an approval
+    approval: int | None = None  # the approved request a job command runs: its job claims it
 
     def resolve_person(self, ref: str) -> str:
         """``NAME`` → ``platform:NAME`` on the sender's platform; ``platform:id`` and ``@user:server`` as given."""

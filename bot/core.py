@@ -394,9 +394,10 @@ class Bot:
 
     # -- approvals and reactions -------------------------------------------------------------
     def _run_approved(self, requester: Actor, place: Place, locale: str, approvers: tuple[str, ...],
-                      command: Command, args: Mapping[str, object], ref: str) -> Outcome:
-        """An approved command, run as its requester once the quorum is met (``Approvals`` calls it)."""
-        ctx = Context(requester, place, locale, self.services, approvers)
+                      command: Command, args: Mapping[str, object], ref: str, approval: int | None) -> Outcome:
+        """An approved command, run as its requester once the quorum is met (``Approvals`` calls it);
+        a job command's job claims request ``approval`` as it is recorded."""
+        ctx = Context(requester, place, locale, self.services, approvers, approval)
         reply = self._execute(ctx, command, args, ref=ref)
         later = (Later(ctx, command.name, args, reply.later, ref),) if reply.later else ()
         return Outcome(self._reply(place, locale, reply), durable=reply.outcome != UNAVAILABLE, later=later)

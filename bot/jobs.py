@@ -90,6 +90,15 @@ class JobLocked(Exception):
         self.holder = holder
 
 
+class ApprovalClosed(Exception):
+    """``create_job`` refused a job: the approved request it would run was closed meanwhile (as
+    interrupted, by a replica that started); nothing was recorded."""
+
+    def __init__(self, request: int) -> None:
+        super().__init__(f"approval request {request} is no longer approved")
+        self.request = request
+
+
 class QueueUnavailable(Exception):
     """The job queue cannot take work now (e.g. Redis is down); nothing was dispatched."""
 

@@ -116,7 +116,9 @@ class JobStore(Protocol):
     ``create_job`` records a job that takes a lock (``bot.jobs.job_lock``) only while no active job
     holds it, atomically even between replicas."""
 
-    def create_job(self, draft: JobDraft, now_us: int) -> int: ...  # JobLocked: its lock is held (issue 16)
+    def create_job(self, draft: JobDraft, now_us: int, approval: int | None = None) -> int:
+        """JobLocked: its lock is held (issue 16). With ``approval``, the job and that request's move
+        approved → dispatched are one transaction; ApprovalClosed: it was no longer approved."""
     def job(self, job_id: int) -> JobRecord | None: ...
     def jobs(self, *, requester: str | None = None, states: frozenset[str] | None = None,
              limit: int = 20) -> list[JobRecord]: ...

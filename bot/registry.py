@@ -103,6 +103,10 @@ class Command:
     # admin) before anyone is asked to approve it: a UserError refuses the request at once. The
     # handler runs the same checks when the command runs.
     check: Check | None = None
+    # It records a job (``commands.common.start_job``). Run after an approval, the job and the
+    # request's move to "dispatched" are one transaction, so a process killed between them cannot
+    # leave a request dispatched with no job (issue 16, fault 3).
+    job: bool = False
     confidential: frozenset[str] = field(init=False, compare=False, default=frozenset())  # from the args
     _by_name: Mapping[str, Arg] = field(init=False, repr=False, compare=False, default_factory=dict)
 

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from bot.approvals import INTERRUPTED
 from bot.argtypes import Choice
 from bot.clock import now_us
 from bot.context import Context
-from bot.errors import Busy
+from bot.errors import Busy, UserError
 from bot.i18n import N_, Msg
 from bot.jobs import (
     ACTIVE,
+    ApprovalClosed,
     JobDraft,
     JobLocked,
     QueueFull,
@@ -61,9 +63,11 @@ def start_job(ctx: Context, kind: str, args: Mapping[str, object], timeout_s: in
     store = ctx.services.store
     draft = JobDraft(kind, args, summary, ctx.actor.key, ctx.place, ctx.locale, timeout_s, ctx.approvers)
     try:
-        job_id = store.create_job(draft, now_us(ctx.services.clock))
+        job_id = store.create_job(draft, now_us(ctx.services.clock), ctx.approval)
     except JobLocked as locked:  # issue 16: another request got there first, maybe on another replica
         raise _locked(ctx, locked.holder, args) from None
+    except ApprovalClosed as closed:  # a replica that started closed it as interrupted meanwhile
+        raise UserError(INTERRUPTED, id=closed.request) from None
     job = store.job(job_id)  # read once: the queue routes it by its arguments, the reply shows its state
     assert job is not None
     try:

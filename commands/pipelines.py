@@ -176,6 +176,7 @@ COMMANDS = (
         help=N_("Run a CI/CD pipeline on a branch or tag with KEY=VALUE parameters (production ones need "
                 "approval)."),
         handler=run_pipeline,
+        job=True,
         check=check_run,
         mutating=True,
         examples=("pipeline run api-ci on main version=1.4.0",),
@@ -211,6 +212,7 @@ COMMANDS = (
         help=N_("Run a failed or cancelled pipeline run again: its failed jobs (GitHub, GitLab) or the same "
                 "build (Jenkins); production ones need approval."),
         handler=rerun_pipeline,
+        job=True,
         check=check_rerun,
         mutating=True,
         examples=("pipeline rerun 12",),

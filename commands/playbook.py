@@ -34,6 +34,7 @@ COMMANDS = (
         permission="ops.run",
         help=N_("Run a playbook from the catalog, on localhost or a server (needs approval)."),
         handler=run_playbook,
+        job=True,
         mutating=True,
         examples=("playbook run deploy-web on localhost",),
     ),

@@ -91,6 +91,7 @@ COMMANDS = (
         permission=DEFAULT_PERMISSION,
         help=N_("Run a catalogued script or playbook with KEY=VALUE parameters (“scripts” lists them)."),
         handler=run_script,
+        job=True,
         mutating=True,
         examples=("script run disk-report path=/tmp",),
     ),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 
-from bot.jobs import TERMINAL, JobDraft, JobLocked, JobRecord, job_lock, lock_holder
+from bot.jobs import TERMINAL, ApprovalClosed, JobDraft, JobLocked, JobRecord, job_lock, lock_holder
 from bot.memory.tables import JobRow, Memory, place_of
 
 _ACTIVE = ("queued", "running")
@@ -14,11 +14,16 @@ _ACTIVE = ("queued", "running")
 class MemoryJobs(Memory):
     __slots__ = ()
 
-    def create_job(self, draft: JobDraft, now_us: int) -> int:
+    def create_job(self, draft: JobDraft, now_us: int, approval: int | None = None) -> int:
         lock = job_lock(draft.kind, draft.args)
         holder = lock_holder((_record(i, r) for i, r in self.tables.jobs.items()), lock) if lock else None
         if holder is not None:
             raise JobLocked(holder.id)
+        if approval is not None:  # claimed with the job, as the SQL store does in one transaction
+            request = self.tables.approvals.get(approval)
+            if request is None or request.state != "approved":
+                raise ApprovalClosed(approval)
+            request.state = "dispatched"
         job_id = self.tables.next_id("jobs")
         self.tables.jobs[job_id] = JobRow(
             kind=draft.kind, args=json.dumps(dict(draft.args), sort_keys=True), summary=draft.summary,

@@ -10,15 +10,18 @@ from sqlalchemy import Connection, Engine, bindparam, insert, select, update
 
 from bot.errors import UserError
 from bot.events import Place
-from bot.jobs import JobDraft, JobLocked, JobRecord, job_lock
+from bot.jobs import ApprovalClosed, JobDraft, JobLocked, JobRecord, job_lock
 from dihya.store.job_locks import active_holder, running_in_env  # issue 16
-from dihya.store.models import JobRow
+from dihya.store.models import ApprovalRequestRow, JobRow
 from dihya.store.point_read import PointRead
 from dihya.store.sealing import UNREADABLE, Sealer, result_field
 
 JOB_BY_ID = select(JobRow).where(JobRow.id == bindparam("id"))  # a point read: the API reads a job per poll
 _COLUMNS = tuple(str(column.key) for column in JOB_BY_ID.selected_columns)
 _NEW_JOB = insert(JobRow).returning(JobRow.id)  # built once, like the read: a deploy over HTTP records one
+_DISPATCH = (update(ApprovalRequestRow)  # the approved request a job runs, claimed with the job
+             .where(ApprovalRequestRow.id == bindparam("request"), ApprovalRequestRow.state == "approved")
+             .values(state="dispatched"))
 
 
 class JobsSql:
@@ -28,7 +31,7 @@ class JobsSql:
     sealer: Sealer
     job_read: PointRead  # ``JOB_BY_ID``, built by ``SqlStore``
 
-    def create_job(self, draft: JobDraft, now_us: int) -> int:
+    def create_job(self, draft: JobDraft, now_us: int, approval: int | None = None) -> int:
         values = {
             "kind": draft.kind, "args": json.dumps(dict(draft.args), sort_keys=True), "summary": draft.summary,
             "requester": draft.requester, "approvers": json.dumps(list(draft.approvers)), "state": "queued",
@@ -40,6 +43,8 @@ class JobsSql:
             holder = active_holder(conn, lock) if lock is not None else None  # issue 16
             if holder is not None:
                 raise JobLocked(holder)
+            if approval is not None and conn.execute(_DISPATCH, {"request": approval}).rowcount != 1:
+                raise ApprovalClosed(approval)  # rolls the transaction back: no job, no claim
             return int(conn.execute(_NEW_JOB, values).scalar_one())
 
     def job(self, job_id: int) -> JobRecord | None:

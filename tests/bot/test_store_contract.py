@@ -9,7 +9,7 @@ from bot.alerting import AlertDelivery, AlertView
 from bot.audit import AuditDraft, verify
 from bot.events import Place
 from bot.incidents import IncidentDraft, IncidentEvent
-from bot.jobs import JobDraft
+from bot.jobs import ApprovalClosed, JobDraft, JobLocked
 from bot.memory import MemoryStore
 from bot.memory.compliance import ERASED
 from bot.ports import ApiTokenRecord, ApprovalDraft, Server, Store, Vote
@@ -224,6 +224,27 @@ def test_a_job_is_claimed_once_and_finished_once(store: Store) -> None:
     store.heartbeat(job_id, NOW + 9)
     job = store.job(job_id)
     assert job is not None and job.heartbeat_us == NOW + 4
+
+
+def test_a_job_run_for_an_approval_claims_it_with_the_job_or_records_nothing(store: Store) -> None:
+    approved, closed, locked = (store.create_approval(_approval()) for _ in range(3))
+    for request in (approved, closed, locked):
+        assert store.transition_approval(request, "pending", "approved")
+    assert store.transition_approval(closed, "approved", "refused")  # closed as interrupted by a new replica
+    production = JobDraft("deploy", {"service": "web", "env": "production"}, "deploy web → production",
+                          "console:dev", PLACE, "en", 300)
+    job_id = store.create_job(production, NOW, approval=approved)
+    assert [j.id for j in store.jobs()] == [job_id]
+    assert (request := store.approval(approved)) is not None and request.state == "dispatched"
+    with pytest.raises(ApprovalClosed):
+        store.create_job(_job(), NOW, approval=closed)
+    with pytest.raises(ApprovalClosed):
+        store.create_job(_job(), NOW, approval=approved)  # already dispatched: it runs once
+    with pytest.raises(JobLocked):  # the lock is checked first, and refuses without claiming
+        store.create_job(production, NOW, approval=locked)
+    assert (request := store.approval(locked)) is not None and request.state == "approved"
+    assert (request := store.approval(closed)) is not None and request.state == "refused"
+    assert [j.id for j in store.jobs()] == [job_id]
 
 
 def test_a_queued_job_can_end_without_running_and_cancel_is_a_flag(store: Store) -> None:

@@ -56,6 +56,10 @@ async def test_the_lock_is_checked_again_when_an_approved_job_is_recorded(app: A
     await chat.react("devops1", "✅", request)
     assert any(f"Job #{holder}" in plain(p.current) for p in chat.posted), [p.current for p in chat.posted]
     assert [j.id for j in app.store.jobs()] == [holder]
+    # Nothing ran, so the request is closed as refused, not left "dispatched" with no job.
+    [asked] = [r for r in (app.store.approval(n) for n in range(1, 5)) if r is not None]
+    assert asked.state == "refused"
+    assert plain(chat.by_id(request).current).startswith("⛔ Not run"), chat.by_id(request).current
 
 
 @pytest.fixture(params=["sql", "memory"])
